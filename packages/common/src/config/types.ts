@@ -1,0 +1,109 @@
+/**
+ * The compiled configuration: what `compileConfig()` produces from config.yaml plus
+ * collector_definitions.yaml. Every field is present and resolved (absolute paths, durations in
+ * ms). Workers receive it in their `init` message and never read files or process.env for config.
+ */
+
+export type ServiceName = 'modelbreaches' | 'aianalyst_incidentevents' | 'antigena' | 'summarystatistics' | 'status';
+export const SERVICE_NAMES: readonly ServiceName[] = [
+  'modelbreaches',
+  'aianalyst_incidentevents',
+  'antigena',
+  'summarystatistics',
+  'status',
+];
+
+export type ServiceKind = 'time-slot' | 'stateless';
+
+export interface ServiceConfig {
+  name: ServiceName;
+  kind: ServiceKind;
+  /** e.g. `/modelbreaches` */
+  endpoint: string;
+  /** Devo tag: the definitions' devo_tag unless override_devo_tag is set. */
+  tag: string;
+  /** Record field that identifies a record (`pbid`, `id`, `codeid`); null for snapshots. */
+  uniqueId: string | null;
+  requestPeriodMs: number;
+  /** Time-slot services: first instant to download (epoch ms) and its text as configured. */
+  startTimeMs: number;
+  startTimeText: string;
+  windowMs: number;
+  persistenceVersion: number;
+  /** How many windows of a backfill may be fetched concurrently. */
+  maxWindowsInFlight: number;
+  /** How far back each live poll re-reads to catch late-indexed records. */
+  overlapMs: number;
+  /** Upper bound of remembered ids per service, for dedup across overlaps and restarts. */
+  maxSeenIds: number;
+}
+
+export interface DarktraceCredentials {
+  publicToken: string;
+  privateToken: string;
+}
+
+export interface DarktraceInputConfig {
+  /** Input name as in config (`darktrace`). */
+  name: string;
+  id: string;
+  enabled: boolean;
+  credentials: DarktraceCredentials;
+  /** `https://host[:port]` without trailing slash. */
+  baseUrl: string;
+  /** PEM text of an extra CA to trust for the appliance, or null for the system store. */
+  caFile: string | null;
+  tlsVerify: boolean;
+  requestTimeoutMs: number;
+  maxResponseBytes: number;
+  /** Client-side request rate limit towards the appliance. */
+  requestsPerSecond: number;
+  maxRetries: number;
+  services: ServiceConfig[];
+}
+
+export type OutputType = 'devo_platform' | 'relay' | 'syslog' | 'console';
+
+export interface OutputConfig {
+  /** Key under `outputs` (e.g. `devo_1`). */
+  name: string;
+  type: OutputType;
+  address: string;
+  port: number;
+  /** Absolute paths (devo_platform; optional for relay). */
+  chainPath: string | null;
+  certPath: string | null;
+  keyPath: string | null;
+  /** Verify the server's host name too (the vendor does not; off by default). */
+  checkHostname: boolean;
+  /** RFC 6587 octet counting instead of LF framing. */
+  octetCounting: boolean;
+  /** Concurrent connections per sender group. */
+  concurrency: number;
+  connectTimeoutMs: number;
+  idleReconnectMs: number;
+  maxConnectionAgeMs: number;
+}
+
+export interface GlobalsConfig {
+  id: string;
+  name: string;
+  debug: boolean;
+  persistence: { type: 'filesystem' | 'memory'; directory: string };
+  queueMaxSizeBytes: number;
+  queueWrapMaxMessages: number;
+  senderStatsPeriodMs: number;
+  gcLogPeriodMs: number;
+  shutdownGraceMs: number;
+  web: { enabled: boolean; host: string; port: number };
+}
+
+export interface CompiledConfig {
+  /** Where it came from, for log lines. */
+  source: { configPath: string | null; definitionsPath: string; mode: 'file' | 'collector-server' };
+  collectorVersion: string;
+  hostname: string;
+  globals: GlobalsConfig;
+  outputs: OutputConfig[];
+  inputs: DarktraceInputConfig[];
+}

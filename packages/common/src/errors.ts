@@ -1,0 +1,89 @@
+/**
+ * Errors with stable, documented ids. The ids and messages of InitVariablesError 1-35, SetupError
+ * 100-103 and PullError 300-301 come from the vendor's troubleshooting table; ids from 36 up are
+ * ours (see docs/errors.md). Every error renders as `<Type>(<id>): <message>` so operators can grep
+ * the id, and crosses IPC as a plain {name, code, message} object.
+ */
+export type CollectorErrorName =
+  | 'InitVariablesError'
+  | 'SetupError'
+  | 'PullError'
+  | 'OutputError'
+  | 'RuntimeError';
+
+export interface SerializedError {
+  name: CollectorErrorName;
+  code: number;
+  message: string;
+}
+
+export abstract class CollectorError extends Error {
+  abstract override readonly name: CollectorErrorName;
+  readonly code: number;
+  /** The message without the `<Type>(<id>): ` prefix. */
+  readonly detail: string;
+
+  constructor(code: number, detail: string, options?: { cause?: unknown }) {
+    super(detail, options);
+    this.code = code;
+    this.detail = detail;
+  }
+
+  /** `InitVariablesError(20): inputs.darktrace mandatory property is missing or empty` */
+  override toString(): string {
+    return `${this.name}(${this.code}): ${this.detail}`;
+  }
+
+  toJSON(): SerializedError {
+    return { name: this.name, code: this.code, message: this.detail };
+  }
+}
+
+/** Configuration and definitions errors: the process exits with code 2. */
+export class InitVariablesError extends CollectorError {
+  override readonly name = 'InitVariablesError' as const;
+}
+
+/** Credential / permission checks against the appliance (ids 100-103). */
+export class SetupError extends CollectorError {
+  override readonly name = 'SetupError' as const;
+}
+
+/** A pull failed (300: HTTP error, 301: anything else). The window is retried, never skipped. */
+export class PullError extends CollectorError {
+  override readonly name = 'PullError' as const;
+}
+
+/** Delivery side: TLS material, connection, spool (ids 400 up, ours). */
+export class OutputError extends CollectorError {
+  override readonly name = 'OutputError' as const;
+}
+
+/** Supervisor / process lifecycle (ids 500 up, ours). */
+export class RuntimeError extends CollectorError {
+  override readonly name = 'RuntimeError' as const;
+}
+
+const registry: Record<CollectorErrorName, new (code: number, detail: string) => CollectorError> = {
+  InitVariablesError,
+  SetupError,
+  PullError,
+  OutputError,
+  RuntimeError,
+};
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof CollectorError) return err.toJSON();
+  const message = err instanceof Error ? err.message : String(err);
+  return { name: 'RuntimeError', code: 500, message };
+}
+
+export function deserializeError(e: SerializedError): CollectorError {
+  const Ctor = registry[e.name] ?? RuntimeError;
+  return new Ctor(e.code, e.message);
+}
+
+export function formatError(e: SerializedError | CollectorError): string {
+  const s = e instanceof CollectorError ? e.toJSON() : e;
+  return `${s.name}(${s.code}): ${s.message}`;
+}

@@ -1,0 +1,10 @@
+export * from './errors.js';
+export * from './secrets.js';
+export * from './logger.js';
+export * from './config/types.js';
+export * from './ipc/batch.js';
+export * from './ipc/channel.js';
+export type * from './ipc/supervisor-to-input.js';
+export type * from './ipc/input-to-supervisor.js';
+export type * from './ipc/supervisor-to-output.js';
+export type * from './ipc/output-to-supervisor.js';

@@ -1,0 +1,43 @@
+/** What travels from the input to the output: records of one service, already serialized. */
+export type SenderGroup = 'standard' | 'lookup' | 'internal';
+
+export interface EventBatch {
+  /** Unique per input process life: `<service>:<seq>`; the ack names it. */
+  batchId: string;
+  group: SenderGroup;
+  inputName: string;
+  serviceName: string;
+  tag: string;
+  /** Compact JSON text of each record, one Devo message each (never split, never truncated). */
+  records: string[];
+  /** Sum of the UTF-8 byte length of records. */
+  bytes: number;
+  /** When the batch was built (epoch ms); used as the syslog header date. */
+  createdAtMs: number;
+}
+
+/** Figures a worker reports to the supervisor for /metrics (counters are totals since start). */
+export interface InputMetrics {
+  vendorRequests: Record<string, number>;
+  received: Record<string, number>;
+  removed: Record<string, number>;
+  filtered: Record<string, number>;
+  pullErrors: Record<string, number>;
+  /** Seconds between now and the committed cursor, per service. */
+  cursorLagSeconds: Record<string, number>;
+  servicesReady: Record<string, boolean>;
+}
+
+export interface OutputMetrics {
+  enqueued: Record<SenderGroup, { count: number; bytes: number }>;
+  sent: Record<string, { count: number; bytes: number }>;
+  spoolBytes: Record<string, number>;
+  connected: Record<string, boolean>;
+  quarantinedSegments: number;
+}
+
+export function utf8Bytes(records: readonly string[]): number {
+  let n = 0;
+  for (const r of records) n += Buffer.byteLength(r, 'utf8');
+  return n;
+}

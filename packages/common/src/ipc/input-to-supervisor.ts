@@ -1,0 +1,41 @@
+import type { SerializedError } from '../errors.js';
+import type { EventBatch, InputMetrics } from './batch.js';
+
+export interface InputReadyMessage {
+  type: 'ready';
+}
+
+export interface InputInitFailedMessage {
+  type: 'init-failed';
+  error: SerializedError;
+}
+
+export interface InputBatchMessage {
+  type: 'batch';
+  batch: EventBatch;
+}
+
+export interface InputMetricsMessage {
+  type: 'metrics';
+  metrics: InputMetrics;
+}
+
+/** Outcome of a service's setup (token check); `--validate` waits for all of them. */
+export interface SetupResultMessage {
+  type: 'setup-result';
+  service: string;
+  ok: boolean;
+  error?: SerializedError;
+}
+
+export interface InputStoppedMessage {
+  type: 'stopped';
+}
+
+export type InputToSupervisorMessage =
+  | InputReadyMessage
+  | InputInitFailedMessage
+  | InputBatchMessage
+  | InputMetricsMessage
+  | SetupResultMessage
+  | InputStoppedMessage;

@@ -1,0 +1,49 @@
+import type { SerializedError } from '../errors.js';
+import type { OutputMetrics } from './batch.js';
+
+export interface OutputReadyMessage {
+  type: 'ready';
+}
+
+export interface OutputInitFailedMessage {
+  type: 'init-failed';
+  error: SerializedError;
+}
+
+/** The batch is fsynced in the spool of every output. */
+export interface BatchDurableMessage {
+  type: 'batch-durable';
+  batchId: string;
+}
+
+export interface BatchFailedMessage {
+  type: 'batch-failed';
+  batchId: string;
+  error: SerializedError;
+}
+
+export interface OutputMetricsMessage {
+  type: 'metrics';
+  metrics: OutputMetrics;
+}
+
+/** `--validate`: result of the connectivity check of one output. */
+export interface OutputCheckResultMessage {
+  type: 'output-check';
+  output: string;
+  ok: boolean;
+  error?: SerializedError;
+}
+
+export interface OutputStoppedMessage {
+  type: 'stopped';
+}
+
+export type OutputToSupervisorMessage =
+  | OutputReadyMessage
+  | OutputInitFailedMessage
+  | BatchDurableMessage
+  | BatchFailedMessage
+  | OutputMetricsMessage
+  | OutputCheckResultMessage
+  | OutputStoppedMessage;

@@ -1,0 +1,23 @@
+import type { CompiledConfig } from '../config/types.js';
+import type { EventBatch } from './batch.js';
+
+export interface OutputInitMessage {
+  type: 'init';
+  config: CompiledConfig;
+  /** `--validate`: open TLS material and try one connection per output, report, exit. */
+  validateOnly: boolean;
+}
+
+/** Make the batch durable in the spool, answer `batch-durable` (or `batch-failed`). */
+export interface OutputBatchMessage {
+  type: 'batch';
+  batch: EventBatch;
+}
+
+/** Flush what can be flushed, checkpoint the spool, answer `stopped`, exit. */
+export interface OutputShutdownMessage {
+  type: 'shutdown';
+  deadlineMs: number;
+}
+
+export type SupervisorToOutputMessage = OutputInitMessage | OutputBatchMessage | OutputShutdownMessage;
