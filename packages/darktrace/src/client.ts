@@ -1,0 +1,202 @@
+/**
+ * The signed, rate-limited, retrying Darktrace API client. One `attempt` = one signed request with
+ * a fresh DTAPI-Date; its result is an `AttemptOutcome`, which pure functions turn into a retry
+ * decision (outcome.ts) and, once we give up, into a documented error (error-map.ts).
+ */
+import { rootCertificates } from 'node:tls';
+import { Agent, request } from 'undici';
+import { PullError, registerSecret } from '@devo-collector/common';
+import { toPullError, toSetupError, type ErrorContext } from './error-map.js';
+import { isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from './outcome.js';
+import { createRateLimiter, sleep } from './rate-limiter.js';
+import { buildPathAndQuery, formatDtapiDate, signRequest, type QueryValue } from './sign.js';
+
+export interface DarktraceClientOptions {
+  baseUrl: string;
+  publicToken: string;
+  privateToken: string;
+  caPem?: string | null;
+  tlsVerify?: boolean;
+  requestTimeoutMs?: number;
+  maxResponseBytes?: number;
+  requestsPerSecond?: number;
+  maxRetries?: number;
+  /** Base of the exponential backoff (default 500 ms); lowered by tests. */
+  retryBaseDelayMs?: number;
+  /** Cap of the exponential backoff (default 30 s). */
+  retryMaxDelayMs?: number;
+  userAgent?: string;
+  onRequest?: (info: { endpoint: string; status: number | null; durationMs: number }) => void;
+  now?: () => Date;
+}
+
+export interface DarktraceClient {
+  get(endpoint: string, query?: Record<string, QueryValue>, opts?: { signal?: AbortSignal }): Promise<unknown>;
+  checkCredentials(endpoint: string, query?: Record<string, QueryValue>): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+/** Error bodies only feed messages; never buffer more than this of them. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceClient {
+  const baseUrl = opts.baseUrl.replace(/\/+$/, '');
+  const publicToken = opts.publicToken;
+  const privateToken = opts.privateToken;
+  // Second line of defence: the shared logger masks these wherever they end up.
+  registerSecret(publicToken);
+  registerSecret(privateToken);
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  const maxBytes = opts.maxResponseBytes ?? 256 * MiB;
+  const maxRetries = opts.maxRetries ?? 4;
+  const backoff = { baseMs: opts.retryBaseDelayMs ?? 500, capMs: opts.retryMaxDelayMs ?? 30_000 };
+  const userAgent = opts.userAgent ?? 'devo-collector-darktrace/1.0.0';
+  const now = opts.now ?? (() => new Date());
+  const limiter = createRateLimiter(opts.requestsPerSecond ?? 10);
+  const agent = new Agent({
+    connect: {
+      // `ca` replaces Node's trust store, so keep the public roots and add the appliance CA.
+      ...(opts.caPem ? { ca: [...rootCertificates, opts.caPem] } : {}),
+      rejectUnauthorized: opts.tlsVerify ?? true,
+      timeout: timeoutMs,
+    },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  let closed = false;
+
+  const secrets = [publicToken, privateToken].filter((s) => s.length >= 4);
+  const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('****'), text);
+  const errorContext = (endpoint: string, attempts: number): ErrorContext => ({ endpoint, scrub, now: now(), attempts });
+
+  async function attempt(endpoint: string, pathAndQuery: string, signal?: AbortSignal): Promise<AttemptOutcome> {
+    const date = formatDtapiDate(now()); // one date per request, used for header and signature alike
+    const headers = {
+      'DTAPI-Token': publicToken,
+      'DTAPI-Date': date,
+      'DTAPI-Signature': signRequest(pathAndQuery, publicToken, privateToken, date),
+      'User-Agent': userAgent,
+      Accept: 'application/json',
+    };
+    // One deadline for connect + headers + body; the caller's signal can end it sooner.
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const started = performance.now();
+    let status: number | null = null;
+    try {
+      const res = await request(`${baseUrl}${pathAndQuery}`, { dispatcher: agent, method: 'GET', headers, signal: combined });
+      status = res.statusCode;
+      const ok = status >= 200 && status < 300;
+      const declared = Number(res.headers['content-length']);
+      if (ok && Number.isFinite(declared) && declared > maxBytes) {
+        res.body.destroy();
+        return { kind: 'failure', reason: 'oversize', status, message: `response of ${declared} bytes exceeds the limit of ${maxBytes} bytes` };
+      }
+      const limit = ok ? maxBytes : MAX_ERROR_BODY_BYTES;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let cut = false;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) {
+          cut = true;
+          res.body.destroy();
+          break;
+        }
+        chunks.push(chunk);
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (!ok) {
+        const location = headerValue(res.headers['location']);
+        const retryAfterMs = parseRetryAfterMs(headerValue(res.headers['retry-after']), now().getTime());
+        return {
+          kind: 'http',
+          status,
+          bodyText: text,
+          ...(location !== undefined ? { location } : {}),
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        };
+      }
+      if (cut) return { kind: 'failure', reason: 'oversize', status, message: `response exceeds the limit of ${maxBytes} bytes` };
+      return parseJsonBody(status, headerValue(res.headers['content-type']) ?? '', text);
+    } catch (err) {
+      return failureFrom(err, status, signal, timeout, timeoutMs);
+    } finally {
+      opts.onRequest?.({ endpoint, status, durationMs: performance.now() - started });
+    }
+  }
+
+  async function get(endpoint: string, query?: Record<string, QueryValue>, o?: { signal?: AbortSignal }): Promise<unknown> {
+    const pathAndQuery = buildPathAndQuery(endpoint, query);
+    const signal = o?.signal;
+    for (let n = 0; ; n++) {
+      if (closed) throw new PullError(301, 'Some error occurred while retrieving events from Darktrace server. Error details: the client is closed');
+      try {
+        await limiter.acquire(signal);
+      } catch {
+        throw aborted(endpoint);
+      }
+      const outcome = await attempt(endpoint, pathAndQuery, signal);
+      if (outcome.kind === 'ok') return outcome.body;
+      if (n >= maxRetries || !isRetryable(outcome)) throw toPullError(outcome, errorContext(endpoint, n + 1));
+      try {
+        await sleep(retryDelayMs(n, outcome, backoff), signal);
+      } catch {
+        throw aborted(endpoint);
+      }
+    }
+  }
+
+  async function checkCredentials(endpoint: string, query?: Record<string, QueryValue>): Promise<void> {
+    const pathAndQuery = buildPathAndQuery(endpoint, query);
+    await limiter.acquire();
+    // A single request on purpose: setup reports what the appliance says, the caller decides to retry.
+    const outcome = await attempt(endpoint, pathAndQuery);
+    if (outcome.kind !== 'ok') throw toSetupError(outcome, errorContext(endpoint, 1));
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    await agent.close();
+  }
+
+  return { get, checkCredentials, close };
+}
+
+function aborted(endpoint: string): PullError {
+  return new PullError(301, `Some error occurred while retrieving events from Darktrace server. Error details: request aborted on ${endpoint}`);
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function parseJsonBody(status: number, contentType: string, text: string): AttemptOutcome {
+  if (status === 204) return { kind: 'ok', status, body: null };
+  // A proxy or a followed redirect yields the HTML login page with a 200 (reference §5).
+  if (/text\/html/i.test(contentType) || /^\s*</.test(text)) {
+    return { kind: 'failure', reason: 'html', status, bodyText: text.slice(0, 4096), message: `received HTML instead of JSON (status ${status}, content-type ${contentType || 'none'})` };
+  }
+  try {
+    return { kind: 'ok', status, body: JSON.parse(text) as unknown };
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    return { kind: 'failure', reason: 'invalid-body', status, message: `invalid or truncated JSON body of ${Buffer.byteLength(text)} bytes (${why})` };
+  }
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+function failureFrom(err: unknown, status: number | null, caller: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): AttemptOutcome {
+  if (caller?.aborted) return { kind: 'failure', reason: 'aborted', status, message: 'request aborted' };
+  const code = (err as { code?: unknown } | null)?.code;
+  if (timeout.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+    return { kind: 'failure', reason: 'timeout', status, message: `request timed out after ${timeoutMs} ms` };
+  }
+  // Only the message and code: undici error objects are never attached, so nothing else can leak.
+  const msg = err instanceof Error ? err.message : String(err);
+  const cause = (err as { cause?: { message?: string } } | null)?.cause?.message;
+  return { kind: 'failure', reason: 'network', status, message: `${typeof code === 'string' ? `${code}: ` : ''}${msg}${cause ? ` (${cause})` : ''}` };
+}

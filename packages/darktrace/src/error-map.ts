@@ -1,0 +1,76 @@
+/**
+ * Maps a final attempt outcome to the vendor's documented errors (troubleshooting table of
+ * darktrace-collector-doc): SetupError 100-103 for the credential check, PullError 300/301 for pulls.
+ * Every text goes through `scrub` so that a token can never leak, even if a server echoed one.
+ */
+import { PullError, SetupError } from '@devo-collector/common';
+import { authProblem, type AttemptOutcome } from './outcome.js';
+
+export interface ErrorContext {
+  endpoint: string;
+  /** Replaces secrets in any text we did not write ourselves. */
+  scrub: (text: string) => string;
+  /** Local clock, shown in the API DATE ERROR hint. */
+  now: Date;
+  attempts: number;
+}
+
+const SNIPPET_CHARS = 200;
+
+function snippet(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > SNIPPET_CHARS ? `${oneLine.slice(0, SNIPPET_CHARS)}...` : oneLine;
+}
+
+function clockHint(ctx: ErrorContext): string {
+  return (
+    `API DATE ERROR: the clock of this machine (${ctx.now.toISOString()}) is off by more than 30 minutes ` +
+    'vs the Darktrace appliance; synchronise this machine (NTP) with the appliance'
+  );
+}
+
+function describe(o: AttemptOutcome, ctx: ErrorContext): string {
+  switch (o.kind) {
+    case 'ok':
+      return `unexpected success status ${o.status} on ${ctx.endpoint}`;
+    case 'http': {
+      const where = o.location ? ` (redirect to ${o.location})` : '';
+      return `status ${o.status} on ${ctx.endpoint}${where}: ${snippet(o.bodyText)}`;
+    }
+    case 'failure':
+      return `${o.message} on ${ctx.endpoint}`;
+  }
+}
+
+export function toSetupError(o: AttemptOutcome, ctx: ErrorContext): SetupError {
+  const e = ctx.scrub(describe(o, ctx));
+  switch (authProblem(o)) {
+    case 'date':
+      return new SetupError(101, ctx.scrub(`The tokens provided are incorrect. Please specify the correct credentials. Error message ${clockHint(ctx)}`));
+    case 'signature':
+      return new SetupError(101, `The tokens provided are incorrect. Please specify the correct credentials. Error message ${e}`);
+    case 'permission':
+    case 'login':
+      return new SetupError(102, `The provided tokens are valid but they do not have the permission to get data: Error message ${e}`);
+    case null:
+      break;
+  }
+  if (o.kind === 'http') {
+    return new SetupError(103, `Unexpected HTTP error occurred at the Darktrace server. status code, ${o.status} error: ${e}`);
+  }
+  return new SetupError(100, `Error occurred while requesting from the Darktrace server. Error message: ${e}`);
+}
+
+export function toPullError(o: AttemptOutcome, ctx: ErrorContext): PullError {
+  const after = ctx.attempts > 1 ? ` after ${ctx.attempts} attempts` : '';
+  if (o.kind === 'http') {
+    const problem = authProblem(o);
+    const summary = ctx.scrub(`HTTP ${o.status} from ${ctx.endpoint}${after}`);
+    let details = ctx.scrub(describe(o, ctx));
+    if (problem === 'date') details = ctx.scrub(clockHint(ctx));
+    else if (problem === 'signature') details = `${details} (the tokens are incorrect)`;
+    else if (problem === 'permission' || problem === 'login') details = `${details} (the tokens lack permission for this endpoint)`;
+    return new PullError(300, `HTTP Error occurred while retrieving events from Darktrace server: summary ${summary} details ${details}`);
+  }
+  return new PullError(301, `Some error occurred while retrieving events from Darktrace server. Error details: ${ctx.scrub(describe(o, ctx))}${after}`);
+}
