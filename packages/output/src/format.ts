@@ -1,0 +1,112 @@
+/**
+ * Devo wire format (devo-sdk `Sender`, see reference/devo.md §1.3-1.4):
+ *   <14>YYYY-MM-DD HH:MM:SS.mmm <hostname> <tag>: <message>\n
+ * optionally framed with RFC 6587 octet counting (`<len> <line>`, len counts the trailing LF).
+ * Messages are never split, truncated or escaped: the record text goes on the wire as given.
+ */
+import type { EventBatch } from '@devo-collector/common';
+
+/** facility 1 (user) * 8 + severity 6 (info), devo-sdk's default. */
+export const DEVO_DEFAULT_PRI = 14;
+/** devo-sdk's constant date when the caller passes none (two spaces before the day). */
+export const DEVO_DEFAULT_DATE = 'Jan  1 00:00:00';
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** `2024-05-01 12:34:56.789` in UTC, as devo-collector-sdk passes the event time. */
+export function formatDevoDate(epochMs: number): string {
+  const d = new Date(epochMs);
+  return (
+    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`
+  );
+}
+
+export interface DevoLineParts {
+  hostname: string;
+  tag: string;
+  message: string;
+  /** Header date text; `formatDevoDate(ms)` or `DEVO_DEFAULT_DATE`. */
+  date: string;
+  pri?: number;
+}
+
+/**
+ * One syslog line. Like devo-sdk, a LF is appended only when the message does not already end
+ * with one; embedded LFs are left as they are (records are compact JSON and contain none).
+ */
+export function formatDevoLine(p: DevoLineParts): string {
+  const line = `<${p.pri ?? DEVO_DEFAULT_PRI}>${p.date} ${p.hostname} ${p.tag}: ${p.message}`;
+  return line.endsWith('\n') ? line : `${line}\n`;
+}
+
+/** RFC 6587 octet counting: `<byte length of line> <line>`; the length includes the LF. */
+export function frameOctetCounted(line: string | Buffer): Buffer {
+  const body = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+  return Buffer.concat([Buffer.from(`${body.length} `, 'ascii'), body]);
+}
+
+/** The bytes of one message on the stream, in the output's framing. */
+export function encodeDevoLine(p: DevoLineParts, octetCounting: boolean): Buffer {
+  const line = formatDevoLine(p);
+  return octetCounting ? frameOctetCounted(line) : Buffer.from(line, 'utf8');
+}
+
+/** All records of a batch, header date = batch creation time (UTC), in order, as one buffer. */
+export function formatBatch(
+  batch: Pick<EventBatch, 'tag' | 'records' | 'createdAtMs'>,
+  hostname: string,
+  octetCounting: boolean,
+): Buffer {
+  const date = formatDevoDate(batch.createdAtMs);
+  const parts = batch.records.map((message) => encodeDevoLine({ hostname, tag: batch.tag, message, date }, octetCounting));
+  return Buffer.concat(parts);
+}
+
+/** Splits a stream of lines back into `{tag, message}` (tests and the console sender). */
+export interface ParsedDevoLine {
+  pri: number;
+  date: string;
+  hostname: string;
+  tag: string;
+  message: string;
+}
+
+const HEADER = /^<(\d+)>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (\S+) ([^:\s]+): /;
+
+export function parseDevoLine(line: string): ParsedDevoLine | null {
+  const m = HEADER.exec(line);
+  if (!m) return null;
+  const body = line.slice(m[0].length);
+  return {
+    pri: Number(m[1]),
+    date: m[2] ?? '',
+    hostname: m[3] ?? '',
+    tag: m[4] ?? '',
+    message: body.endsWith('\n') ? body.slice(0, -1) : body,
+  };
+}
+
+/**
+ * Parses a frame payload (LF- or octet-count-framed lines) back into lines. Octet-counted lines are
+ * recognised by their first byte being a digit (syslog lines start with `<`), like rsyslog does.
+ */
+export function splitFrameLines(payload: Buffer): string[] {
+  const out: string[] = [];
+  let pos = 0;
+  while (pos < payload.length) {
+    const first = payload[pos] ?? 0;
+    if (first >= 0x30 && first <= 0x39) {
+      const sp = payload.indexOf(0x20, pos);
+      const len = Number(payload.subarray(pos, sp).toString('ascii'));
+      out.push(payload.subarray(sp + 1, sp + 1 + len).toString('utf8'));
+      pos = sp + 1 + len;
+    } else {
+      const lf = payload.indexOf(0x0a, pos);
+      const end = lf < 0 ? payload.length : lf + 1;
+      out.push(payload.subarray(pos, end).toString('utf8'));
+      pos = end;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  DEVO_DEFAULT_DATE,
+  encodeDevoLine,
+  formatBatch,
+  formatDevoDate,
+  formatDevoLine,
+  frameOctetCounted,
+  splitFrameLines,
+} from '../src/format.js';
+import { formatLookupField, lookupLines, type LookupSpec } from '../src/lookup-format.js';
+import { fixturesDir, sharedWireCaptures } from './helpers/paths.js';
+
+const fixture = (name: string): Buffer => readFileSync(path.join(fixturesDir, name));
+const HOST = 'devo-collector-host';
+const AT = Date.UTC(2024, 4, 1, 12, 34, 56, 789);
+
+describe('fixture copies', () => {
+  const names = [
+    '01_plain_collector_style.bin',
+    '02_default_date_embedded_newline.bin',
+    '03_multiline_octet_counted.bin',
+    '05_utf8.bin',
+    '06_lookup_inc_with_delete.bin',
+    '07_lookup_full_typed_escape_quotes.bin',
+  ];
+  it.skipIf(!existsSync(sharedWireCaptures))('are identical to ../shared wire captures', () => {
+    for (const n of names) expect(fixture(n).equals(readFileSync(path.join(sharedWireCaptures, n)))).toBe(true);
+  });
+});
+
+describe('formatDevoLine', () => {
+  it('01: collector-style line, byte-exact', () => {
+    const line = formatDevoLine({
+      hostname: HOST,
+      tag: 'my.app.darktrace.modelbreach',
+      message: '{"pbid":1234,"score":0.87}',
+      date: formatDevoDate(AT),
+    });
+    expect(Buffer.from(line, 'utf8').equals(fixture('01_plain_collector_style.bin'))).toBe(true);
+  });
+
+  it('02: default date, embedded LF left as is', () => {
+    const b = encodeDevoLine({ hostname: HOST, tag: 'my.app.test.one', message: 'line1\nline2', date: DEVO_DEFAULT_DATE }, false);
+    expect(b.equals(fixture('02_default_date_embedded_newline.bin'))).toBe(true);
+  });
+
+  it('03: RFC 6587 octet counting, length counts the LF', () => {
+    const b = encodeDevoLine({ hostname: HOST, tag: 'my.app.test.one', message: 'line1\nline2', date: formatDevoDate(AT) }, true);
+    expect(b.equals(fixture('03_multiline_octet_counted.bin'))).toBe(true);
+    expect(b.subarray(0, 3).toString()).toBe('77 ');
+  });
+
+  it('05: UTF-8 on the wire', () => {
+    const b = encodeDevoLine({ hostname: HOST, tag: 'my.app.test.one', message: 'café ☃', date: formatDevoDate(AT) }, false);
+    expect(b.equals(fixture('05_utf8.bin'))).toBe(true);
+  });
+
+  it('does not add a second LF and formats the UTC date with ms', () => {
+    expect(formatDevoLine({ hostname: 'h', tag: 't', message: 'x\n', date: 'd' })).toBe('<14>d h t: x\n');
+    expect(formatDevoDate(Date.UTC(2023, 0, 2, 3, 4, 5, 6))).toBe('2023-01-02 03:04:05.006');
+  });
+
+  it('a 1 MB record is neither split nor altered, in both framings', () => {
+    const record = JSON.stringify({ id: 1, blob: 'é'.repeat(300_000) + 'x'.repeat(450_000) });
+    const batch = { tag: 'my.app.big', records: [record, '{"n":2}'], createdAtMs: AT };
+    for (const oc of [false, true]) {
+      const lines = splitFrameLines(formatBatch(batch, HOST, oc));
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(`<14>2024-05-01 12:34:56.789 ${HOST} my.app.big: ${record}\n`);
+    }
+    const framed = frameOctetCounted(`<14>x h t: ${record}\n`);
+    expect(Number(framed.subarray(0, framed.indexOf(0x20)).toString())).toBe(Buffer.byteLength(`<14>x h t: ${record}\n`));
+  });
+});
+
+describe('lookup lines', () => {
+  it('06: INC with an add and a DELETE row, byte-exact', () => {
+    const spec: LookupSpec = {
+      name: 'darktrace_devices',
+      lookupId: '1714566896.123456',
+      columns: [
+        { name: 'did', type: 'str' },
+        { name: 'hostname', type: 'str' },
+        { name: 'ip', type: 'str' },
+      ],
+      keyIndex: 0,
+    };
+    const lines = lookupLines(spec, 'INC', HOST, [['42', 'ws-01', '10.0.0.5']], [['43', 'say "hi"', '10.0.0.6']]);
+    expect(Buffer.from(lines.join(''), 'utf8').equals(fixture('06_lookup_inc_with_delete.bin'))).toBe(true);
+  });
+
+  it('07: FULL with escape_quotes, numeric-looking values unquoted', () => {
+    const spec: LookupSpec = {
+      name: 'colors',
+      lookupId: '1714566896.5',
+      columns: [
+        { name: 'KEY', type: 'str' },
+        { name: 'COLOR', type: 'str' },
+        { name: 'HEX', type: 'str' },
+      ],
+      keyIndex: 0,
+      escapeQuotes: true,
+    };
+    const lines = lookupLines(spec, 'FULL', HOST, [
+      ['1', 'Red', 'd62d20'],
+      ['2', 'Gr"een', '008744'],
+    ]);
+    expect(Buffer.from(lines.join(''), 'utf8').equals(fixture('07_lookup_full_typed_escape_quotes.bin'))).toBe(true);
+  });
+
+  it('key column goes first; escape options', () => {
+    const spec: LookupSpec = { name: 'k', lookupId: '1', columns: [{ name: 'a', type: 'str' }, { name: 'id', type: 'int' }], keyIndex: 1 };
+    const lines = lookupLines(spec, 'FULL', 'h', [['x', '7']]);
+    expect(lines[0]).toContain('|START|[{"id":{"type":"int","key":true}},{"a":{"type":"str"}}]');
+    expect(lines[1]).toContain('|7,"x"\n');
+    expect(formatLookupField(' a\nb ', false, true)).toBe('"a\\nb"');
+    expect(formatLookupField('-1.5')).toBe('-1.5');
+    expect(() => lookupLines({ ...spec, name: 'bad-name' }, 'FULL', 'h', [])).toThrow(RangeError);
+  });
+});
