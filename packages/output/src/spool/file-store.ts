@@ -1,0 +1,213 @@
+/**
+ * Disk backend of the spool: `<dir>/seg-<n>.log` append-only segments of CRC-checked frames
+ * (frame-codec.ts), `<dir>/checkpoint.json` = end position of the last sent frame (written
+ * atomically: tmp, fsync, rename, fsync dir), `<dir>/quarantine/` for damaged segments.
+ * A new segment is started at every open, so a recovered (possibly truncated) file is never
+ * appended to. Files are 0600, directories 0700.
+ */
+import { constants as fsc } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '@devo-collector/common';
+import { encodeFrame, FRAME_HEADER_BYTES, scanFrames } from './frame-codec.js';
+import type { SpoolStore, StoredFrame } from './types.js';
+
+export const DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
+const SEGMENT = /^seg-(\d{12})\.log$/;
+const segName = (n: number): string => `seg-${String(n).padStart(12, '0')}.log`;
+
+interface Checkpoint {
+  version: 1;
+  segment: number;
+  offset: number;
+}
+
+export interface FileStoreOptions {
+  dir: string;
+  segmentMaxBytes?: number;
+  logger: Logger;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fs.open(dir, fsc.O_RDONLY);
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+export class FileStore implements SpoolStore {
+  private readonly dir: string;
+  private readonly segmentMaxBytes: number;
+  private readonly log: Logger;
+  private active: { n: number; handle: fs.FileHandle; size: number } | null = null;
+  private readonly readers = new Map<number, Promise<fs.FileHandle>>();
+  private segments: number[] = [];
+
+  constructor(opts: FileStoreOptions) {
+    this.dir = opts.dir;
+    this.segmentMaxBytes = opts.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
+    this.log = opts.logger;
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  private async readCheckpoint(): Promise<Checkpoint | null> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file('checkpoint.json'), 'utf8');
+    } catch {
+      return null;
+    }
+    try {
+      const c = JSON.parse(text) as Checkpoint;
+      if (c.version === 1 && Number.isInteger(c.segment) && Number.isInteger(c.offset)) return c;
+    } catch {
+      // fall through
+    }
+    this.log.error('[EMERGENCY_PERSISTENCE_SYSTEM] Spool checkpoint is unreadable, re-sending from the oldest segment');
+    return null;
+  }
+
+  async recover(): Promise<{ frames: StoredFrame[]; corruptFrames: number; quarantinedSegments: number }> {
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await fs.rm(this.file('checkpoint.json.tmp'), { force: true });
+    const names = await fs.readdir(this.dir);
+    const all = names.flatMap((n) => (SEGMENT.exec(n) ? [Number(SEGMENT.exec(n)?.[1])] : [])).sort((a, b) => a - b);
+    const cp = await this.readCheckpoint();
+    const frames: StoredFrame[] = [];
+    let corruptFrames = 0;
+    let quarantinedSegments = 0;
+    this.segments = [];
+    for (const n of all) {
+      if (cp && n < cp.segment) {
+        await fs.rm(this.file(segName(n)), { force: true });
+        continue;
+      }
+      const buf = await fs.readFile(this.file(segName(n)));
+      if (buf.length === 0) {
+        await fs.rm(this.file(segName(n)), { force: true });
+        continue;
+      }
+      this.segments.push(n);
+      const start = cp && n === cp.segment ? Math.min(cp.offset, buf.length) : 0;
+      for (const e of scanFrames(buf, start)) {
+        if (e.kind === 'frame') {
+          frames.push({ segment: n, offset: e.offset, end: e.end, length: e.length, messages: e.messages });
+          continue;
+        }
+        corruptFrames++;
+        const lost = buf.length - e.offset;
+        if (e.kind === 'corrupt') {
+          await fs.mkdir(this.file('quarantine'), { recursive: true, mode: 0o700 });
+          const q = path.join('quarantine', `${segName(n)}.${Date.now()}`);
+          await fs.copyFile(this.file(segName(n)), this.file(q));
+          quarantinedSegments++;
+          this.log.error(
+            `[EMERGENCY_PERSISTENCE_SYSTEM] Spool segment ${segName(n)} is damaged at byte ${e.offset} (${e.reason}): ` +
+              `${lost} bytes from there were not recovered, segment copied to ${q} and truncated`,
+          );
+        } else {
+          this.log.error(
+            `[EMERGENCY_PERSISTENCE_SYSTEM] Spool segment ${segName(n)} ends with a torn frame at byte ${e.offset} ` +
+              `(${lost} bytes, an append interrupted by a crash, never acknowledged): truncated`,
+          );
+        }
+        const h = await fs.open(this.file(segName(n)), 'r+');
+        try {
+          await h.truncate(e.offset);
+          await h.sync();
+        } finally {
+          await h.close();
+        }
+      }
+    }
+    await this.openSegment((all[all.length - 1] ?? 0) + 1);
+    return { frames, corruptFrames, quarantinedSegments };
+  }
+
+  private async openSegment(n: number): Promise<void> {
+    const handle = await fs.open(this.file(segName(n)), 'wx', 0o600);
+    await fsyncDir(this.dir);
+    this.active = { n, handle, size: 0 };
+    this.segments.push(n);
+  }
+
+  async write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]> {
+    if (!this.active) throw new Error('spool store is not open');
+    const encoded = frames.map((f) => encodeFrame(f.payload, f.messages));
+    const total = encoded.reduce((n, b) => n + b.length, 0);
+    if (this.active.size > 0 && this.active.size + total > this.segmentMaxBytes) {
+      await this.active.handle.close();
+      await this.openSegment(this.active.n + 1);
+    }
+    const a = this.active;
+    const out: StoredFrame[] = [];
+    let pos = a.size;
+    for (let i = 0; i < encoded.length; i++) {
+      const len = (encoded[i] as Buffer).length;
+      out.push({ segment: a.n, offset: pos, end: pos + len, length: len - FRAME_HEADER_BYTES, messages: frames[i]?.messages ?? 0 });
+      pos += len;
+    }
+    // One write and one fsync for the whole group; the append promise resolves only after both.
+    const buf = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded, total);
+    let written = 0;
+    while (written < buf.length) {
+      const r = await a.handle.write(buf, written, buf.length - written, a.size + written);
+      written += r.bytesWritten;
+    }
+    await a.handle.sync();
+    a.size += total;
+    return out;
+  }
+
+  async read(f: StoredFrame): Promise<Buffer> {
+    let h = this.readers.get(f.segment);
+    if (!h) {
+      h = fs.open(this.file(segName(f.segment)), 'r');
+      this.readers.set(f.segment, h);
+    }
+    const handle = await h;
+    const buf = Buffer.allocUnsafe(f.length);
+    let got = 0;
+    while (got < f.length) {
+      const r = await handle.read(buf, got, f.length - got, f.offset + FRAME_HEADER_BYTES + got);
+      if (r.bytesRead === 0) throw new Error(`short read in ${segName(f.segment)} at ${f.offset}`);
+      got += r.bytesRead;
+    }
+    return buf;
+  }
+
+  async checkpoint(f: StoredFrame): Promise<void> {
+    const cp: Checkpoint = { version: 1, segment: f.segment, offset: f.end };
+    const tmp = this.file('checkpoint.json.tmp');
+    const h = await fs.open(tmp, 'w', 0o600);
+    try {
+      await h.writeFile(JSON.stringify(cp));
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await fs.rename(tmp, this.file('checkpoint.json'));
+    await fsyncDir(this.dir);
+    // Segments wholly before the checkpoint are sent: delete them (never the active one).
+    const old = this.segments.filter((n) => n < f.segment && n !== this.active?.n);
+    for (const n of old) {
+      const r = this.readers.get(n);
+      this.readers.delete(n);
+      if (r) await r.then((h2) => h2.close()).catch(() => undefined);
+      await fs.rm(this.file(segName(n)), { force: true });
+    }
+    this.segments = this.segments.filter((n) => !old.includes(n));
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.readers.values()) await r.then((h) => h.close()).catch(() => undefined);
+    this.readers.clear();
+    if (this.active) await this.active.handle.close().catch(() => undefined);
+    this.active = null;
+  }
+}

@@ -1,0 +1,32 @@
+/** Memory backend (persistence type `memory`, `--no-save-state`): same spool, nothing survives a restart. */
+import type { SpoolStore, StoredFrame } from './types.js';
+
+export class MemoryStore implements SpoolStore {
+  private offset = 0;
+
+  recover(): Promise<{ frames: StoredFrame[]; corruptFrames: number; quarantinedSegments: number }> {
+    return Promise.resolve({ frames: [], corruptFrames: 0, quarantinedSegments: 0 });
+  }
+
+  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]> {
+    return Promise.resolve(
+      frames.map((f) => {
+        const s: StoredFrame = { segment: 0, offset: this.offset, end: this.offset + f.payload.length, length: f.payload.length, messages: f.messages, payload: f.payload };
+        this.offset = s.end;
+        return s;
+      }),
+    );
+  }
+
+  read(f: StoredFrame): Promise<Buffer> {
+    return f.payload ? Promise.resolve(f.payload) : Promise.reject(new Error('frame payload missing'));
+  }
+
+  checkpoint(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * The spool logic shared by the disk and memory backends: byte bound with FIFO waiting appends,
+ * group commit (appends of the same tick share one store write + fsync), in-order hand-out to any
+ * number of senders with release/redelivery, and a checkpoint that advances over the longest
+ * settled prefix, written at most every `checkpointIntervalMs`.
+ */
+import type { Logger } from '@devo-collector/common';
+import type { RecoveryReport, Spool, SpoolFrame, SpoolStats, SpoolStore, StoredFrame } from './types.js';
+
+type EntryState = 'ready' | 'leased' | 'settled';
+
+interface Entry {
+  seq: number;
+  stored: StoredFrame;
+  state: EntryState;
+}
+
+interface PendingAppend {
+  payload: Buffer;
+  messages: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Reader {
+  resolve: (f: SpoolFrame | null) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+export interface SpoolCoreOptions {
+  name: string;
+  store: SpoolStore;
+  maxBytes: number;
+  checkpointIntervalMs?: number;
+  logger: Logger;
+}
+
+export class SpoolCore implements Spool {
+  readonly name: string;
+  private readonly store: SpoolStore;
+  private readonly maxBytes: number;
+  private readonly checkpointIntervalMs: number;
+  private readonly log: Logger;
+
+  /** Unsettled entries in seq order; entries[i].seq === baseSeq + i - head. */
+  private entries: Entry[] = [];
+  private head = 0;
+  private scanFrom = 0;
+  private nextSeq = 0;
+
+  private reservedBytes = 0;
+  private heldMessages = 0;
+  private spaceWaiters: Array<{ bytes: number; go: () => void; fail: (err: Error) => void }> = [];
+  private batch: PendingAppend[] = [];
+  private writing: Promise<void> | null = null;
+  private readers: Reader[] = [];
+
+  private checkpointTarget: StoredFrame | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private checkpointWrite: Promise<void> = Promise.resolve();
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private counters = { appendedFrames: 0, appendedMessages: 0, settledMessages: 0, settledBytes: 0, corruptFrames: 0, quarantinedSegments: 0 };
+
+  constructor(opts: SpoolCoreOptions) {
+    this.name = opts.name;
+    this.store = opts.store;
+    this.maxBytes = opts.maxBytes;
+    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 200;
+    this.log = opts.logger;
+  }
+
+  /** Loads what the store still holds (unsent after the checkpoint) and logs the documented lines. */
+  async open(): Promise<RecoveryReport> {
+    const started = Date.now();
+    this.log.info('[EMERGENCY_PERSISTENCE_SYSTEM] Recovering any available content from the persistence system');
+    const { frames, corruptFrames, quarantinedSegments } = await this.store.recover();
+    let bytes = 0;
+    let messages = 0;
+    for (const f of frames) {
+      this.entries.push({ seq: this.nextSeq++, stored: f, state: 'ready' });
+      this.reservedBytes += f.length;
+      this.heldMessages += f.messages;
+      bytes += f.length;
+      messages += f.messages;
+    }
+    this.counters.corruptFrames += corruptFrames;
+    this.counters.quarantinedSegments += quarantinedSegments;
+    if (frames.length === 0) this.log.info('[EMERGENCY_PERSISTENCE_SYSTEM] Nothing available in the persistence system');
+    else this.log.info(`[EMERGENCY_PERSISTENCE_SYSTEM] Recovered ${messages} messages (${bytes} bytes)`);
+    const elapsedMs = Date.now() - started;
+    this.log.info(`[EMERGENCY_PERSISTENCE_SYSTEM] Elapsed seconds: ${(elapsedMs / 1000).toFixed(2)}`);
+    return { frames: frames.length, messages, bytes, corruptFrames, quarantinedSegments, elapsedMs };
+  }
+
+  append(payload: Buffer, messages: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`spool ${this.name} is closed`));
+    const bytes = payload.length;
+    // FIFO: once someone waits, later appends queue behind it so the order (and ack order) holds.
+    // A frame larger than the whole bound still passes when the spool is empty, or it never would.
+    const fits = this.spaceWaiters.length === 0 && (this.reservedBytes === 0 || this.reservedBytes + bytes <= this.maxBytes);
+    return new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        this.reservedBytes += bytes;
+        this.batch.push({ payload, messages, resolve, reject });
+        this.scheduleWrite();
+      };
+      if (fits) go();
+      else this.spaceWaiters.push({ bytes, go, fail: reject });
+    });
+  }
+
+  private scheduleWrite(): void {
+    if (this.writing) return;
+    this.writing = new Promise<void>((done) => setImmediate(done)).then(() => this.writeLoop());
+  }
+
+  private async writeLoop(): Promise<void> {
+    while (this.batch.length > 0) {
+      const group = this.batch;
+      this.batch = [];
+      try {
+        const stored = await this.store.write(group);
+        stored.forEach((s, i) => {
+          this.entries.push({ seq: this.nextSeq++, stored: s, state: 'ready' });
+          this.heldMessages += s.messages;
+          this.counters.appendedFrames++;
+          this.counters.appendedMessages += s.messages;
+          group[i]?.resolve();
+        });
+        this.wakeReaders();
+      } catch (err) {
+        for (const p of group) {
+          this.reservedBytes -= p.payload.length;
+          p.reject(err);
+        }
+        this.wakeSpaceWaiters();
+      }
+    }
+    this.writing = null;
+  }
+
+  next(signal?: AbortSignal): Promise<SpoolFrame | null> {
+    if (this.closed || signal?.aborted) return Promise.resolve(null);
+    const entry = this.leaseNext();
+    if (entry) return this.load(entry);
+    return new Promise<SpoolFrame | null>((resolve) => {
+      const reader: Reader = { resolve };
+      if (signal) {
+        reader.signal = signal;
+        reader.onAbort = () => {
+          this.readers = this.readers.filter((r) => r !== reader);
+          resolve(null);
+        };
+        signal.addEventListener('abort', reader.onAbort, { once: true });
+      }
+      this.readers.push(reader);
+    });
+  }
+
+  private leaseNext(): Entry | undefined {
+    for (let i = Math.max(this.scanFrom, this.head); i < this.entries.length; i++) {
+      const e = this.entries[i];
+      if (e && e.state === 'ready') {
+        e.state = 'leased';
+        this.scanFrom = i + 1;
+        return e;
+      }
+    }
+    this.scanFrom = this.entries.length;
+    return undefined;
+  }
+
+  private async load(e: Entry): Promise<SpoolFrame | null> {
+    try {
+      const payload = await this.store.read(e.stored);
+      return { seq: e.seq, payload, messages: e.stored.messages };
+    } catch (err) {
+      this.log.error(`Cannot read spooled frame #${e.seq}: ${(err as Error).message}`);
+      e.state = 'ready';
+      this.scanFrom = Math.min(this.scanFrom, this.indexOf(e.seq));
+      return null;
+    }
+  }
+
+  private wakeReaders(): void {
+    while (this.readers.length > 0) {
+      const entry = this.leaseNext();
+      if (!entry) return;
+      const r = this.readers.shift() as Reader;
+      if (r.signal && r.onAbort) r.signal.removeEventListener('abort', r.onAbort);
+      void this.load(entry).then(r.resolve);
+    }
+  }
+
+  private indexOf(seq: number): number {
+    const first = this.entries[this.head];
+    return first ? this.head + (seq - first.seq) : -1;
+  }
+
+  settle(seq: number): void {
+    const e = this.entries[this.indexOf(seq)];
+    if (!e || e.seq !== seq || e.state !== 'leased') return;
+    e.state = 'settled';
+    let last: Entry | undefined;
+    while (this.head < this.entries.length && this.entries[this.head]?.state === 'settled') {
+      last = this.entries[this.head] as Entry;
+      this.head++;
+      this.reservedBytes -= last.stored.length;
+      this.heldMessages -= last.stored.messages;
+      this.counters.settledMessages += last.stored.messages;
+      this.counters.settledBytes += last.stored.length;
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.scanFrom = Math.max(0, this.scanFrom - this.head);
+      this.head = 0;
+    }
+    if (last) {
+      this.checkpointTarget = last.stored;
+      this.scheduleCheckpoint();
+      this.wakeSpaceWaiters();
+    }
+  }
+
+  release(seq: number): void {
+    const i = this.indexOf(seq);
+    const e = this.entries[i];
+    if (!e || e.seq !== seq || e.state !== 'leased') return;
+    e.state = 'ready';
+    this.scanFrom = Math.min(this.scanFrom, i);
+    this.wakeReaders();
+  }
+
+  private wakeSpaceWaiters(): void {
+    while (this.spaceWaiters.length > 0) {
+      const w = this.spaceWaiters[0] as { bytes: number; go: () => void; fail: (err: Error) => void };
+      if (this.reservedBytes !== 0 && this.reservedBytes + w.bytes > this.maxBytes) return;
+      this.spaceWaiters.shift();
+      w.go();
+    }
+  }
+
+  private scheduleCheckpoint(): void {
+    if (this.checkpointTimer || this.closed) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      void this.flushCheckpoint();
+    }, this.checkpointIntervalMs);
+    this.checkpointTimer.unref();
+  }
+
+  flushCheckpoint(): Promise<void> {
+    this.checkpointWrite = this.checkpointWrite.then(async () => {
+      const target = this.checkpointTarget;
+      if (!target) return;
+      this.checkpointTarget = null;
+      try {
+        await this.store.checkpoint(target);
+      } catch (err) {
+        this.log.error(`Cannot write the spool checkpoint: ${(err as Error).message}`);
+      }
+    });
+    return this.checkpointWrite;
+  }
+
+  stats(): SpoolStats {
+    return {
+      pendingBytes: this.reservedBytes,
+      pendingFrames: this.entries.length - this.head,
+      pendingMessages: this.heldMessages,
+      ...this.counters,
+      blockedAppends: this.spaceWaiters.length,
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    for (const w of this.spaceWaiters.splice(0)) w.fail(new Error(`spool ${this.name} closed while waiting for space`));
+    while (this.writing) await this.writing;
+    this.closed = true;
+    for (const r of this.readers.splice(0)) {
+      if (r.signal && r.onAbort) r.signal.removeEventListener('abort', r.onAbort);
+      r.resolve(null);
+    }
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    await this.flushCheckpoint();
+    await this.store.close();
+  }
+}

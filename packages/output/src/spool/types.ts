@@ -1,0 +1,75 @@
+/** Public surface of a spool and the storage backend it runs on (disk or memory). */
+
+/** A frame handed to a sender: it must be `settle`d (written) or `release`d (give back) exactly once. */
+export interface SpoolFrame {
+  readonly seq: number;
+  readonly payload: Buffer;
+  readonly messages: number;
+}
+
+export interface RecoveryReport {
+  frames: number;
+  messages: number;
+  bytes: number;
+  /** Damaged frames found (bad CRC/magic or torn tail); each is logged as ERROR. */
+  corruptFrames: number;
+  /** Segments copied to `quarantine/` because of damage. */
+  quarantinedSegments: number;
+  elapsedMs: number;
+}
+
+export interface SpoolStats {
+  /** Bytes held (unsent + being appended): what the byte bound applies to. */
+  pendingBytes: number;
+  pendingFrames: number;
+  pendingMessages: number;
+  appendedFrames: number;
+  appendedMessages: number;
+  settledMessages: number;
+  settledBytes: number;
+  quarantinedSegments: number;
+  corruptFrames: number;
+  /** Appends currently waiting for space. */
+  blockedAppends: number;
+}
+
+export interface Spool {
+  readonly name: string;
+  /**
+   * Adds one frame (one batch's lines). Resolves once it is durable (fsynced for the disk spool).
+   * When the byte bound is reached it waits for space; it never drops. Order is preserved.
+   */
+  append(payload: Buffer, messages: number): Promise<void>;
+  /** The oldest frame nobody holds; waits for one; null once the spool is closed or `signal` aborts. */
+  next(signal?: AbortSignal): Promise<SpoolFrame | null>;
+  /** The frame's bytes reached the receiver side: it may be forgotten (checkpoint). */
+  settle(seq: number): void;
+  /** The frame was not (surely) delivered: hand it out again, in order, before newer frames. */
+  release(seq: number): void;
+  /** Writes the checkpoint now if it moved. */
+  flushCheckpoint(): Promise<void>;
+  stats(): SpoolStats;
+  /** Waits for pending appends, writes the checkpoint, releases file handles. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Where a stored frame lives; `payload` only for the memory store. */
+export interface StoredFrame {
+  segment: number;
+  offset: number;
+  end: number;
+  length: number;
+  messages: number;
+  payload?: Buffer;
+}
+
+export interface SpoolStore {
+  /** Frames after the checkpoint, in order, plus what recovery found. */
+  recover(): Promise<{ frames: StoredFrame[]; corruptFrames: number; quarantinedSegments: number }>;
+  /** Appends frames and makes them durable with one fsync. */
+  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]>;
+  read(frame: StoredFrame): Promise<Buffer>;
+  /** Everything up to and including `frame` was sent. */
+  checkpoint(frame: StoredFrame): Promise<void>;
+  close(): Promise<void>;
+}

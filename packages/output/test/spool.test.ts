@@ -1,0 +1,146 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, appendFileSync, truncateSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSpool, type Spool } from '../src/spool.js';
+import { captureLogs, testLogger } from './helpers/log-capture.js';
+
+let dir: string;
+let logs: ReturnType<typeof captureLogs>;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'spool-'));
+  logs = captureLogs();
+});
+afterEach(() => logs.stop());
+
+const open = (extra: Partial<Parameters<typeof openSpool>[0]> = {}) =>
+  openSpool({ type: 'filesystem', dir, name: 't', maxBytes: 1 << 20, logger: testLogger('Spool'), checkpointIntervalMs: 10, ...extra });
+
+async function drain(spool: Spool, n: number, settle = true): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = await spool.next();
+    if (!f) break;
+    out.push(f.payload.toString());
+    if (settle) spool.settle(f.seq);
+  }
+  return out;
+}
+
+describe('file spool', () => {
+  it('appends durably, hands out in order, recovers only what is unsent', async () => {
+    const { spool, recovery } = await open();
+    expect(recovery.frames).toBe(0);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => spool.append(Buffer.from(`frame-${i}\n`), 1)));
+    expect(await drain(spool, 4)).toEqual(['frame-0\n', 'frame-1\n', 'frame-2\n', 'frame-3\n']);
+    await spool.close();
+    const seg = readdirSync(dir).find((n) => n.startsWith('seg-')) as string;
+    expect(statSync(path.join(dir, seg)).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(dir, 'checkpoint.json')).mode & 0o777).toBe(0o600);
+
+    const again = await open();
+    expect(again.recovery).toMatchObject({ frames: 6, messages: 6, corruptFrames: 0 });
+    expect(await drain(again.spool, 6)).toEqual(['frame-4\n', 'frame-5\n', 'frame-6\n', 'frame-7\n', 'frame-8\n', 'frame-9\n']);
+    await again.spool.close();
+    const third = await open();
+    expect(third.recovery.frames).toBe(0);
+    await third.spool.close();
+    const msgs = logs.records.map((r) => r.message);
+    expect(msgs).toContain('[EMERGENCY_PERSISTENCE_SYSTEM] Recovering any available content from the persistence system');
+    expect(msgs).toContain('[EMERGENCY_PERSISTENCE_SYSTEM] Nothing available in the persistence system');
+    expect(msgs.some((m) => /^\[EMERGENCY_PERSISTENCE_SYSTEM\] Recovered 6 messages \(\d+ bytes\)$/.test(m))).toBe(true);
+    expect(msgs).toContain('[EMERGENCY_PERSISTENCE_SYSTEM] Elapsed seconds: 0.00');
+  });
+
+  it('released frames are handed out again before newer ones; settle order does not matter', async () => {
+    const { spool } = await open();
+    for (let i = 0; i < 4; i++) await spool.append(Buffer.from(`f${i}`), 1);
+    const a = await spool.next();
+    const b = await spool.next();
+    spool.settle(b!.seq);
+    spool.release(a!.seq);
+    expect((await spool.next())!.payload.toString()).toBe('f0');
+    expect(spool.stats().pendingFrames).toBe(4);
+    await spool.close();
+    const { recovery, spool: s2 } = await open();
+    expect(recovery.frames).toBe(4); // f1 settled but f0 not: the checkpoint cannot pass f0
+    await s2.close();
+  });
+
+  it('truncates a torn tail and quarantines a bad-CRC segment, logs ERROR, and goes on', async () => {
+    const { spool } = await open();
+    for (let i = 0; i < 3; i++) await spool.append(Buffer.from(`good-${i}`), 1);
+    await spool.close();
+    const seg = path.join(dir, readdirSync(dir).find((n) => n.startsWith('seg-')) as string);
+    // A torn append (kill -9 between write and fsync): half a header.
+    appendFileSync(seg, Buffer.from([0x44, 0x56, 0x53]));
+    let r = await open();
+    expect(r.recovery).toMatchObject({ frames: 3, corruptFrames: 1, quarantinedSegments: 0 });
+    await r.spool.close();
+    expect(logs.records.some((x) => x.level === 'error' && x.message.includes('torn frame'))).toBe(true);
+
+    // Flip a payload byte of the second frame: CRC mismatch.
+    const buf = readFileSync(seg);
+    const second = 16 + 6; // header + "good-0"
+    buf[second + 16] = buf[second + 16]! ^ 0xff;
+    writeFileSync(seg, buf);
+    r = await open();
+    expect(r.recovery).toMatchObject({ frames: 1, corruptFrames: 1, quarantinedSegments: 1 });
+    expect(readdirSync(path.join(dir, 'quarantine'))).toHaveLength(1);
+    expect(statSync(seg).size).toBe(second);
+    expect(await drain(r.spool, 1)).toEqual(['good-0']);
+    await r.spool.append(Buffer.from('after'), 1);
+    expect(await drain(r.spool, 1)).toEqual(['after']);
+    await r.spool.close();
+    expect(logs.records.some((x) => x.level === 'error' && x.message.includes('CRC32 mismatch'))).toBe(true);
+  });
+
+  it('the byte bound blocks appends (never drops) and frees them in order as frames settle', async () => {
+    const { spool } = await open({ maxBytes: 100 });
+    const acked: number[] = [];
+    const appends = Array.from({ length: 5 }, (_, i) => spool.append(Buffer.alloc(40, 65 + i), 1).then(() => acked.push(i)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(acked).toEqual([0, 1]);
+    expect(spool.stats().blockedAppends).toBe(3);
+    const got = await drain(spool, 5);
+    await Promise.all(appends);
+    expect(acked).toEqual([0, 1, 2, 3, 4]);
+    expect(got.map((g) => g[0])).toEqual(['A', 'B', 'C', 'D', 'E']);
+    await spool.close();
+  });
+
+  it('rotates segments and deletes fully sent ones', async () => {
+    const { spool } = await open({ segmentMaxBytes: 200 });
+    for (let i = 0; i < 20; i++) await spool.append(Buffer.alloc(50, 97), 1);
+    expect(readdirSync(dir).filter((n) => n.startsWith('seg-')).length).toBeGreaterThan(4);
+    await drain(spool, 20);
+    await spool.flushCheckpoint();
+    expect(readdirSync(dir).filter((n) => n.startsWith('seg-')).length).toBeLessThanOrEqual(2);
+    await spool.close();
+  });
+
+  it('group commit: appends of one tick share one write', async () => {
+    const { spool } = await open();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => spool.append(Buffer.from(`x${i}`), 1)));
+    expect(spool.stats()).toMatchObject({ appendedFrames: 200, pendingFrames: 200 });
+    await spool.close();
+  });
+});
+
+describe('memory spool', () => {
+  it('same interface and bound, nothing on disk', async () => {
+    const { spool } = await openSpool({ type: 'memory', name: 'm', maxBytes: 10, logger: testLogger() });
+    const p1 = spool.append(Buffer.from('0123456789'), 1);
+    let second = false;
+    const p2 = spool.append(Buffer.from('abc'), 1).then(() => (second = true));
+    await p1;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(second).toBe(false);
+    const f = await spool.next();
+    spool.settle(f!.seq);
+    await p2;
+    expect((await spool.next())!.payload.toString()).toBe('abc');
+    await spool.close();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
