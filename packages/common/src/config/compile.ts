@@ -1,0 +1,47 @@
+/**
+ * compileConfig(): user config + definitions -> CompiledConfig. Runs once, at the edge, in the
+ * supervisor; throws InitVariablesError with the documented id on the first problem found.
+ * Order: definitions (1-19), inputs (20-45), outputs (46-49), globals (50).
+ */
+import os from 'node:os';
+import type { CompiledConfig } from './types.js';
+import { validateDefinitions } from './definitions.js';
+import { compileDarktraceInput } from './input-config.js';
+import { compileOutputs } from './outputs-config.js';
+import { compileGlobals } from './globals-config.js';
+import { fail, isDict, show } from './checks.js';
+import { registerSecret } from '../secrets.js';
+
+export interface CompileOptions {
+  cwd: string;
+  configPath: string | null;
+  definitionsPath: string;
+  mode: 'file' | 'collector-server';
+  nowMs?: number;
+  hostname?: string;
+}
+
+export function compileConfig(raw: unknown, definitionsRaw: unknown, opts: CompileOptions): CompiledConfig {
+  const defs = validateDefinitions(definitionsRaw);
+  if (!isDict(raw)) fail(52, `the configuration must be a mapping with globals, outputs and inputs, got ${show(raw)}`);
+  const inputs = raw.inputs;
+  if (isDict(inputs)) {
+    for (const name of Object.keys(inputs)) {
+      if (name !== 'darktrace') fail(54, `inputs.${name} is not a known input (this collector has one input: darktrace)`);
+    }
+  }
+  const darktrace = compileDarktraceInput(inputs, defs, { cwd: opts.cwd, nowMs: opts.nowMs ?? Date.now() });
+  // Register secrets before anything else can log them.
+  registerSecret(darktrace.credentials.publicToken);
+  registerSecret(darktrace.credentials.privateToken);
+  const outputs = compileOutputs(raw.outputs, opts.cwd);
+  const globals = compileGlobals(raw.globals, opts.cwd);
+  return {
+    source: { configPath: opts.configPath, definitionsPath: opts.definitionsPath, mode: opts.mode },
+    collectorVersion: defs.collectorVersion,
+    hostname: opts.hostname ?? os.hostname(),
+    globals,
+    outputs,
+    inputs: [darktrace],
+  };
+}

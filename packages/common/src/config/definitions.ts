@@ -1,0 +1,126 @@
+/**
+ * collector_definitions.yaml: the bundled description of each service (endpoint, tag, window,
+ * unique id, persistence version). Validated with the vendor's InitVariablesError ids 1-19, in the
+ * vendor's order, so a broken definitions file names the exact property at fault.
+ */
+import { SERVICE_NAMES, type ServiceName } from './types.js';
+import { fail, isDict, isMissingOrEmpty, type Dict } from './checks.js';
+
+export interface ServiceDefinition {
+  baseUrl: string;
+  dateFormat: string;
+  endpoint: string;
+  timeWindowIntervalMinutes: number;
+  devoTag: string;
+  uniqueId: string | null;
+  persistenceVersion: number;
+}
+
+export interface ModuleGlobals {
+  requestPeriodSeconds: number;
+  maxWindowsInFlight: number;
+  overlapMinutes: number;
+  maxSeenIds: number;
+  requestsPerSecond: number;
+  requestTimeoutSeconds: number;
+  maxRetries: number;
+  maxResponseSizeMb: number;
+}
+
+export interface Definitions {
+  collectorName: string;
+  collectorVersion: string;
+  moduleGlobals: ModuleGlobals;
+  services: Record<ServiceName, ServiceDefinition>;
+}
+
+const MODULE_GLOBAL_DEFAULTS: ModuleGlobals = {
+  requestPeriodSeconds: 60,
+  maxWindowsInFlight: 8,
+  overlapMinutes: 15,
+  maxSeenIds: 200_000,
+  requestsPerSecond: 20,
+  requestTimeoutSeconds: 60,
+  maxRetries: 4,
+  maxResponseSizeMb: 256,
+};
+
+function positiveInt(v: unknown, fallback: number): number {
+  return Number.isInteger(v) && (v as number) > 0 ? (v as number) : fallback;
+}
+
+function validateService(path: string, props: unknown): ServiceDefinition {
+  if (isMissingOrEmpty(props)) fail(7, `"${path}" mandatory property is missing or empty`);
+  if (!isDict(props)) fail(8, `"${path}" property must be a dictionary`);
+  const p = props as Dict;
+  if (isMissingOrEmpty(p.base_url)) fail(3, '"base_url" mandatory property is missing or empty');
+  if (typeof p.base_url !== 'string') fail(4, '"base_url" property must be a string');
+  if (isMissingOrEmpty(p.date_format)) fail(5, '"date_format" mandatory property is missing or empty');
+  if (typeof p.date_format !== 'string') fail(6, '"date_format" property must be a string');
+  if (isMissingOrEmpty(p.endpoint)) fail(9, `"${path}.endpoint" mandatory property is missing or empty`);
+  if (typeof p.endpoint !== 'string') fail(10, `"${path}.endpoint" property must be a string`);
+  const tw = p.time_window_interval_in_minutes;
+  if (tw === undefined || tw === null || tw === '') {
+    fail(11, `"${path}.time_window_interval_in_minutes" mandatory property is missing or empty`);
+  }
+  if (!Number.isInteger(tw)) fail(12, `"${path}.time_window_interval_in_minutes" property must be an integer`);
+  if ((tw as number) < 0) fail(13, `"${path}.time_window_interval_in_minutes" property can not be a negative value`);
+  if (isMissingOrEmpty(p.devo_tag)) fail(14, `"${path}.devo_tag" mandatory property is missing or empty`);
+  if (typeof p.devo_tag !== 'string') fail(15, `"${path}.devo_tag" property must be a string`);
+  if (p.unique_id !== undefined && p.unique_id !== null && typeof p.unique_id !== 'string') {
+    fail(16, `"${path}.unique_id" property must be a string`);
+  }
+  const pv = p.persistence_version;
+  if (pv === undefined || pv === null || pv === '') {
+    fail(17, `"${path}.persistence_version" mandatory property is missing or empty`);
+  }
+  if (!Number.isInteger(pv)) fail(18, `"${path}.persistence_version" property must be an integer`);
+  if ((pv as number) < 0) fail(19, `"${path}.persistence_version" property can not be a negative value`);
+  return {
+    baseUrl: p.base_url as string,
+    dateFormat: p.date_format as string,
+    endpoint: p.endpoint as string,
+    timeWindowIntervalMinutes: tw as number,
+    devoTag: p.devo_tag as string,
+    uniqueId: (p.unique_id as string | undefined) ?? null,
+    persistenceVersion: pv as number,
+  };
+}
+
+/** Throws InitVariablesError 1-19 (and 53 when the file is not a mapping at all). */
+export function validateDefinitions(raw: unknown, inputName = 'darktrace'): Definitions {
+  if (!isDict(raw)) fail(53, 'collector definitions must be a YAML mapping with "collector_inputs"');
+  const root = raw as Dict;
+  const input = isDict(root.collector_inputs) ? (root.collector_inputs[inputName] as unknown) : undefined;
+  const inputDict: Dict = isDict(input) ? input : {};
+  const mg = inputDict.module_globals;
+  if (isMissingOrEmpty(mg)) fail(1, '"module_globals" mandatory property is missing or empty');
+  if (!isDict(mg)) fail(2, '"module_globals" property must be a dictionary');
+  const g = mg as Dict;
+  const moduleGlobals: ModuleGlobals = {
+    requestPeriodSeconds: positiveInt(g.request_period_in_seconds, MODULE_GLOBAL_DEFAULTS.requestPeriodSeconds),
+    maxWindowsInFlight: positiveInt(g.max_windows_in_flight, MODULE_GLOBAL_DEFAULTS.maxWindowsInFlight),
+    overlapMinutes: Number.isInteger(g.overlap_in_minutes) && (g.overlap_in_minutes as number) >= 0
+      ? (g.overlap_in_minutes as number)
+      : MODULE_GLOBAL_DEFAULTS.overlapMinutes,
+    maxSeenIds: positiveInt(g.max_seen_ids, MODULE_GLOBAL_DEFAULTS.maxSeenIds),
+    requestsPerSecond: positiveInt(g.requests_per_second, MODULE_GLOBAL_DEFAULTS.requestsPerSecond),
+    requestTimeoutSeconds: positiveInt(g.request_timeout_in_seconds, MODULE_GLOBAL_DEFAULTS.requestTimeoutSeconds),
+    maxRetries: Number.isInteger(g.max_retries) && (g.max_retries as number) >= 0 ? (g.max_retries as number) : MODULE_GLOBAL_DEFAULTS.maxRetries,
+    maxResponseSizeMb: positiveInt(g.max_response_size_in_mb, MODULE_GLOBAL_DEFAULTS.maxResponseSizeMb),
+  };
+  const servicesRaw = isDict(inputDict.services) ? inputDict.services : {};
+  const services = {} as Record<ServiceName, ServiceDefinition>;
+  for (const name of SERVICE_NAMES) {
+    const path = `collector_inputs.${inputName}.services.${name}.module_properties`;
+    const svc = servicesRaw[name];
+    services[name] = validateService(path, isDict(svc) ? svc.module_properties : undefined);
+  }
+  const cg = isDict(root.collector_globals) ? root.collector_globals : {};
+  return {
+    collectorName: typeof cg.name === 'string' ? cg.name : 'darktrace_collector',
+    collectorVersion: typeof cg.version === 'string' ? cg.version : '0.0.0',
+    moduleGlobals,
+    services,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * `outputs`: each entry `{type, config: {...}}` (the SDK's shape) or flat. Ids 46-49.
+ * devo_platform needs chain, cert and key; relative paths resolve under `<cwd>/certs/`.
+ */
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { OutputConfig, OutputType } from './types.js';
+import { fail, isDict, isMissingOrEmpty, show, type Dict } from './checks.js';
+
+const TYPES: readonly OutputType[] = ['devo_platform', 'relay', 'syslog', 'console'];
+export const DEVO_CLOUD_HOSTS = ['collector-us.devo.io', 'collector-eu.devo.io', 'collector-ca.devo.io', 'collector-ap.devo.io'];
+
+function certPath(where: string, v: unknown, cwd: string, required: boolean): string | null {
+  if (v === undefined || v === null || v === '') {
+    if (required) fail(49, `${where} is required for a devo_platform output`);
+    return null;
+  }
+  if (typeof v !== 'string') fail(49, `${where} must be a file name, got ${show(v)}`);
+  const p = path.isAbsolute(v) ? v : path.resolve(cwd, 'certs', v);
+  try {
+    accessSync(p, constants.R_OK);
+  } catch {
+    fail(49, `${where} file ${show(p)} does not exist or cannot be read`);
+  }
+  return p;
+}
+
+function bool(where: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean') fail(47, `${where} must be true or false, got ${show(v)}`);
+  return v;
+}
+
+function compileOutput(name: string, raw: unknown, cwd: string): OutputConfig {
+  const where = `outputs.${name}`;
+  if (!isDict(raw)) fail(47, `${where} must be a mapping with a "type"`);
+  const o = raw as Dict;
+  const type = o.type as OutputType;
+  if (!TYPES.includes(type)) fail(47, `${where}.type must be one of ${TYPES.join(', ')}, got ${show(o.type)}`);
+  const c: Dict = isDict(o.config) ? { ...o, ...o.config } : o;
+  const isConsole = type === 'console';
+  const address = c.address ?? c.url;
+  if (!isConsole && (typeof address !== 'string' || !address.trim())) fail(48, `${where}.config.address must be a host name, got ${show(address)}`);
+  const port = c.port ?? (type === 'devo_platform' ? 443 : 13000);
+  if (!isConsole && (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)) {
+    fail(48, `${where}.config.port must be an integer 1-65535, got ${show(port)}`);
+  }
+  const tls = type === 'devo_platform';
+  const concurrency = c.concurrent_connections ?? 1;
+  if (!Number.isInteger(concurrency) || (concurrency as number) < 1 || (concurrency as number) > 16) {
+    fail(48, `${where}.config.concurrent_connections must be an integer 1-16, got ${show(concurrency)}`);
+  }
+  return {
+    name,
+    type,
+    address: isConsole ? '' : (address as string).trim(),
+    port: isConsole ? 0 : (port as number),
+    chainPath: isConsole ? null : certPath(`${where}.config.chain`, c.chain, cwd, tls),
+    certPath: isConsole ? null : certPath(`${where}.config.cert`, c.cert, cwd, tls),
+    keyPath: isConsole ? null : certPath(`${where}.config.key`, c.key, cwd, tls),
+    checkHostname: bool(`${where}.config.check_hostname`, c.check_hostname, false),
+    octetCounting: bool(`${where}.config.octet_counting`, c.octet_counting, false),
+    concurrency: concurrency as number,
+    connectTimeoutMs: 10_000,
+    idleReconnectMs: 30_000,
+    maxConnectionAgeMs: 3_600_000,
+  };
+}
+
+export function compileOutputs(raw: unknown, cwd: string): OutputConfig[] {
+  if (isMissingOrEmpty(raw)) fail(46, 'outputs mandatory property is missing or empty');
+  if (!isDict(raw)) fail(46, 'outputs property must be a dictionary');
+  return Object.entries(raw as Dict).map(([name, o]) => compileOutput(name, o, cwd));
+}

@@ -1,0 +1,170 @@
+/**
+ * Table test: every documented InitVariablesError id (1-19 definitions, 20-35 user config) and our
+ * own ids (36+) is produced by a config or definitions file that triggers it, with its message.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { compileConfig, InitVariablesError } from '../src/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const definitionsText = readFileSync(path.resolve(here, '../../darktrace/collector_definitions.yaml'), 'utf8');
+const cwd = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+mkdirSync(path.join(cwd, 'certs'));
+for (const f of ['chain.crt', 'domain.crt', 'domain.key']) writeFileSync(path.join(cwd, 'certs', f), 'x');
+
+type Dict = Record<string, any>;
+const PUB = 'PUBLICTOKEN-abcdef0123456789';
+const PRIV = 'PRIVATETOKEN-fedcba9876543210';
+
+function baseConfig(): Dict {
+  return {
+    globals: { id: '1', name: 'dt', persistence: { type: 'filesystem', config: { directory_name: 'state' } } },
+    outputs: { devo_1: { type: 'devo_platform', config: { address: 'collector-eu.devo.io', port: 443, chain: 'chain.crt', cert: 'domain.crt', key: 'domain.key' } } },
+    inputs: {
+      darktrace: {
+        id: '12345',
+        enabled: true,
+        credentials: { public_token: PUB, private_token: PRIV, instance: 'azeus1-75836-01.cloud.darktrace.com' },
+        services: {
+          modelbreaches: { start_time_in_utc_format: '2024-01-01T00:00:00', request_period_in_seconds: 60 },
+          aianalyst_incidentevents: {},
+          antigena: {},
+          summarystatistics: {},
+          status: {},
+        },
+      },
+    },
+  };
+}
+
+const svc = (d: Dict) => d.collector_inputs.darktrace.services;
+const mp = (d: Dict, s = 'modelbreaches') => svc(d)[s].module_properties;
+const dt = (c: Dict) => c.inputs.darktrace;
+const ms = (c: Dict) => dt(c).services.modelbreaches;
+
+interface Case {
+  id: number;
+  message: RegExp;
+  defs?: (d: Dict) => void;
+  cfg?: (c: Dict) => void;
+}
+
+const cases: Case[] = [
+  { id: 1, message: /"module_globals" mandatory property is missing or empty/, defs: (d) => delete d.collector_inputs.darktrace.module_globals },
+  { id: 2, message: /"module_globals" property must be a dictionary/, defs: (d) => (d.collector_inputs.darktrace.module_globals = [1]) },
+  { id: 3, message: /"base_url" mandatory property is missing or empty/, defs: (d) => delete mp(d).base_url },
+  { id: 4, message: /"base_url" property must be a string/, defs: (d) => (mp(d).base_url = 42) },
+  { id: 5, message: /"date_format" mandatory property is missing or empty/, defs: (d) => delete mp(d).date_format },
+  { id: 6, message: /"date_format" property must be a string/, defs: (d) => (mp(d).date_format = 7) },
+  { id: 7, message: /modelbreaches.module_properties" mandatory property is missing or empty/, defs: (d) => delete svc(d).modelbreaches.module_properties },
+  { id: 8, message: /modelbreaches.module_properties" property must be a dictionary/, defs: (d) => (svc(d).modelbreaches.module_properties = 'x') },
+  { id: 9, message: /\.endpoint" mandatory property is missing or empty/, defs: (d) => delete mp(d).endpoint },
+  { id: 10, message: /\.endpoint" property must be a string/, defs: (d) => (mp(d).endpoint = ['x']) },
+  { id: 11, message: /time_window_interval_in_minutes" mandatory property is missing or empty/, defs: (d) => delete mp(d).time_window_interval_in_minutes },
+  { id: 12, message: /time_window_interval_in_minutes" property must be an integer/, defs: (d) => (mp(d).time_window_interval_in_minutes = '60') },
+  { id: 13, message: /time_window_interval_in_minutes" property can not be a negative value/, defs: (d) => (mp(d).time_window_interval_in_minutes = -5) },
+  { id: 14, message: /\.devo_tag" mandatory property is missing or empty/, defs: (d) => delete mp(d).devo_tag },
+  { id: 15, message: /\.devo_tag" property must be a string/, defs: (d) => (mp(d).devo_tag = 3) },
+  { id: 16, message: /\.unique_id" property must be a string/, defs: (d) => (mp(d).unique_id = 3) },
+  { id: 17, message: /persistence_version" mandatory property is missing or empty/, defs: (d) => delete mp(d).persistence_version },
+  { id: 18, message: /persistence_version" property must be an integer/, defs: (d) => (mp(d).persistence_version = 1.5) },
+  { id: 19, message: /persistence_version" property can not be a negative value/, defs: (d) => (mp(d).persistence_version = -1) },
+  { id: 20, message: /^inputs\.darktrace mandatory property is missing or empty$/, cfg: (c) => delete c.inputs.darktrace },
+  { id: 21, message: /^inputs\.darktrace property must be a dictionary$/, cfg: (c) => (c.inputs.darktrace = 'yes') },
+  { id: 22, message: /^inputs\.darktrace\.credentials mandatory property is missing or empty$/, cfg: (c) => delete dt(c).credentials },
+  { id: 23, message: /^inputs\.darktrace\.credentials property must be a dictionary$/, cfg: (c) => (dt(c).credentials = ['a']) },
+  { id: 24, message: /public_token mandatory property is missing or empty/, cfg: (c) => (dt(c).credentials.public_token = '') },
+  { id: 25, message: /public_token property must be a string/, cfg: (c) => (dt(c).credentials.public_token = 12345) },
+  { id: 26, message: /private_token mandatory property is missing or empty/, cfg: (c) => delete dt(c).credentials.private_token },
+  { id: 27, message: /private_token property must be a string/, cfg: (c) => (dt(c).credentials.private_token = true) },
+  { id: 28, message: /instance mandatory property is missing or empty/, cfg: (c) => (dt(c).credentials.instance = null) },
+  { id: 29, message: /instance property must be a string/, cfg: (c) => (dt(c).credentials.instance = 8080) },
+  { id: 30, message: /^inputs\.darktrace\.services\.modelbreaches mandatory property is missing or empty$/, cfg: (c) => (dt(c).services.modelbreaches = null) },
+  { id: 31, message: /^inputs\.darktrace\.services\.modelbreaches property must be a dictionary$/, cfg: (c) => (dt(c).services.modelbreaches = 'on') },
+  { id: 32, message: /override_devo_tag property must be a string/, cfg: (c) => (ms(c).override_devo_tag = 5) },
+  { id: 33, message: /start_time_in_utc_format property must be a string/, cfg: (c) => (ms(c).start_time_in_utc_format = 20240101) },
+  { id: 34, message: /start_time_in_utc_format does not match the format %Y-%m-%dT%H:%M:%S/, cfg: (c) => (ms(c).start_time_in_utc_format = '2024/01/01 00:00') },
+  { id: 35, message: /override_time_window_interval_in_minutes property must be an int/, cfg: (c) => (ms(c).override_time_window_interval_in_minutes = '60') },
+  { id: 36, message: /services\.modelbreach is not a known service/, cfg: (c) => (dt(c).services.modelbreach = {}) },
+  { id: 37, message: /request_period_in_seconds must be a positive integer, got 0/, cfg: (c) => (ms(c).request_period_in_seconds = 0) },
+  { id: 38, message: /override_time_window_interval_in_minutes must be at least 1/, cfg: (c) => (ms(c).override_time_window_interval_in_minutes = 0) },
+  { id: 39, message: /is in the future/, cfg: (c) => (ms(c).start_time_in_utc_format = '2999-01-01T00:00:00') },
+  { id: 40, message: /is not a valid Devo tag/, cfg: (c) => (ms(c).override_devo_tag = 'My Tag') },
+  { id: 41, message: /instance must be a host name or base URL/, cfg: (c) => (dt(c).credentials.instance = 'https://dt.example.com/api?x=1') },
+  { id: 42, message: /plain http to a non-loopback host/, cfg: (c) => (dt(c).credentials.instance = 'http://dt.example.com:8080') },
+  { id: 43, message: /inputs\.darktrace\.id must be a short unique id/, cfg: (c) => delete dt(c).id },
+  { id: 44, message: /inputs\.darktrace\.enabled must be true or false/, cfg: (c) => (dt(c).enabled = 'yes') },
+  { id: 45, message: /ca_file .* cannot be read/, cfg: (c) => (dt(c).ca_file = 'missing-ca.pem') },
+  { id: 46, message: /^outputs mandatory property is missing or empty$/, cfg: (c) => delete c.outputs },
+  { id: 47, message: /outputs\.devo_1\.type must be one of/, cfg: (c) => (c.outputs.devo_1.type = 'kafka') },
+  { id: 48, message: /outputs\.devo_1\.config\.port must be an integer 1-65535/, cfg: (c) => (c.outputs.devo_1.config.port = 70000) },
+  { id: 49, message: /outputs\.devo_1\.config\.key file .* does not exist/, cfg: (c) => (c.outputs.devo_1.config.key = 'nope.key') },
+  { id: 50, message: /globals\.queue_max_size_in_mb must be <= 5120, got 99999/, cfg: (c) => (c.globals.queue_max_size_in_mb = 99999) },
+  { id: 52, message: /the configuration must be a mapping/, cfg: (c) => Object.assign(c, { __replace: 'text' }) },
+  { id: 53, message: /collector definitions must be a YAML mapping/, defs: (d) => Object.assign(d, { __replace: 'text' }) },
+  { id: 54, message: /inputs\.sentinel is not a known input/, cfg: (c) => (c.inputs.sentinel = {}) },
+];
+
+function run(c: Case): unknown {
+  const defs = parse(definitionsText) as Dict;
+  const cfg = baseConfig();
+  c.defs?.(defs);
+  c.cfg?.(cfg);
+  const d = defs.__replace ? defs.__replace : defs;
+  const r = cfg.__replace ? cfg.__replace : cfg;
+  return compileConfig(r, d, { cwd, configPath: 'config.yaml', definitionsPath: 'defs.yaml', mode: 'file', nowMs: Date.parse('2026-01-01T00:00:00Z') });
+}
+
+describe('compileConfig error ids', () => {
+  it('accepts the base configuration and resolves every field', () => {
+    const c = run({ id: 0, message: /x/ }) as ReturnType<typeof compileConfig>;
+    const input = c.inputs[0]!;
+    expect(input.baseUrl).toBe('https://azeus1-75836-01.cloud.darktrace.com');
+    expect(input.services.map((s) => s.name)).toEqual(['modelbreaches', 'aianalyst_incidentevents', 'antigena', 'summarystatistics', 'status']);
+    const mb = input.services[0]!;
+    expect(mb).toMatchObject({ kind: 'time-slot', endpoint: '/modelbreaches', tag: 'edr.darktrace.respond.model_breach', uniqueId: 'pbid', windowMs: 3_600_000, requestPeriodMs: 60_000 });
+    expect(mb.startTimeMs).toBe(Date.parse('2024-01-01T00:00:00Z'));
+    expect(input.services[3]).toMatchObject({ kind: 'stateless', tag: 'edr.darktrace.respond.summary' });
+    expect(c.outputs[0]!.chainPath).toBe(path.join(cwd, 'certs', 'chain.crt'));
+    expect(c.globals.persistence.directory).toBe(path.join(cwd, 'state'));
+  });
+
+  for (const c of cases) {
+    it(`InitVariablesError(${c.id})`, () => {
+      let caught: unknown;
+      try {
+        run(c);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(InitVariablesError);
+      const err = caught as InitVariablesError;
+      expect(err.code).toBe(c.id);
+      expect(err.detail).toMatch(c.message);
+      expect(err.toString()).toBe(`InitVariablesError(${c.id}): ${err.detail}`);
+      expect(err.toString()).not.toContain(PUB);
+      expect(err.toString()).not.toContain(PRIV);
+    });
+  }
+
+  it('covers every documented id 1-35', () => {
+    const ids = new Set(cases.map((c) => c.id));
+    for (let i = 1; i <= 35; i++) expect(ids.has(i), `id ${i}`).toBe(true);
+  });
+
+  it('accepts start times with a trailing Z and milliseconds', () => {
+    const c = run({ id: 0, message: /x/, cfg: (x) => (ms(x).start_time_in_utc_format = '2024-01-01T00:00:00.250Z') }) as ReturnType<typeof compileConfig>;
+    expect(c.inputs[0]!.services[0]!.startTimeMs).toBe(Date.parse('2024-01-01T00:00:00.250Z'));
+  });
+
+  it('allows plain http only to loopback, and an explicit opt-in elsewhere', () => {
+    const a = run({ id: 0, message: /x/, cfg: (x) => (dt(x).credentials.instance = 'http://127.0.0.1:18443') }) as ReturnType<typeof compileConfig>;
+    expect(a.inputs[0]!.baseUrl).toBe('http://127.0.0.1:18443');
+    const b = run({ id: 0, message: /x/, cfg: (x) => { dt(x).credentials.instance = 'http://dt.lan:80'; dt(x).allow_insecure_http = true; } }) as ReturnType<typeof compileConfig>;
+    expect(b.inputs[0]!.baseUrl).toBe('http://dt.lan');
+  });
+});

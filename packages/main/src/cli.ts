@@ -1,0 +1,157 @@
+/**
+ * Command line: `node dist/main.js --config config.yaml [--validate] [--definitions FILE]
+ * [--no-save-state]`, or Collector Server mode with `--job-config` / `--collector-config`.
+ * Exit codes: 0 clean stop, 2 configuration error, 3 a worker failed to start, 1 anything else.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  CollectorError,
+  InitVariablesError,
+  compileConfig,
+  configureLogging,
+  createLogger,
+  flushLogs,
+  maskConfig,
+  type CompiledConfig,
+} from '@devo-collector/common';
+import { loadConfigFiles } from './config-loader.js';
+import { Supervisor, StartupError } from './supervisor.js';
+import { runValidation } from './validate.js';
+
+export const VERSION = '1.0.0';
+
+export const HELP = `devo-collector-darktrace ${VERSION}
+Pulls Darktrace events and delivers them to Devo.
+
+Usage:
+  node dist/main.js --config config.yaml [options]
+  node dist/main.js --job-config FILE --collector-config FILE [options]
+
+Options:
+  --config FILE            configuration file (relative: working directory, then config/)
+  --job-config FILE        Collector Server job file (default /etc/devo/job/job_config.json)
+  --collector-config FILE  Collector Server collector file (default /etc/devo/collector/collector_config.json)
+  --definitions FILE       override the bundled collector_definitions.yaml
+  --validate               check the configuration, credentials and outputs, then exit
+  --no-save-state          keep state in memory only (nothing persisted)
+  --help                   show this help
+  --version                show the version
+
+Exit codes: 0 clean stop, 1 runtime failure or failed validation, 2 configuration error,
+3 a worker process failed to start.`;
+
+export const EXIT = { ok: 0, failure: 1, config: 2, startup: 3 } as const;
+
+interface Args {
+  config?: string;
+  jobConfig?: string;
+  collectorConfig?: string;
+  definitions?: string;
+  validate: boolean;
+  saveState: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+function parse(argv: string[]): Args {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      'job-config': { type: 'string' },
+      'collector-config': { type: 'string' },
+      definitions: { type: 'string' },
+      validate: { type: 'boolean', default: false },
+      'no-save-state': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      version: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  return {
+    ...(values.config !== undefined ? { config: values.config } : {}),
+    ...(values['job-config'] !== undefined ? { jobConfig: values['job-config'] } : {}),
+    ...(values['collector-config'] !== undefined ? { collectorConfig: values['collector-config'] } : {}),
+    ...(values.definitions !== undefined ? { definitions: values.definitions } : {}),
+    validate: values.validate === true,
+    saveState: values['no-save-state'] !== true,
+    help: values.help === true,
+    version: values.version === true,
+  };
+}
+
+/** Load and compile; configuration errors are printed as `InitVariablesError(n): ...`. */
+export function loadCompiledConfig(args: Args, cwd: string): CompiledConfig {
+  const log = createLogger('MainThread');
+  const files = loadConfigFiles({ ...args, cwd }, log);
+  const config = compileConfig(files.raw, files.definitionsRaw, {
+    cwd,
+    configPath: files.configPath,
+    definitionsPath: files.definitionsPath,
+    mode: files.mode,
+  });
+  if (!args.saveState) config.globals.persistence.type = 'memory';
+  return config;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  configureLogging({ processName: 'MainProcess' });
+  const log = createLogger('MainThread');
+  let args: Args;
+  try {
+    args = parse(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${HELP}\n`);
+    return EXIT.config;
+  }
+  if (args.help) {
+    process.stdout.write(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  if (args.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  let config: CompiledConfig;
+  try {
+    config = loadCompiledConfig(args, process.cwd());
+  } catch (e) {
+    if (e instanceof CollectorError) {
+      log.error(e.toString());
+      return EXIT.config;
+    }
+    log.error(new InitVariablesError(52, `unexpected error while loading the configuration: ${(e as Error).message}`).toString());
+    return EXIT.config;
+  }
+  configureLogging({ debug: config.globals.debug });
+  log.info(`Build time: "UNKNOWN", OS: "${os.type()}-${os.release()}-${os.arch()}", collector(name:version): "darktrace_collector:${config.collectorVersion}", owner: "devo-collector-darktrace", started at: "${new Date().toISOString()}"`);
+  log.debug(`Compiled configuration: ${JSON.stringify(maskConfig(config))}`);
+  if (args.validate) return runValidation(config);
+
+  const supervisor = new Supervisor({ config, saveState: args.saveState });
+  let signalled: NodeJS.Signals | null = null;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signalled) return; // a second signal while stopping is ignored; the deadline still holds
+      signalled = sig;
+      const code = sig === 'SIGINT' ? 2 : 15;
+      void supervisor
+        .stop(`Received the "${sig}" system signal (code: ${code}), all the processes will be gracefully stopped`)
+        .then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  try {
+    await supervisor.start();
+  } catch (e) {
+    const msg = e instanceof StartupError ? e.message : (e as Error).message;
+    log.error(`The collector cannot start: ${msg}`);
+    await supervisor.stop('Stopping all processes after a failed start');
+    return EXIT.startup;
+  }
+  await stopped;
+  return EXIT.ok;
+}

@@ -1,0 +1,230 @@
+/**
+ * MainProcess: forks InputProcess and OutputProcess, runs the init -> ready handshake, routes
+ * batches (input -> output) and acks (output -> input), restarts a crashed worker with backoff,
+ * and runs the controlled stop. Only this process handles signals.
+ *
+ * Lifecycle: 'starting' -> 'running' -> 'stopping' -> 'stopped'.
+ */
+import {
+  assertNever,
+  createLogger,
+  formatError,
+  type CompiledConfig,
+  type InputMetrics,
+  type InputToSupervisorMessage,
+  type OutputMetrics,
+  type OutputToSupervisorMessage,
+  type SerializedError,
+  type SupervisorToInputMessage,
+  type SupervisorToOutputMessage,
+} from '@devo-collector/common';
+import { WorkerHandle, type WorkerRole } from './worker-handle.js';
+import { restartDelayMs } from './backoff.js';
+
+type InputHandle = WorkerHandle<SupervisorToInputMessage, InputToSupervisorMessage>;
+type OutputHandle = WorkerHandle<SupervisorToOutputMessage, OutputToSupervisorMessage>;
+
+export type SupervisorState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface SupervisorOptions {
+  config: CompiledConfig;
+  saveState: boolean;
+  /** A worker that has run this long without crashing resets its restart backoff. */
+  stableAfterMs?: number;
+}
+
+export interface SupervisorFigures {
+  restarts: Record<WorkerRole, number>;
+  inputMetrics: InputMetrics | null;
+  outputMetrics: OutputMetrics | null;
+  batchesRouted: number;
+  acksRouted: number;
+}
+
+export class StartupError extends Error {
+  constructor(readonly error: SerializedError | null, message: string) {
+    super(message);
+  }
+}
+
+export class Supervisor {
+  state: SupervisorState = 'starting';
+  readonly figures: SupervisorFigures = {
+    restarts: { input: 0, output: 0 },
+    inputMetrics: null,
+    outputMetrics: null,
+    batchesRouted: 0,
+    acksRouted: 0,
+  };
+  private input: InputHandle | undefined;
+  private output: OutputHandle | undefined;
+  private readonly attempts: Record<WorkerRole, number> = { input: 0, output: 0 };
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private readonly log = createLogger('MainThread');
+  private readyWaiters = new Map<WorkerRole, { resolve: () => void; reject: (e: StartupError) => void }>();
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  get inputReady(): boolean {
+    return this.input?.state === 'ready';
+  }
+
+  get outputReady(): boolean {
+    return this.output?.state === 'ready';
+  }
+
+  /** Fork both workers and wait until both are ready; rejects with StartupError on init failure. */
+  async start(): Promise<void> {
+    if (this.state !== 'starting') throw new Error(`start() in state ${this.state}`);
+    this.log.info('Initialized all object from "MainProcess" process');
+    // The output first: it must be able to take batches before the input produces any.
+    this.log.info('OutputProcess - Starting process');
+    await this.spawn('output');
+    this.log.info('InputProcess - Starting process');
+    await this.spawn('input');
+    this.state = 'running';
+    this.log.info('Started all objects from "MainProcess" process');
+  }
+
+  private spawn(role: WorkerRole): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => this.readyWaiters.set(role, { resolve, reject }));
+    if (role === 'input') {
+      const h: InputHandle = new WorkerHandle(role, (m) => this.onInputMessage(h, m));
+      this.input = h;
+      void h.send({ type: 'init', config: this.opts.config, saveState: this.opts.saveState, validateOnly: false });
+      void h.exited.then((e) => this.onExit(h, e.code, e.signal));
+    } else {
+      const h: OutputHandle = new WorkerHandle(role, (m) => this.onOutputMessage(h, m));
+      this.output = h;
+      void h.send({ type: 'init', config: this.opts.config, validateOnly: false });
+      void h.exited.then((e) => this.onExit(h, e.code, e.signal));
+    }
+    return ready;
+  }
+
+  private settleReady(role: WorkerRole, error?: StartupError): void {
+    const w = this.readyWaiters.get(role);
+    if (!w) return;
+    this.readyWaiters.delete(role);
+    if (error) w.reject(error);
+    else w.resolve();
+  }
+
+  private onInputMessage(h: InputHandle, msg: InputToSupervisorMessage): void {
+    if (h !== this.input) return; // a message from a worker already replaced
+    switch (msg.type) {
+      case 'ready':
+        h.state = 'ready';
+        this.settleReady('input');
+        break;
+      case 'init-failed':
+        this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
+        this.settleReady('input', new StartupError(msg.error, `InputProcess failed to start: ${formatError(msg.error)}`));
+        break;
+      case 'batch':
+        // Drop while the output is down: the input re-sends every unacked batch on `output-restarted`.
+        if (this.output?.state === 'ready') {
+          this.figures.batchesRouted++;
+          void this.output.send({ type: 'batch', batch: msg.batch });
+        }
+        break;
+      case 'metrics':
+        this.figures.inputMetrics = msg.metrics;
+        break;
+      case 'setup-result':
+        if (!msg.ok && msg.error) this.log.debug(`Setup of ${msg.service} failed: ${formatError(msg.error)}`);
+        break;
+      case 'stopped':
+        break;
+      default:
+        assertNever(msg);
+    }
+  }
+
+  private onOutputMessage(h: OutputHandle, msg: OutputToSupervisorMessage): void {
+    if (h !== this.output) return;
+    switch (msg.type) {
+      case 'ready': {
+        const restarted = h.state === 'starting' && this.state === 'running';
+        h.state = 'ready';
+        this.settleReady('output');
+        if (restarted) void this.input?.send({ type: 'output-restarted' });
+        break;
+      }
+      case 'init-failed':
+        this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
+        this.settleReady('output', new StartupError(msg.error, `OutputProcess failed to start: ${formatError(msg.error)}`));
+        break;
+      case 'batch-durable':
+        this.figures.acksRouted++;
+        void this.input?.send({ type: 'batch-ack', batchId: msg.batchId });
+        break;
+      case 'batch-failed':
+        void this.input?.send({ type: 'batch-rejected', batchId: msg.batchId, error: msg.error });
+        break;
+      case 'metrics':
+        this.figures.outputMetrics = msg.metrics;
+        break;
+      case 'output-check':
+      case 'stopped':
+        break;
+      default:
+        assertNever(msg);
+    }
+  }
+
+  private onExit(h: InputHandle | OutputHandle, code: number | null, signal: string | null): void {
+    const role = h.role;
+    const current = role === 'input' ? this.input : this.output;
+    if (h !== current) return;
+    const how = `code=${code ?? 'null'}, signal=${signal ?? 'null'}`;
+    if (this.readyWaiters.has(role) && this.state === 'starting') {
+      this.settleReady(role, new StartupError(null, `${h.processName} exited during start (${how})`));
+      return;
+    }
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    const ranMs = Date.now() - h.startedAtMs;
+    if (ranMs > (this.opts.stableAfterMs ?? 60_000)) this.attempts[role] = 0;
+    this.attempts[role]++;
+    this.figures.restarts[role]++;
+    const delay = restartDelayMs(this.attempts[role]);
+    this.log.error(`${h.processName} (pid=${h.pid ?? '?'}) exited unexpectedly (${how}); restart #${this.figures.restarts[role]} in ${(delay / 1000).toFixed(1)}s`);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      if (this.state !== 'running') return;
+      this.spawn(role).then(
+        () => this.log.info(`${h.processName} restarted and ready`),
+        (e: StartupError) => this.log.error(`${h.processName} restart failed: ${e.message}`),
+      );
+    }, delay);
+    this.restartTimers.add(timer);
+  }
+
+  /**
+   * Controlled stop: the input stops pulling and commits what was acked (it needs the output alive
+   * for the last acks), then the output flushes and checkpoints its spool. Each gets its share of
+   * the grace period, then SIGKILL.
+   */
+  async stop(reason: string): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    const started = Date.now();
+    for (const t of this.restartTimers) clearTimeout(t);
+    this.restartTimers.clear();
+    this.log.info(reason);
+    const grace = this.opts.config.globals.shutdownGraceMs;
+    const inputDeadline = started + Math.floor(grace * 0.6);
+    const outputDeadline = started + grace;
+    for (const h of [this.input, this.output]) if (h && h.state !== 'exited' && h.state !== 'stopped') h.state = 'stopping';
+    if (this.input && this.input.state === 'stopping') {
+      void this.input.send({ type: 'shutdown', deadlineMs: inputDeadline });
+      await this.input.waitOrKill(inputDeadline - Date.now() + 500);
+    }
+    if (this.output && this.output.state === 'stopping') {
+      void this.output.send({ type: 'shutdown', deadlineMs: outputDeadline });
+      await this.output.waitOrKill(outputDeadline - Date.now() + 500);
+    }
+    this.state = 'stopped';
+    this.log.info(`[EXIT] Process "MainProcess" completely terminated (elapsed time since the system signal was received: ${((Date.now() - started) / 1000).toFixed(3)}s)`);
+  }
+}

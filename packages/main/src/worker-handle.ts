@@ -1,0 +1,63 @@
+/**
+ * One forked worker (InputProcess or OutputProcess) and its lifecycle:
+ *   'starting' -> 'ready' -> 'stopping' -> 'stopped', or 'starting'|'ready' -> 'exited'.
+ * Wraps cluster.fork so the supervisor deals in typed messages and one exit promise.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { sendTo } from '@devo-collector/common';
+
+export type WorkerRole = 'input' | 'output';
+export type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
+
+export const ROLE_ENV = 'DEVO_COLLECTOR_ROLE';
+
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export class WorkerHandle<In extends { type: string }, Out extends { type: string }> {
+  state: WorkerState = 'starting';
+  readonly worker: Worker;
+  readonly exited: Promise<WorkerExit>;
+  readonly startedAtMs = Date.now();
+
+  constructor(readonly role: WorkerRole, onMessage: (msg: Out) => void) {
+    this.worker = cluster.fork({ [ROLE_ENV]: role });
+    this.worker.on('message', (msg: Out) => onMessage(msg));
+    // An IPC error (peer gone) is followed by 'exit'; nothing to do here but not crash.
+    this.worker.on('error', () => undefined);
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code, signal) => {
+        if (this.state === 'stopping') this.state = 'stopped';
+        else if (this.state !== 'stopped') this.state = 'exited';
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.worker.process.pid;
+  }
+
+  get processName(): string {
+    return this.role === 'input' ? 'InputProcess' : 'OutputProcess';
+  }
+
+  send(msg: In): Promise<void> {
+    return sendTo(this.worker, msg);
+  }
+
+  /** Wait for exit up to `ms`, then SIGKILL and wait for good. */
+  async waitOrKill(ms: number): Promise<WorkerExit> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, ms));
+    });
+    const first = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    if (first !== 'timeout') return first;
+    this.worker.process.kill('SIGKILL');
+    return this.exited;
+  }
+}

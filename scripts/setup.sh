@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the collector, its demo and its tests need on a fresh Debian machine:
+# pnpm (pinned), the workspace packages, rsyslog with TLS (the real Devo-side peer in tests) and
+# openssl (test certificates). Idempotent and quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then
+  npm i -g pnpm@12.4.2 >/dev/null
+fi
+need_apt=()
+command -v rsyslogd >/dev/null 2>&1 || need_apt+=(rsyslog)
+[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1 || need_apt+=(rsyslog-gnutls)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+if [ ${#need_apt[@]} -gt 0 ] && [ "${SKIP_APT:-}" != "1" ]; then
+  if [ "$(id -u)" = "0" ]; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "missing system packages: ${need_apt[*]} (run as root or install them)" >&2
+  fi
+fi
+pnpm install --frozen-lockfile >/dev/null
