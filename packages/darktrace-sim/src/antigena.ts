@@ -1,0 +1,127 @@
+/**
+ * /antigena (RESPOND actions). The window filters on `start`. Field list from reference §3.3;
+ * there is no public sample file. Manually cleared actions have cleared=true, active=false and are
+ * only returned with includecleared=true (the default is false, per the guide).
+ */
+import type { Json } from './fixtures.js';
+import { createHourlyStore, HOUR_MS, hourOf } from './hourly-store.js';
+import { countForHour, pick, randInt, rngFor, type Rng } from './prng.js';
+
+export interface AntigenaRow {
+  codeid: number;
+  start: number;
+  durationMs: number;
+  manual: boolean;
+  cleared: boolean;
+  variant: number;
+  overrides?: Json;
+}
+
+const SLOTS = 1000;
+const LIVE_SLOT = 500;
+const CLEARED_SHARE = 0.1;
+const MANUAL_SHARE = 0.15;
+const ACTIONS = [
+  { action: 'quarantine', label: 'Quarantine device' },
+  { action: 'connection', label: 'Block connections' },
+  { action: 'pol', label: 'Enforce pattern of life' },
+  { action: 'gpol', label: 'Enforce group pattern of life' },
+  { action: 'quarantineOutgoing', label: 'Block all outgoing traffic' },
+  { action: 'quarantineIncoming', label: 'Block all incoming traffic' },
+] as const;
+
+export interface AntigenaConfig {
+  seed: number;
+  dataStartMs: number;
+  perHour: number;
+}
+
+export function createAntigenaSource(cfg: AntigenaConfig) {
+  const firstHour = hourOf(cfg.dataStartMs);
+  const live: AntigenaRow[] = [];
+  const liveSlots = new Map<number, number>();
+  const store = createHourlyStore<AntigenaRow>(cfg.dataStartMs, (hour) => {
+    const rng = rngFor(cfg.seed, 'antigena', hour);
+    const n = Math.min(countForHour(rng, cfg.perHour), LIVE_SLOT - 1);
+    const starts = Array.from({ length: n }, () => hour * HOUR_MS + Math.floor(rng() * HOUR_MS)).sort((a, b) => a - b);
+    return starts.map((s, i) => makeRow(rng, (hour - firstHour) * SLOTS + i + 1, s)).filter((r) => r.start >= cfg.dataStartMs);
+  });
+
+  function query(q: { fromMs: number; toMs: number; includeCleared: boolean }, nowMs: number): AntigenaRow[] {
+    return store
+      .rowsBetween(q.fromMs, Math.min(q.toMs, nowMs))
+      .concat(live)
+      .filter((r) => r.start <= nowMs && r.start >= q.fromMs && r.start <= q.toMs && (q.includeCleared || !r.cleared));
+  }
+
+  /** No window: current actions plus those that expired in the last 14 days (reference §2). */
+  function current(includeCleared: boolean, nowMs: number): AntigenaRow[] {
+    return query({ fromMs: nowMs - 15 * 24 * HOUR_MS, toMs: nowMs, includeCleared }, nowMs).filter(
+      (r) => r.start + r.durationMs >= nowMs - 14 * 24 * HOUR_MS,
+    );
+  }
+
+  function add(partial: Json | undefined, nowMs: number): AntigenaRow {
+    const hour = hourOf(nowMs);
+    const slot = (liveSlots.get(hour) ?? LIVE_SLOT) + 1;
+    liveSlots.set(hour, slot);
+    const start = typeof partial?.['start'] === 'number' ? partial['start'] : nowMs;
+    const row = makeRow(rngFor(cfg.seed, 'antigena-live', hour, slot), (hour - firstHour) * SLOTS + slot, start);
+    row.cleared = partial?.['cleared'] === true;
+    if (partial) row.overrides = partial;
+    live.push(row);
+    return row;
+  }
+
+  return { query, current, add };
+}
+
+function makeRow(rng: Rng, codeid: number, start: number): AntigenaRow {
+  return {
+    codeid,
+    start,
+    durationMs: randInt(rng, 1, 24) * HOUR_MS,
+    manual: rng() < MANUAL_SHARE,
+    cleared: rng() < CLEARED_SHARE,
+    variant: Math.floor(rng() * 1_000_000),
+  };
+}
+
+export function renderAntigena(r: AntigenaRow, nowMs: number, includeHistory: boolean): Json {
+  const rng = rngFor('antigena-render', r.variant);
+  const { action, label } = pick(rng, ACTIONS);
+  const did = 100 + (r.variant % 24);
+  const expires = r.start + r.durationMs;
+  const updated = r.cleared ? r.start + Math.floor(r.durationMs / 3) : r.start;
+  const out: Json = {
+    codeid: r.codeid,
+    did,
+    ip: `10.0.${Math.floor((did - 100) / 8)}.${10 + did - 100}`,
+    action,
+    label,
+    detail: action === 'connection' ? `Block connections to 203.0.113.${r.variant % 250} port 443` : '',
+    manual: r.manual,
+    triggerer: r.manual ? { username: 'analyst', reason: 'Manual action from the Threat Visualizer' } : null,
+    score: r.manual ? 0 : Math.round(rng() * 1000) / 1000,
+    pbid: r.manual ? 0 : r.codeid,
+    model: r.manual ? '' : 'Antigena::Network::Significant Anomaly::Antigena Breaches Over Time Block',
+    modeluuid: r.manual ? '' : '1a2b3c4d-0000-4000-8000-00000000a001',
+    start: r.start,
+    expires,
+    updated: String(updated),
+    blocked: true,
+    agemail: false,
+    aghost: false,
+    // Expired actions keep active=true; only cleared ones turn inactive (reference §2 /antigena).
+    active: !r.cleared,
+    cleared: r.cleared,
+    ...r.overrides,
+  };
+  if (includeHistory) {
+    const history: Json[] = [{ action: 'created', time: r.start, username: r.manual ? 'analyst' : '', reason: '' }];
+    if (r.cleared) history.push({ action: 'cleared', time: updated, username: 'analyst', reason: '' });
+    if (expires < nowMs && !r.cleared) history.push({ action: 'expired', time: expires, username: '', reason: '' });
+    out['history'] = history;
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+export type SimService = 'modelbreaches' | 'aianalyst_incidentevents' | 'antigena';
+export type SimOrder = 'newest-first' | 'oldest-first' | 'shuffled';
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  publicToken: string;
+  privateToken: string;
+  seed?: number;
+  nowMs?: () => number;
+  dataStartMs?: number;
+  modelBreachesPerHour?: number;
+  aiEventsPerHour?: number;
+  antigenaPerHour?: number;
+  lateCreatedShare?: number;
+  pinnedAiEvents?: number;
+  latencyMs?: number;
+  order?: SimOrder;
+  /** Endpoint path (e.g. '/modelbreaches') -> allowed; a disallowed endpoint answers 302 to /403. */
+  permissions?: Partial<Record<string, boolean>>;
+}
+
+export type FaultKind = '500' | '502-html' | '429' | 'truncated-json' | 'html-login-200' | 'hang' | 'reset';
+
+export interface FaultSpec {
+  kind: FaultKind;
+  count: number;
+  /** Path such as '/modelbreaches'; all endpoints when absent. */
+  endpoint?: string;
+  retryAfterSec?: number;
+}
+
+export interface RequestLogEntry {
+  path: string;
+  query: Record<string, string>;
+  /** 0 when the connection was reset or left hanging. */
+  status: number;
+  timeMs: number;
+}
+
+export type SimRecord = Record<string, unknown>;
+
+export interface Simulator {
+  url: string;
+  port: number;
+  injectFault(f: FaultSpec): void;
+  addModelBreach(partial?: SimRecord): SimRecord;
+  addAiEvent(partial?: SimRecord): SimRecord;
+  addAntigenaAction(partial?: SimRecord): SimRecord;
+  expectedIds(service: SimService, uptoMs?: number): string[];
+  requestLog(): RequestLogEntry[];
+  /** A fixed time (ms), a clock function, or null to return to the clock given at start. */
+  setNow(now: number | (() => number) | null): void;
+  setLatency(ms: number): void;
+  setOrder(order: SimOrder): void;
+  close(): Promise<void>;
+}
