@@ -90,7 +90,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
       const ok = status >= 200 && status < 300;
       const declared = Number(res.headers['content-length']);
       if (ok && Number.isFinite(declared) && declared > maxBytes) {
-        res.body.destroy();
+        discard(res.body);
         return { kind: 'failure', reason: 'oversize', status, message: `response of ${declared} bytes exceeds the limit of ${maxBytes} bytes` };
       }
       const limit = ok ? maxBytes : MAX_ERROR_BODY_BYTES;
@@ -101,7 +101,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
         size += chunk.length;
         if (size > limit) {
           cut = true;
-          res.body.destroy();
+          discard(res.body);
           break;
         }
         chunks.push(chunk);
@@ -167,6 +167,12 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
 
 function aborted(endpoint: string): PullError {
   return new PullError(301, `Some error occurred while retrieving events from Darktrace server. Error details: request aborted on ${endpoint}`);
+}
+
+/** Destroying an undici body emits 'error' (AbortError); without a listener that would crash the process. */
+function discard(body: { on(event: 'error', fn: () => void): unknown; destroy(): unknown }): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -57,6 +57,8 @@ export function isRetryable(o: AttemptOutcome): boolean {
   }
 }
 
+export const MAX_RETRY_AFTER_MS = 120_000;
+
 export interface BackoffOptions {
   baseMs: number;
   capMs: number;
@@ -66,10 +68,10 @@ export interface BackoffOptions {
 /**
  * Delay before retry number `retryIndex` (0-based): exponential from `baseMs`, capped, with "equal
  * jitter" (half fixed, half random) so parallel pullers spread out but never retry instantly.
- * A server-sent Retry-After wins, capped at twice the backoff cap so a bogus header cannot stall us.
+ * A server-sent Retry-After wins, capped at MAX_RETRY_AFTER_MS so a bogus header cannot stall a pull.
  */
 export function retryDelayMs(retryIndex: number, o: AttemptOutcome, b: BackoffOptions): number {
-  if (o.kind === 'http' && o.retryAfterMs !== undefined) return Math.min(o.retryAfterMs, b.capMs * 2);
+  if (o.kind === 'http' && o.retryAfterMs !== undefined) return Math.min(o.retryAfterMs, MAX_RETRY_AFTER_MS);
   const exp = Math.min(b.capMs, b.baseMs * 2 ** retryIndex);
   const r = (b.random ?? Math.random)();
   return Math.round(exp / 2 + (exp / 2) * r);
