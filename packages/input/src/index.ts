@@ -1,1 +1,14 @@
-export {};
+export { runInputWorker, type InputWorkerOverrides } from './worker.js';
+export { createInputRuntime, defaultClientFactory, type InputRuntime, type InputRuntimeOptions, type SetupResult } from './input-runtime.js';
+export { createTimeSlotPuller, planTimeSlots, type TimeSlot } from './pullers/time-slot-puller.js';
+export { createStatelessPuller } from './pullers/stateless-puller.js';
+export type { Puller, PullerOptions, PullerState } from './pullers/puller.js';
+export { serviceProfile, type ServiceProfile } from './pullers/service-profile.js';
+export { createServiceSetup, type ServiceSetup, type ServiceSetupOptions } from './setup/service-setup.js';
+export { openStateStore, stateFileName, type StateStore, type StateStoreOptions, type StateMigration } from './state/state-store.js';
+export type { ServiceStateDoc } from './state/service-state.js';
+export { buildBatches, type BatchSink } from './delivery/batch-sink.js';
+export { IpcBatchSink } from './delivery/ipc-sink.js';
+export { createConsoleSink } from './delivery/console-sink.js';
+export { InputMetricsRegistry } from './metrics.js';
+export type { DarktraceApi, Query } from './client.js';

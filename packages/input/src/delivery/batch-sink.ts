@@ -1,0 +1,45 @@
+/**
+ * Where pullers hand their batches. `send` resolves once the batch is durable downstream (the
+ * output's `batch-ack`); pullers commit cursors only after that. Rejected batches are re-sent by
+ * the sink with identical content, so `send` never resolves for a batch that was not acked.
+ */
+import { utf8Bytes, type EventBatch } from '@devo-collector/common';
+
+export interface BatchSink {
+  send(batch: EventBatch): Promise<void>;
+}
+
+/** Process-wide batch sequence: ids are `<service>:<seq>` and unique for the life of the process. */
+let batchSeq = 0;
+
+export function nextBatchId(service: string): string {
+  batchSeq += 1;
+  return `${service}:${batchSeq}`;
+}
+
+export interface BatchShape {
+  inputName: string;
+  serviceName: string;
+  tag: string;
+  maxMessages: number;
+}
+
+/** Splits serialized records into EventBatch messages of at most `maxMessages` records each. */
+export function buildBatches(records: readonly string[], shape: BatchShape, nowMs = Date.now()): EventBatch[] {
+  const out: EventBatch[] = [];
+  const size = Math.max(1, shape.maxMessages);
+  for (let i = 0; i < records.length; i += size) {
+    const chunk = records.slice(i, i + size);
+    out.push({
+      batchId: nextBatchId(shape.serviceName),
+      group: 'standard',
+      inputName: shape.inputName,
+      serviceName: shape.serviceName,
+      tag: shape.tag,
+      records: chunk,
+      bytes: utf8Bytes(chunk),
+      createdAtMs: nowMs,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * BatchSink over the worker's IPC channel: sends `{type:'batch'}` and resolves on `batch-ack`.
+ * `batch-rejected` re-sends that batch (same id, same content) after a backoff; `output-restarted`
+ * re-sends every unacked batch. Nothing is dropped: a batch leaves `pending` only when acked.
+ */
+import { createLogger, formatError, sendTo, type EventBatch, type IpcPeer, type SerializedError } from '@devo-collector/common';
+import { backoffDelayMs, type BackoffPolicy } from '../backoff.js';
+import type { BatchSink } from './batch-sink.js';
+
+interface Pending {
+  batch: EventBatch;
+  resolve: () => void;
+  rejections: number;
+  timer: NodeJS.Timeout | null;
+}
+
+export class IpcBatchSink implements BatchSink {
+  private readonly pending = new Map<string, Pending>();
+  private readonly log = createLogger('MainThread');
+
+  constructor(
+    private readonly peer: IpcPeer,
+    private readonly retry: BackoffPolicy = { baseMs: 1000, capMs: 30_000 },
+  ) {}
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  send(batch: EventBatch): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.pending.set(batch.batchId, { batch, resolve, rejections: 0, timer: null });
+      void sendTo(this.peer, { type: 'batch', batch });
+    });
+  }
+
+  ack(batchId: string): void {
+    const p = this.pending.get(batchId);
+    if (!p) return; // a duplicate ack after a re-send: already resolved
+    if (p.timer) clearTimeout(p.timer);
+    this.pending.delete(batchId);
+    p.resolve();
+  }
+
+  reject(batchId: string, error: SerializedError): void {
+    const p = this.pending.get(batchId);
+    if (!p) return;
+    const delay = backoffDelayMs(p.rejections, this.retry);
+    p.rejections += 1;
+    this.log.warn(`Batch ${batchId} rejected by the output (${formatError(error)}); re-sending in ${delay} ms`);
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      if (this.pending.has(batchId)) void sendTo(this.peer, { type: 'batch', batch: p.batch });
+    }, delay);
+    p.timer.unref();
+  }
+
+  /** The output lost whatever it had not acked: send it all again, in the original order. */
+  resendAll(): void {
+    if (this.pending.size > 0) this.log.info(`Output restarted: re-sending ${this.pending.size} unacknowledged batches`);
+    for (const p of this.pending.values()) {
+      if (p.timer) {
+        clearTimeout(p.timer);
+        p.timer = null;
+      }
+      void sendTo(this.peer, { type: 'batch', batch: p.batch });
+    }
+  }
+
+  close(): void {
+    for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
+  }
+}

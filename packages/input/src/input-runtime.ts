@@ -1,0 +1,186 @@
+/**
+ * Wires one input process: an API client per Darktrace input, a state store, a setup and a puller
+ * per service. Used by the IPC worker and by the development entry (with another sink).
+ * Lifecycle: 'created' -> open() -> 'open' -> start() -> 'running' -> stop() -> 'stopped'.
+ */
+import { createDarktraceClient } from '@devo-collector/darktrace';
+import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger } from '@devo-collector/common';
+import type { BackoffPolicy } from './backoff.js';
+import type { DarktraceApi } from './client.js';
+import type { BatchSink } from './delivery/batch-sink.js';
+import { InputMetricsRegistry } from './metrics.js';
+import type { Puller } from './pullers/puller.js';
+import { createStatelessPuller } from './pullers/stateless-puller.js';
+import { createTimeSlotPuller } from './pullers/time-slot-puller.js';
+import { createServiceSetup, type ServiceSetup } from './setup/service-setup.js';
+import { openStateStore, type StateStore } from './state/state-store.js';
+
+export type RuntimeState = 'created' | 'open' | 'running' | 'stopping' | 'stopped';
+
+export interface InputRuntimeOptions {
+  config: CompiledConfig;
+  saveState: boolean;
+  sink: BatchSink;
+  createClient?: (input: DarktraceInputConfig, metrics: InputMetricsRegistry) => DarktraceApi;
+  maxInFlightBytes?: number;
+  setupSlowRetryMs?: number;
+  setupNetworkRetry?: BackoffPolicy;
+  pullRetry?: BackoffPolicy;
+}
+
+export interface SetupResult {
+  service: string;
+  ok: boolean;
+  error?: SerializedError;
+}
+
+export interface InputRuntime {
+  readonly state: RuntimeState;
+  readonly metrics: InputMetricsRegistry;
+  readonly pullers: readonly Puller[];
+  /** Opens clients and state stores; throws on failure (the worker answers `init-failed`). */
+  open(): Promise<void>;
+  /** `--validate`: one setup attempt per service. */
+  validate(): Promise<SetupResult[]>;
+  /** Starts setups and pullers; `onSetupResult` is called once per service when its setup first succeeds or fails. */
+  start(onSetupResult?: (r: SetupResult) => void): void;
+  stop(deadlineMs: number): Promise<void>;
+}
+
+interface ServiceUnit {
+  input: DarktraceInputConfig;
+  setup: ServiceSetup;
+  puller: Puller;
+  store: StateStore;
+  ready: { promise: Promise<boolean>; resolve: (ok: boolean) => void };
+}
+
+export function defaultClientFactory(input: DarktraceInputConfig, metrics: InputMetricsRegistry): DarktraceApi {
+  return createDarktraceClient({
+    baseUrl: input.baseUrl,
+    publicToken: input.credentials.publicToken,
+    privateToken: input.credentials.privateToken,
+    caPem: input.caFile,
+    tlsVerify: input.tlsVerify,
+    requestTimeoutMs: input.requestTimeoutMs,
+    maxResponseBytes: input.maxResponseBytes,
+    requestsPerSecond: input.requestsPerSecond,
+    maxRetries: input.maxRetries,
+    onRequest: (i) => metrics.vendorRequest(i.endpoint),
+  });
+}
+
+export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
+  const metrics = new InputMetricsRegistry();
+  const log = createLogger('MainThread');
+  const units: ServiceUnit[] = [];
+  const clients: DarktraceApi[] = [];
+  const setupAc = new AbortController();
+  let state: RuntimeState = 'created';
+  const makeClient = opts.createClient ?? defaultClientFactory;
+  const g = opts.config.globals;
+  const persistenceMode = !opts.saveState || g.persistence.type === 'memory' ? 'memory' : 'filesystem';
+
+  async function open(): Promise<void> {
+    if (state !== 'created') throw new Error(`open() in state ${state}`);
+    for (const input of opts.config.inputs.filter((i) => i.enabled)) {
+      const client = makeClient(input, metrics);
+      clients.push(client);
+      for (const service of input.services) {
+        const timeSlot = service.kind === 'time-slot';
+        const ownerName = timeSlot
+          ? `CollectorDarktracePuller(${input.name}#${input.id},${service.name}#predefined)`
+          : `StatelessServicePuller(${input.name}#${input.id},${service.name}#predefined)`;
+        const store = await openStateStore({
+          mode: persistenceMode,
+          directory: g.persistence.directory,
+          inputName: input.name,
+          inputId: input.id,
+          service: service.name,
+          startTimeText: timeSlot ? service.startTimeText : null,
+          version: service.persistenceVersion,
+          ownerName,
+        });
+        let resolveReady: (ok: boolean) => void = () => undefined;
+        const promise = new Promise<boolean>((r) => (resolveReady = r));
+        const pullerOpts = {
+          inputName: input.name,
+          inputId: input.id,
+          service,
+          client,
+          store,
+          sink: opts.sink,
+          maxMessagesPerBatch: g.queueWrapMaxMessages,
+          maxInFlightBytes: opts.maxInFlightBytes,
+          ready: promise,
+          metrics,
+          retry: opts.pullRetry,
+        };
+        const puller = timeSlot ? createTimeSlotPuller(pullerOpts) : createStatelessPuller(pullerOpts);
+        const setup = createServiceSetup({
+          inputName: input.name,
+          inputId: input.id,
+          service,
+          client,
+          moduleName: timeSlot ? 'CollectorDarktracePuller' : 'StatelessServicePuller',
+          slowRetryMs: opts.setupSlowRetryMs,
+          networkRetry: opts.setupNetworkRetry,
+        });
+        metrics.setReady(service.name, false);
+        units.push({ input, setup, puller, store, ready: { promise, resolve: resolveReady } });
+      }
+    }
+    state = 'open';
+  }
+
+  async function validate(): Promise<SetupResult[]> {
+    const out: SetupResult[] = [];
+    for (const u of units) {
+      const r = await u.setup.runOnce();
+      out.push({ service: u.puller.service, ...r });
+    }
+    return out;
+  }
+
+  function start(onSetupResult?: (r: SetupResult) => void): void {
+    if (state !== 'open') throw new Error(`start() in state ${state}`);
+    state = 'running';
+    for (const u of units) {
+      let failureReported = false;
+      u.puller.start();
+      void u.setup
+        .runUntilReady(setupAc.signal, (o) => {
+          // Report the success, and the first failure only (the retries log their own lines).
+          if (o.ok) metrics.setReady(u.puller.service, true);
+          if (o.ok || !failureReported) onSetupResult?.({ service: u.puller.service, ...o });
+          if (!o.ok) failureReported = true;
+        })
+        .then((ok) => u.ready.resolve(ok));
+    }
+  }
+
+  async function stop(deadlineMs: number): Promise<void> {
+    if (state === 'stopped' || state === 'stopping') return;
+    state = 'stopping';
+    setupAc.abort();
+    for (const u of units) u.ready.resolve(false);
+    await Promise.all(units.map((u) => u.puller.stop(deadlineMs)));
+    await Promise.all(units.map((u) => u.store.close().catch((e: unknown) => log.error(`Could not close state: ${String(e)}`))));
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    state = 'stopped';
+  }
+
+  return {
+    get state() {
+      return state;
+    },
+    metrics,
+    get pullers() {
+      return units.map((u) => u.puller);
+    },
+    open,
+    validate,
+    start,
+    stop,
+  };
+}

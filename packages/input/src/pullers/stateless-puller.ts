@@ -1,0 +1,144 @@
+/**
+ * Stateless puller (summarystatistics, status): one snapshot per period, sent as one record, with
+ * the vendor's documented statistics lines. A failed request is retried with backoff within the
+ * cycle; the next period starts after the snapshot is acknowledged.
+ */
+import { createLogger, type Logger } from '@devo-collector/common';
+import { backoffDelayMs, sleep } from '../backoff.js';
+import { buildBatches } from '../delivery/batch-sink.js';
+import { InFlightGate } from '../delivery/inflight-gate.js';
+import {
+  DEFAULT_MAX_IN_FLIGHT_BYTES,
+  DEFAULT_PULL_RETRY,
+  asPullError,
+  whenAborted,
+  type Puller,
+  type PullerOptions,
+  type PullerState,
+} from './puller.js';
+
+class StatelessServicePuller implements Puller {
+  readonly name: string;
+  readonly service: string;
+  private stateValue: PullerState = 'idle';
+  private readonly log: Logger;
+  private readonly ac = new AbortController();
+  private readonly gate: InFlightGate;
+  private loop: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private pendingAck: Promise<void> = Promise.resolve();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: PullerOptions) {
+    this.service = opts.service.name;
+    this.name = `StatelessServicePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`;
+    this.log = createLogger(this.name);
+    this.now = opts.now ?? Date.now;
+    this.gate = new InFlightGate(opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
+    opts.metrics?.trackCursor(this.service, () => this.cursorMs);
+  }
+
+  get state(): PullerState {
+    return this.stateValue;
+  }
+
+  get cursorMs(): number | null {
+    return this.opts.store.data.last_pull_ms;
+  }
+
+  start(): void {
+    if (this.stateValue !== 'idle') throw new Error(`${this.name}: start() in state ${this.stateValue}`);
+    this.stateValue = 'waiting-setup';
+    this.loop = this.run().catch((err: unknown) => {
+      this.log.error(`Puller stopped unexpectedly: ${asPullError(err).toString()}`);
+    });
+  }
+
+  stop(deadlineMs: number): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.stateValue === 'idle') {
+        this.stateValue = 'stopped';
+        return;
+      }
+      this.stateValue = 'draining';
+      this.ac.abort();
+      await this.loop;
+      await Promise.race([this.pendingAck, sleep(Math.max(0, deadlineMs - this.now()))]);
+      this.stateValue = 'stopped';
+    })();
+    return this.stopping;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.ac.signal;
+    if (this.opts.ready) {
+      this.log.warn('Waiting until setup will be executed');
+      const ok = await Promise.race([this.opts.ready, whenAborted(signal).then(() => false)]);
+      if (!ok || signal.aborted) return;
+    }
+    this.stateValue = 'running';
+    while (!signal.aborted) {
+      await this.pullOnce(signal);
+      await sleep(this.opts.service.requestPeriodMs, signal);
+    }
+  }
+
+  private stats(pullingId: number, requests: number, received: number, sent: number): string {
+    const seconds = Math.max(0.001, (this.now() - pullingId) / 1000);
+    return `Statistics for this pull cycle (@devo_pulling_id=${pullingId}):Number of requests made: ${requests}; Number of events received: ${received}; Number of duplicated events filtered out: 0; Number of events generated and sent: ${sent}; Average of events per second: ${(sent / seconds).toFixed(3)}.`;
+  }
+
+  private async pullOnce(signal: AbortSignal): Promise<void> {
+    const svc = this.opts.service;
+    const pullingId = this.now();
+    this.log.info('Pull Started');
+    let requests = 0;
+    let body: unknown;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return;
+      requests += 1;
+      try {
+        body = await this.opts.client.get(svc.endpoint, undefined, { signal });
+        if (body === null || typeof body !== 'object') {
+          throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(body)?.slice(0, 200)}`));
+        }
+        break;
+      } catch (err) {
+        if (signal.aborted) return;
+        const e = asPullError(err);
+        this.opts.metrics?.pullError(e.code);
+        const delay = backoffDelayMs(attempt, this.opts.retry ?? DEFAULT_PULL_RETRY);
+        this.log.error(`${e.toString()}; the pull will be retried in ${(delay / 1000).toFixed(1)} seconds`);
+        await sleep(delay, signal);
+      }
+    }
+    this.opts.metrics?.receivedRecords(this.service, 1);
+    const [batch] = buildBatches([JSON.stringify(body)], {
+      inputName: this.opts.inputName,
+      serviceName: this.service,
+      tag: svc.tag,
+      maxMessages: this.opts.maxMessagesPerBatch,
+    });
+    if (!batch) return;
+    try {
+      await this.gate.acquire(batch.bytes, signal);
+    } catch {
+      return;
+    }
+    this.log.info(`(Partial) ${this.stats(pullingId, requests, 1, 1)}`);
+    const acked = this.opts.sink
+      .send(batch)
+      .finally(() => this.gate.release(batch.bytes))
+      .then(() => this.opts.store.update((doc) => void (doc.last_pull_ms = pullingId)))
+      .catch((err: unknown) => this.log.error(`Could not record the snapshot: ${String(err)}`));
+    this.pendingAck = acked;
+    await Promise.race([acked, whenAborted(signal)]);
+    if (signal.aborted) return;
+    this.log.info(this.stats(pullingId, requests, 1, 1));
+    this.log.info('The data is up to date!');
+  }
+}
+
+export function createStatelessPuller(opts: PullerOptions): Puller {
+  return new StatelessServicePuller(opts);
+}

@@ -1,0 +1,296 @@
+/**
+ * Time-slot puller (modelbreaches, aianalyst_incidentevents, antigena). Design (README.md):
+ * - windows of `windowMs` from the committed cursor (or start time) up to now; afterwards a live
+ *   tail every `requestPeriodMs` whose first window re-reads `overlapMs` before the cursor;
+ * - up to `maxWindowsInFlight` windows are fetched concurrently, but processed (dedup, send) and
+ *   committed strictly in window order: the cursor never passes a window that is not fully acked;
+ * - a failed window is retried with backoff until it succeeds, never skipped;
+ * - dedup against the persisted seen ids plus the ids in flight; ids count as seen only once acked.
+ */
+import { createLogger, type Logger } from '@devo-collector/common';
+import { backoffDelayMs, sleep } from '../backoff.js';
+import { buildBatches } from '../delivery/batch-sink.js';
+import { InFlightGate } from '../delivery/inflight-gate.js';
+import { SeenIds } from '../state/seen-ids.js';
+import { formatPullStart, formatSlotTime } from '../time-format.js';
+import {
+  DEFAULT_MAX_IN_FLIGHT_BYTES,
+  DEFAULT_PULL_RETRY,
+  asPullError,
+  whenAborted,
+  type Puller,
+  type PullerOptions,
+  type PullerState,
+} from './puller.js';
+import { recordsOf, serviceProfile, type ServiceProfile } from './service-profile.js';
+
+export interface TimeSlot {
+  /** Slot bounds as planned; the cursor moves to `endMs` once the slot is committed. */
+  startMs: number;
+  endMs: number;
+  /** What is asked: `startMs` minus the overlap for the first slot of a live-tail cycle. */
+  queryStartMs: number;
+}
+
+interface FreshRecord {
+  key: string;
+  hash: string;
+  text: string;
+}
+
+/** Splits [cursor, now) into slots; only the first slot re-reads the overlap. Pure, for tests. */
+export function planTimeSlots(p: {
+  committedCursorMs: number | null;
+  startTimeMs: number;
+  nowMs: number;
+  windowMs: number;
+  overlapMs: number;
+}): TimeSlot[] {
+  const slots: TimeSlot[] = [];
+  let s = p.committedCursorMs ?? p.startTimeMs;
+  const windowMs = Math.max(1, p.windowMs);
+  while (s < p.nowMs) {
+    const e = Math.min(s + windowMs, p.nowMs);
+    slots.push({ startMs: s, endMs: e, queryStartMs: s });
+    s = e;
+  }
+  const first = slots[0];
+  if (first && p.committedCursorMs !== null) first.queryStartMs = Math.max(p.startTimeMs, first.startMs - p.overlapMs);
+  return slots;
+}
+
+class TimeSlotPuller implements Puller {
+  readonly name: string;
+  readonly service: string;
+  private stateValue: PullerState = 'idle';
+  private readonly log: Logger;
+  private readonly profile: ServiceProfile;
+  private readonly ac = new AbortController();
+  private readonly gate: InFlightGate;
+  private readonly seen: SeenIds;
+  /** Sent, not yet acked: dedups later windows, never persisted. */
+  private readonly pendingSeen = new Map<string, string>();
+  private commitChain: Promise<void> = Promise.resolve();
+  private commitFailed: unknown = null;
+  private loop: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: PullerOptions) {
+    this.service = opts.service.name;
+    this.name = `CollectorDarktracePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`;
+    this.log = createLogger(this.name);
+    this.profile = serviceProfile(opts.service);
+    this.now = opts.now ?? Date.now;
+    this.seen = new SeenIds(opts.service.maxSeenIds, opts.store.data.seen);
+    this.gate = new InFlightGate(
+      opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES,
+      (used) => this.log.warn(`Pulling paused: ${used} bytes sent and not yet acknowledged by the output (limit ${this.gate.maxBytes})`),
+      () => this.log.info('Pulling resumed: the output acknowledged pending batches'),
+    );
+    opts.metrics?.trackCursor(this.service, () => this.cursorMs);
+  }
+
+  get state(): PullerState {
+    return this.stateValue;
+  }
+
+  get cursorMs(): number | null {
+    return this.opts.store.data.cursor_ms;
+  }
+
+  start(): void {
+    if (this.stateValue !== 'idle') throw new Error(`${this.name}: start() in state ${this.stateValue}`);
+    this.stateValue = 'waiting-setup';
+    this.loop = this.run().catch((err: unknown) => {
+      this.log.error(`Puller stopped unexpectedly: ${asPullError(err).toString()}`);
+    });
+  }
+
+  stop(deadlineMs: number): Promise<void> {
+    this.stopping ??= this.drain(deadlineMs);
+    return this.stopping;
+  }
+
+  private async drain(deadlineMs: number): Promise<void> {
+    if (this.stateValue === 'idle') {
+      this.stateValue = 'stopped';
+      return;
+    }
+    this.stateValue = 'draining';
+    this.ac.abort();
+    await this.loop;
+    // Windows already sent may still be acked before the deadline: commit them in order.
+    const left = Math.max(0, deadlineMs - this.now());
+    await Promise.race([this.commitChain.catch(() => undefined), sleep(left)]);
+    this.stateValue = 'stopped';
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.ac.signal;
+    if (this.opts.ready) {
+      this.log.warn('Waiting until setup will be executed');
+      const ok = await Promise.race([this.opts.ready, whenAborted(signal).then(() => false)]);
+      if (!ok || signal.aborted) return;
+    }
+    this.stateValue = 'running';
+    const period = this.opts.service.requestPeriodMs;
+    this.log.info(`Starting data collection every ${Math.round(period / 1000)} seconds`);
+    while (!signal.aborted) {
+      await this.cycle(signal);
+      if (this.commitFailed !== null) return;
+      await sleep(period, signal);
+    }
+  }
+
+  private async cycle(signal: AbortSignal): Promise<void> {
+    const t0 = this.now();
+    const svc = this.opts.service;
+    this.log.info(`Starting a new pulling from darktrace at "${formatPullStart(t0)}"`);
+    const slots = planTimeSlots({
+      committedCursorMs: this.cursorMs,
+      startTimeMs: svc.startTimeMs,
+      nowMs: t0,
+      windowMs: svc.windowMs,
+      overlapMs: svc.overlapMs,
+    });
+    this.log.info(`Total number of time slots to be processed: ${slots.length}`);
+    const fetches: Array<Promise<unknown[]> | undefined> = [];
+    const ahead = Math.max(1, svc.maxWindowsInFlight);
+    let total = 0;
+    let duplicated = 0;
+    let processed = 0;
+    for (let i = 0; i < slots.length && !signal.aborted; i++) {
+      for (let j = i; j < Math.min(slots.length, i + ahead); j++) {
+        if (!fetches[j]) {
+          const f = this.fetchSlot(slots[j] as TimeSlot, signal);
+          f.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
+          fetches[j] = f;
+        }
+      }
+      const slot = slots[i] as TimeSlot;
+      let records: unknown[];
+      try {
+        records = await (fetches[i] as Promise<unknown[]>);
+      } catch {
+        return; // only an abort ends a fetch without records
+      }
+      fetches[i] = undefined;
+      this.log.info(`Number of events received for time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} is: ${records.length}`);
+      const { fresh, dups, maxTimeMs } = this.dedup(records);
+      total += records.length;
+      duplicated += dups;
+      this.opts.metrics?.receivedRecords(this.service, records.length);
+      this.opts.metrics?.removedDuplicates(this.service, dups);
+      try {
+        await this.deliver(slot, fresh, maxTimeMs, signal);
+      } catch {
+        return; // aborted while waiting for room: the slot is not committed
+      }
+      processed += 1;
+      if (processed % 12 === 0) this.log.info(`Number of processed time slots so far: ${processed}`);
+    }
+    // The cycle ends when everything it sent is acked and committed (or we are told to stop).
+    await Promise.race([this.commitChain.catch(() => undefined), whenAborted(signal)]);
+    if (signal.aborted || this.commitFailed !== null) return;
+    const avg = total > 0 ? (this.now() - t0) / total : 0;
+    this.log.info(
+      `Received response, messages(total/duplicated): ${total}/${duplicated}/tag template used: "${svc.tag}", avg_time_per_source_message: ${avg.toFixed(3)} ms`,
+    );
+  }
+
+  /** Fetches one slot, retrying with backoff until it succeeds; rejects only on abort. */
+  private async fetchSlot(slot: TimeSlot, signal: AbortSignal): Promise<unknown[]> {
+    const svc = this.opts.service;
+    const retry = this.opts.retry ?? DEFAULT_PULL_RETRY;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) throw new Error('aborted');
+      try {
+        const body = await this.opts.client.get(svc.endpoint, this.profile.windowQuery(slot.queryStartMs, slot.endMs), { signal });
+        const records = recordsOf(body);
+        if (records === null) {
+          throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(body).slice(0, 200)}`));
+        }
+        return records;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const e = asPullError(err);
+        this.opts.metrics?.pullError(e.code);
+        const delay = backoffDelayMs(attempt, retry);
+        this.log.error(
+          `${e.toString()} (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)}, attempt ${attempt + 1}); the time slot will be retried in ${(delay / 1000).toFixed(1)} seconds`,
+        );
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  private dedup(records: unknown[]): { fresh: FreshRecord[]; dups: number; maxTimeMs: number | null } {
+    const fresh: FreshRecord[] = [];
+    const local = new Map<string, string>();
+    let dups = 0;
+    let maxTimeMs: number | null = null;
+    for (const r of records) {
+      // Never trust response order: the max is computed over every record.
+      const t = this.profile.recordTimeMs(r);
+      if (t !== null && (maxTimeMs === null || t > maxTimeMs)) maxTimeMs = t;
+      const key = this.profile.key(r);
+      const hash = this.profile.contentHash(r);
+      const known = local.get(key) ?? this.pendingSeen.get(key) ?? this.seen.get(key);
+      if (known === hash) {
+        dups += 1;
+        continue;
+      }
+      local.set(key, hash);
+      fresh.push({ key, hash, text: JSON.stringify(r) });
+    }
+    return { fresh, dups, maxTimeMs };
+  }
+
+  private async deliver(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null, signal: AbortSignal): Promise<void> {
+    for (const f of fresh) this.pendingSeen.set(f.key, f.hash);
+    const batches = buildBatches(
+      fresh.map((f) => f.text),
+      {
+        inputName: this.opts.inputName,
+        serviceName: this.service,
+        tag: this.opts.service.tag,
+        maxMessages: this.opts.maxMessagesPerBatch,
+      },
+      this.now(),
+    );
+    const acks: Promise<void>[] = [];
+    for (const b of batches) {
+      await this.gate.acquire(b.bytes, signal);
+      acks.push(this.opts.sink.send(b).finally(() => this.gate.release(b.bytes)));
+    }
+    const acked = Promise.all(acks);
+    this.commitChain = this.commitChain
+      .then(() => acked)
+      .then(() => this.commit(slot, fresh, maxTimeMs))
+      .catch((err: unknown) => {
+        // Keep the cursor where it is: nothing after this slot may be committed.
+        if (this.commitFailed === null) this.log.error(`Could not commit time slot ${formatSlotTime(slot.startMs)}: ${String(err)}`);
+        this.commitFailed = err;
+        throw err;
+      });
+    this.commitChain.catch(() => undefined);
+  }
+
+  private async commit(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null): Promise<void> {
+    for (const f of fresh) {
+      this.seen.set(f.key, f.hash);
+      if (this.pendingSeen.get(f.key) === f.hash) this.pendingSeen.delete(f.key);
+    }
+    const seen = this.seen.entries();
+    await this.opts.store.update((doc) => {
+      doc.cursor_ms = Math.max(doc.cursor_ms ?? slot.endMs, slot.endMs);
+      if (maxTimeMs !== null) doc.last_record_time_ms = Math.max(doc.last_record_time_ms ?? maxTimeMs, maxTimeMs);
+      doc.seen = seen;
+    });
+  }
+}
+
+export function createTimeSlotPuller(opts: PullerOptions): Puller {
+  return new TimeSlotPuller(opts);
+}

@@ -1,0 +1,62 @@
+/**
+ * lowdb adapter that writes the whole document atomically with owner-only permissions:
+ * write a temp file created 0600, fsync it, rename over the target, fsync the directory.
+ * lowdb's own JSONFile (steno) is atomic too but creates files with the process umask, and the
+ * state must never be readable by other users (ARCHITECTURE §2, Persistence).
+ */
+import { open, readFile, rename, rm, chmod } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Adapter } from 'lowdb';
+
+export const STATE_FILE_MODE = 0o600;
+
+let tmpSeq = 0;
+
+export class AtomicJsonFileAdapter<T> implements Adapter<T> {
+  constructor(readonly filePath: string) {}
+
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(this.filePath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    // Tighten a file created by an older build or copied in by hand.
+    await chmod(this.filePath, STATE_FILE_MODE);
+    return JSON.parse(text) as T;
+  }
+
+  async write(data: T): Promise<void> {
+    const tmp = `${this.filePath}.${process.pid}.${++tmpSeq}.tmp`;
+    const fh = await open(tmp, 'w', STATE_FILE_MODE);
+    try {
+      await fh.writeFile(JSON.stringify(data, null, 1), 'utf8');
+      await fh.chmod(STATE_FILE_MODE); // the umask may have masked `mode` in open()
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(tmp, this.filePath);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    await fsyncDir(dirname(this.filePath));
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  try {
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
+  }
+}

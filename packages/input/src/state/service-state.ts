@@ -1,0 +1,39 @@
+/** The persisted document of one (input, id, service). Never holds a secret. */
+import type { SeenEntry } from './seen-ids.js';
+
+export interface ServiceStateDoc {
+  persistence_version: number;
+  input_name: string;
+  input_id: string;
+  service: string;
+  /** `start_time_in_utc_format` as configured when this state was created. */
+  start_time: string | null;
+  /** Everything with filter time < cursor_ms is delivered and acknowledged (time-slot services). */
+  cursor_ms: number | null;
+  /** Max record time seen (computed, never taken from response order); informative. */
+  last_record_time_ms: number | null;
+  /** Stateless services: when the last snapshot was acknowledged. */
+  last_pull_ms: number | null;
+  /** Oldest first. */
+  seen: SeenEntry[];
+  updated_at: string | null;
+}
+
+export function emptyServiceState(
+  version: number,
+  ids: { inputName: string; inputId: string; service: string },
+  startTime: string | null,
+): ServiceStateDoc {
+  return {
+    persistence_version: version,
+    input_name: ids.inputName,
+    input_id: ids.inputId,
+    service: ids.service,
+    start_time: startTime,
+    cursor_ms: null,
+    last_record_time_ms: null,
+    last_pull_ms: null,
+    seen: [],
+    updated_at: null,
+  };
+}

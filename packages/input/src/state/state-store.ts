@@ -1,0 +1,149 @@
+/**
+ * One lowdb document per (input name, input id, service): `<name>;<id>;<service>.json` under the
+ * persistence directory, written atomically with mode 0600, or kept in memory only when state
+ * saving is off. Opening the store runs the version migrations and the documented start_time
+ * reset ("Restart the persistence").
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low, Memory } from 'lowdb';
+import { createLogger } from '@devo-collector/common';
+import { AtomicJsonFileAdapter } from './atomic-file-adapter.js';
+import { emptyServiceState, type ServiceStateDoc } from './service-state.js';
+
+/** Upgrades a document from version `n` to `n + 1`. */
+export type StateMigration = (doc: Record<string, unknown>) => Record<string, unknown>;
+
+export interface StateStoreOptions {
+  mode: 'filesystem' | 'memory';
+  directory: string;
+  inputName: string;
+  inputId: string;
+  service: string;
+  /** The configured start_time text (time-slot services) or null. */
+  startTimeText: string | null;
+  /** `persistence_version` this build writes (service.persistenceVersion). */
+  version: number;
+  /** Keyed by the version they upgrade from. */
+  migrations?: Readonly<Record<number, StateMigration>>;
+  /** Component name of the owner (puller) for log lines. */
+  ownerName: string;
+}
+
+export interface StateStore {
+  readonly filePath: string | null;
+  readonly data: Readonly<ServiceStateDoc>;
+  /** Applies `fn` to the document and persists it; writes are serialized. */
+  update(fn: (doc: ServiceStateDoc) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function stateFileName(inputName: string, inputId: string, service: string): string {
+  const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${safe(inputName)};${safe(inputId)};${safe(service)}.json`;
+}
+
+class LowStateStore implements StateStore {
+  private writing: Promise<void> = Promise.resolve();
+  /** A write queued but not started yet: later updates ride on it (it reads the latest data). */
+  private queued: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly db: Low<ServiceStateDoc>,
+    readonly filePath: string | null,
+  ) {}
+
+  get data(): Readonly<ServiceStateDoc> {
+    return this.db.data;
+  }
+
+  update(fn: (doc: ServiceStateDoc) => void): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('state store is closed'));
+    fn(this.db.data);
+    this.db.data.updated_at = new Date().toISOString();
+    // Writes are serialized; a burst of commits coalesces into one write of the latest document.
+    if (!this.queued) {
+      const next = this.writing.then(() => {
+        this.queued = null;
+        return this.db.write();
+      });
+      this.queued = next;
+      this.writing = next.catch(() => undefined);
+    }
+    return this.queued;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.writing;
+  }
+}
+
+export async function openStateStore(opts: StateStoreOptions): Promise<StateStore> {
+  const main = createLogger('MainThread');
+  const owner = createLogger(opts.ownerName);
+  const plog = (m: string): void => main.info(`${opts.ownerName} -> [PERSISTENCE_SYSTEM] ${m}`);
+  const ids = { inputName: opts.inputName, inputId: opts.inputId, service: opts.service };
+  const fresh = (): ServiceStateDoc => emptyServiceState(opts.version, ids, opts.startTimeText);
+
+  let filePath: string | null = null;
+  let db: Low<ServiceStateDoc>;
+  let stored: Record<string, unknown> | null = null;
+  if (opts.mode === 'memory') {
+    db = new Low<ServiceStateDoc>(new Memory<ServiceStateDoc>(), fresh());
+    plog('Created persistence instance, filename_path: <memory> (state is not saved)');
+  } else {
+    await mkdir(opts.directory, { recursive: true, mode: 0o700 });
+    filePath = join(opts.directory, stateFileName(opts.inputName, opts.inputId, opts.service));
+    const adapter = new AtomicJsonFileAdapter<ServiceStateDoc>(filePath);
+    db = new Low<ServiceStateDoc>(adapter, fresh());
+    plog(`Created persistence instance, filename_path: ${filePath}`);
+    stored = (await adapter.read()) as unknown as Record<string, unknown> | null;
+  }
+  const store = new LowStateStore(db, filePath);
+
+  if (stored === null) {
+    plog('There is no data persisted with the latest format, any previous persisted data will be migrated');
+    plog(`No previous persistence file exists (Version ${opts.version}), filename_path: "${filePath ?? '<memory>'}"`);
+    db.data = fresh();
+  } else {
+    db.data = migrate(stored, opts, plog) ?? fresh();
+  }
+
+  plog('Checking if old persisted data must be removed');
+  const previous = db.data.start_time;
+  if (opts.startTimeText !== null && previous !== null && previous !== opts.startTimeText) {
+    owner.info(
+      `The configuration property "start_time" is having a different value from previous collector executions so the persisted values will be removed. The new "start_time" value will be used as starting point, previous_value: "${previous}", new_value: "${opts.startTimeText}"`,
+    );
+    db.data = fresh();
+  }
+  db.data.start_time = opts.startTimeText;
+  if (filePath !== null) await store.update(() => undefined);
+  return store;
+}
+
+function migrate(
+  stored: Record<string, unknown>,
+  opts: StateStoreOptions,
+  plog: (m: string) => void,
+): ServiceStateDoc | null {
+  let doc = stored;
+  let v = typeof doc.persistence_version === 'number' ? doc.persistence_version : 0;
+  if (v > opts.version) {
+    plog(`Persisted data has a newer format (Version ${v}) than this build (Version ${opts.version}); the persisted values will be removed`);
+    return null;
+  }
+  while (v < opts.version) {
+    const step = opts.migrations?.[v];
+    if (!step) {
+      plog(`No migration from Version ${v} to Version ${v + 1}; the persisted values will be removed`);
+      return null;
+    }
+    doc = { ...step(doc), persistence_version: v + 1 };
+    plog(`Migrated persisted data from Version ${v} to Version ${v + 1}`);
+    v += 1;
+  }
+  return doc as unknown as ServiceStateDoc;
+}

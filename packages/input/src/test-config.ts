@@ -1,0 +1,96 @@
+/**
+ * A compiled configuration for the development entry and tests: every service of one Darktrace
+ * input, with small windows and fast periods unless overridden.
+ */
+import type { CompiledConfig, ServiceConfig, ServiceName } from '@devo-collector/common';
+
+const TAGS: Record<ServiceName, string> = {
+  modelbreaches: 'edr.darktrace.respond.model_breach',
+  aianalyst_incidentevents: 'edr.darktrace.respond.incident_event',
+  antigena: 'edr.darktrace.respond.antigena',
+  summarystatistics: 'edr.darktrace.respond.summary',
+  status: 'edr.darktrace.respond.status',
+};
+const ENDPOINTS: Record<ServiceName, string> = {
+  modelbreaches: '/modelbreaches',
+  aianalyst_incidentevents: '/aianalyst/incidentevents',
+  antigena: '/antigena',
+  summarystatistics: '/summarystatistics',
+  status: '/status',
+};
+const UNIQUE: Record<ServiceName, string | null> = {
+  modelbreaches: 'pbid',
+  aianalyst_incidentevents: 'id',
+  antigena: 'codeid',
+  summarystatistics: null,
+  status: null,
+};
+
+export function startTimeText(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19);
+}
+
+export function makeServiceConfig(name: ServiceName, o: Partial<ServiceConfig> & { startTimeMs: number }): ServiceConfig {
+  const stateless = name === 'summarystatistics' || name === 'status';
+  return {
+    name,
+    kind: stateless ? 'stateless' : 'time-slot',
+    endpoint: ENDPOINTS[name],
+    tag: TAGS[name],
+    uniqueId: UNIQUE[name],
+    requestPeriodMs: 60_000,
+    startTimeText: startTimeText(o.startTimeMs),
+    windowMs: 3_600_000,
+    persistenceVersion: 1,
+    maxWindowsInFlight: 4,
+    overlapMs: 10 * 60_000,
+    maxSeenIds: 10_000,
+    ...o,
+  };
+}
+
+export function makeCompiledConfig(p: {
+  baseUrl: string;
+  publicToken: string;
+  privateToken: string;
+  stateDir: string;
+  services: ServiceConfig[];
+  inputId?: string;
+  queueWrapMaxMessages?: number;
+  persistence?: 'filesystem' | 'memory';
+}): CompiledConfig {
+  return {
+    source: { configPath: null, definitionsPath: 'collector_definitions.yaml', mode: 'file' },
+    collectorVersion: '1.0.0',
+    hostname: 'localhost',
+    globals: {
+      id: 'dev',
+      name: 'dev',
+      debug: false,
+      persistence: { type: p.persistence ?? 'filesystem', directory: p.stateDir },
+      queueMaxSizeBytes: 64 * 1024 * 1024,
+      queueWrapMaxMessages: p.queueWrapMaxMessages ?? 100,
+      senderStatsPeriodMs: 300_000,
+      gcLogPeriodMs: 300_000,
+      shutdownGraceMs: 10_000,
+      web: { enabled: false, host: '127.0.0.1', port: 0 },
+    },
+    outputs: [],
+    inputs: [
+      {
+        name: 'darktrace',
+        id: p.inputId ?? '122312',
+        enabled: true,
+        credentials: { publicToken: p.publicToken, privateToken: p.privateToken },
+        baseUrl: p.baseUrl,
+        caFile: null,
+        tlsVerify: true,
+        requestTimeoutMs: 5000,
+        maxResponseBytes: 64 * 1024 * 1024,
+        requestsPerSecond: 200,
+        maxRetries: 1,
+        services: p.services,
+      },
+    ],
+  };
+}

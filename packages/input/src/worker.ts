@@ -1,0 +1,143 @@
+/**
+ * The InputProcess worker: speaks the SupervisorToInput / InputToSupervisor unions over IPC.
+ * init -> (open stores) -> ready | init-failed; then setups and pullers run; batch-ack /
+ * batch-rejected / output-restarted drive the IPC sink; shutdown stops pulling, waits for acks
+ * until the deadline, commits, answers `stopped` and exits 0.
+ */
+import {
+  assertNever,
+  configureLogging,
+  createLogger,
+  flushLogs,
+  registerSecret,
+  sendTo,
+  serializeError,
+  type InputToSupervisorMessage,
+  type SupervisorToInputMessage,
+} from '@devo-collector/common';
+import { IpcBatchSink } from './delivery/ipc-sink.js';
+import { createInputRuntime, type InputRuntime, type InputRuntimeOptions } from './input-runtime.js';
+
+export const METRICS_PERIOD_MS = 5000;
+
+type WorkerState = 'waiting-init' | 'initializing' | 'running' | 'validating' | 'draining' | 'stopped';
+
+/** Test hooks (the forked test entry may pass them); production uses the defaults. */
+export type InputWorkerOverrides = Pick<InputRuntimeOptions, 'createClient' | 'maxInFlightBytes' | 'setupSlowRetryMs' | 'pullRetry'> & {
+  metricsPeriodMs?: number;
+};
+
+/** `deadlineMs` is an epoch time; a small value is taken as a duration from now. */
+function absoluteDeadline(deadlineMs: number): number {
+  return deadlineMs < 1e12 ? Date.now() + deadlineMs : deadlineMs;
+}
+
+export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
+  configureLogging({ processName: 'InputProcess' });
+  const log = createLogger('MainThread');
+  log.info(`Process started (pid=${process.pid}, ppid=${process.ppid}, multiprocessing.start_method="fork")`);
+  const peer = process;
+  const send = (m: InputToSupervisorMessage): Promise<void> => sendTo(peer, m);
+  const sink = new IpcBatchSink(peer);
+  let state: WorkerState = 'waiting-init';
+  let runtime: InputRuntime | null = null;
+  let metricsTimer: NodeJS.Timeout | null = null;
+
+  const exit = async (code: number): Promise<void> => {
+    state = 'stopped';
+    if (metricsTimer) clearInterval(metricsTimer);
+    sink.close();
+    await flushLogs();
+    process.exit(code);
+  };
+
+  async function onInit(msg: Extract<SupervisorToInputMessage, { type: 'init' }>): Promise<void> {
+    if (state !== 'waiting-init') {
+      log.warn(`Ignoring a second init message (state ${state})`);
+      return;
+    }
+    state = 'initializing';
+    configureLogging({ debug: msg.config.globals.debug });
+    for (const input of msg.config.inputs) {
+      registerSecret(input.credentials.publicToken);
+      registerSecret(input.credentials.privateToken);
+    }
+    try {
+      runtime = createInputRuntime({ config: msg.config, saveState: msg.saveState, sink, ...overrides });
+      await runtime.open();
+    } catch (err) {
+      log.error(`Input initialization failed: ${String(err)}`);
+      await send({ type: 'init-failed', error: serializeError(err) });
+      await exit(1);
+      return;
+    }
+    await send({ type: 'ready' });
+    if (msg.validateOnly) {
+      state = 'validating';
+      for (const r of await runtime.validate()) await send({ type: 'setup-result', ...r });
+      await runtime.stop(Date.now());
+      await exit(0);
+      return;
+    }
+    state = 'running';
+    const rt = runtime;
+    metricsTimer = setInterval(() => void send({ type: 'metrics', metrics: rt.metrics.snapshot() }), overrides.metricsPeriodMs ?? METRICS_PERIOD_MS);
+    metricsTimer.unref();
+    rt.start((r) => void send({ type: 'setup-result', ...r }));
+  }
+
+  async function onShutdown(deadlineMs: number): Promise<void> {
+    if (state === 'draining' || state === 'stopped') return;
+    const wasRunning = runtime !== null;
+    state = 'draining';
+    log.info('Shutdown requested: stopping the pullers and committing acknowledged data');
+    if (wasRunning && runtime) {
+      await runtime.stop(absoluteDeadline(deadlineMs));
+      await send({ type: 'metrics', metrics: runtime.metrics.snapshot() });
+    }
+    log.info(`Input process stopped (${sink.pendingCount} batches left unacknowledged; they will be pulled again)`);
+    await send({ type: 'stopped' });
+    await exit(0);
+  }
+
+  function handle(msg: SupervisorToInputMessage): void {
+    switch (msg.type) {
+      case 'init':
+        void onInit(msg).catch(async (err: unknown) => {
+          log.error(`Input process failed: ${String(err)}`);
+          await exit(1);
+        });
+        return;
+      case 'batch-ack':
+        sink.ack(msg.batchId);
+        return;
+      case 'batch-rejected':
+        sink.reject(msg.batchId, msg.error);
+        return;
+      case 'output-restarted':
+        sink.resendAll();
+        return;
+      case 'shutdown':
+        void onShutdown(msg.deadlineMs);
+        return;
+      default:
+        assertNever(msg);
+    }
+  }
+
+  process.on('message', (m) => {
+    try {
+      handle(m as SupervisorToInputMessage);
+    } catch (err) {
+      log.error(`Unexpected IPC message: ${String(err)}`);
+    }
+  });
+  // Only the supervisor handles signals; if it goes away, so do we (nothing acked is lost).
+  process.on('disconnect', () => {
+    if (state !== 'stopped') {
+      log.warn('Supervisor disconnected: exiting');
+      void exit(1);
+    }
+  });
+  process.on('SIGINT', () => undefined);
+}
