@@ -12,3 +12,4 @@ export * from './config/compile.js';
 export { validateDefinitions, type Definitions, type ServiceDefinition } from './config/definitions.js';
 export { parseStartTime, formatStartTime } from './config/start-time.js';
 export { DEVO_CLOUD_HOSTS } from './config/outputs-config.js';
+export * from './gc-report.js';

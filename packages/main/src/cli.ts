@@ -11,13 +11,15 @@ import {
   compileConfig,
   configureLogging,
   createLogger,
-  flushLogs,
+  startGcReporter,
   maskConfig,
   type CompiledConfig,
 } from '@devo-collector/common';
 import { loadConfigFiles } from './config-loader.js';
 import { Supervisor, StartupError } from './supervisor.js';
 import { runValidation } from './validate.js';
+import { CollectorMetrics } from './metrics.js';
+import { startWebService, type WebService } from './web-service.js';
 
 export const VERSION = '1.0.0';
 
@@ -130,7 +132,9 @@ export async function runCli(argv: string[]): Promise<number> {
   log.debug(`Compiled configuration: ${JSON.stringify(maskConfig(config))}`);
   if (args.validate) return runValidation(config);
 
-  const supervisor = new Supervisor({ config, saveState: args.saveState });
+  const metrics = new CollectorMetrics();
+  const supervisor = new Supervisor({ config, saveState: args.saveState, metrics });
+  const stopGc = startGcReporter(log, config.globals.gcLogPeriodMs);
   let signalled: NodeJS.Signals | null = null;
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -144,14 +148,32 @@ export async function runCli(argv: string[]): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  let web: WebService | undefined;
   try {
+    if (config.globals.web.enabled) {
+      web = await startWebService({ host: config.globals.web.host, port: config.globals.web.port, metrics, source: supervisor })
+        .catch((e: NodeJS.ErrnoException) => {
+          throw new StartupError(null, `the web service cannot listen on ${config.globals.web.host}:${config.globals.web.port} (${e.code ?? e.message})`);
+        });
+    }
     await supervisor.start();
   } catch (e) {
+    if (signalled) {
+      // Stopped by a signal while starting: a clean stop, not a failure.
+      await stopped;
+      await web?.close();
+      stopGc();
+      return EXIT.ok;
+    }
     const msg = e instanceof StartupError ? e.message : (e as Error).message;
     log.error(`The collector cannot start: ${msg}`);
     await supervisor.stop('Stopping all processes after a failed start');
+    await web?.close();
+    stopGc();
     return EXIT.startup;
   }
   await stopped;
+  await web?.close();
+  stopGc();
   return EXIT.ok;
 }

@@ -20,6 +20,7 @@ import {
 } from '@devo-collector/common';
 import { WorkerHandle, type WorkerRole } from './worker-handle.js';
 import { restartDelayMs } from './backoff.js';
+import type { CollectorMetrics } from './metrics.js';
 
 type InputHandle = WorkerHandle<SupervisorToInputMessage, InputToSupervisorMessage>;
 type OutputHandle = WorkerHandle<SupervisorToOutputMessage, OutputToSupervisorMessage>;
@@ -31,6 +32,7 @@ export interface SupervisorOptions {
   saveState: boolean;
   /** A worker that has run this long without crashing resets its restart backoff. */
   stableAfterMs?: number;
+  metrics?: CollectorMetrics;
 }
 
 export interface SupervisorFigures {
@@ -71,6 +73,23 @@ export class Supervisor {
 
   get outputReady(): boolean {
     return this.output?.state === 'ready';
+  }
+
+  /** For /ready: both workers ready and every output either connected or spooling. */
+  readiness(): { ready: boolean; details: Record<string, unknown> } {
+    const ready = this.state === 'running' && this.inputReady && this.outputReady;
+    this.opts.metrics?.setGlobalStatus(ready);
+    return {
+      ready,
+      details: {
+        supervisor: this.state,
+        input: this.input?.state ?? 'none',
+        output: this.output?.state ?? 'none',
+        outputs_connected: this.figures.outputMetrics?.connected ?? {},
+        spool_bytes: this.figures.outputMetrics?.spoolBytes ?? {},
+        restarts: this.figures.restarts,
+      },
+    };
   }
 
   /** Fork both workers and wait until both are ready; rejects with StartupError on init failure. */
@@ -130,6 +149,7 @@ export class Supervisor {
         break;
       case 'metrics':
         this.figures.inputMetrics = msg.metrics;
+        this.opts.metrics?.updateInput(msg.metrics);
         break;
       case 'setup-result':
         if (!msg.ok && msg.error) this.log.debug(`Setup of ${msg.service} failed: ${formatError(msg.error)}`);
@@ -164,6 +184,7 @@ export class Supervisor {
         break;
       case 'metrics':
         this.figures.outputMetrics = msg.metrics;
+        this.opts.metrics?.updateOutput(msg.metrics);
         break;
       case 'output-check':
       case 'stopped':
@@ -187,6 +208,7 @@ export class Supervisor {
     if (ranMs > (this.opts.stableAfterMs ?? 60_000)) this.attempts[role] = 0;
     this.attempts[role]++;
     this.figures.restarts[role]++;
+    this.opts.metrics?.updateRestarts({ InputProcess: this.figures.restarts.input, OutputProcess: this.figures.restarts.output });
     const delay = restartDelayMs(this.attempts[role]);
     this.log.error(`${h.processName} (pid=${h.pid ?? '?'}) exited unexpectedly (${how}); restart #${this.figures.restarts[role]} in ${(delay / 1000).toFixed(1)}s`);
     const timer = setTimeout(() => {
@@ -209,6 +231,7 @@ export class Supervisor {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
     const started = Date.now();
+    for (const role of [...this.readyWaiters.keys()]) this.settleReady(role, new StartupError(null, 'stopped during start'));
     for (const t of this.restartTimers) clearTimeout(t);
     this.restartTimers.clear();
     this.log.info(reason);

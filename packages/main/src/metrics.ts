@@ -1,0 +1,101 @@
+/**
+ * Prometheus metrics (prom-client) under the vendor's documented names. Workers report totals
+ * since their start over IPC; counters here advance by the difference, and a total that went
+ * down (the worker restarted) counts from zero again, so counters never go backwards.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import { createLogger, type InputMetrics, type OutputMetrics, type SenderGroup } from '@devo-collector/common';
+
+type Labels = Record<string, string>;
+
+class TotalsTracker {
+  private last = new Map<string, number>();
+  /** Returns how much to add to the counter for this new total. */
+  delta(key: string, total: number): number {
+    const prev = this.last.get(key) ?? 0;
+    this.last.set(key, total);
+    return total >= prev ? total - prev : total;
+  }
+}
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  private readonly tracker = new TotalsTracker();
+  private readonly counters = new Map<string, Counter>();
+  private readonly gauges = new Map<string, Gauge>();
+  private readonly log = createLogger('MetricsConsumerThread');
+
+  constructor() {
+    this.log.info('[METRIC] Metric consumer started');
+    this.counter('vendor_requests', 'Number of requests received from the vendor API', 'requests', ['endpoint']);
+    this.counter('msg_incoming_received', 'Number of messages received from the vendor API', '1', ['service']);
+    this.counter('msg_incoming_removed', 'Number of messages removed by the collector', '1', ['service']);
+    this.counter('msg_incoming_filtered', 'Number of messages filtered by the collector', '1', ['service']);
+    for (const g of ['standard', 'lookup', 'internal'] as const) {
+      this.counter(`msg_enqueued_${g}_counter`, 'Number of messages enqueued', '1', []);
+      this.counter(`msg_enqueued_${g}_bytes`, 'Number of bytes enqueued', '1', []);
+    }
+    this.counter('msg_sent_counter', 'Number of messages sent to the defined output', '1', ['output']);
+    this.counter('msg_sent_bytes', 'Number of bytes sent to the defined output', '1', ['output']);
+    this.counter('pull_errors', 'Number of failed pulls by error id', '1', ['service', 'error_id']);
+    this.counter('worker_restarts', 'Number of unexpected worker exits followed by a restart', '1', ['process']);
+    this.gauge('module_global_status', 'Global status of current module', '1', []);
+    this.gauge('cursor_lag_seconds', 'Seconds between now and the committed cursor of a service', 's', ['service']);
+    this.gauge('spool_bytes', 'Bytes waiting in the on-disk spool of an output', 'bytes', ['output']);
+    this.gauge('output_connected', 'Whether an output has an open connection (1) or not (0)', '1', ['output']);
+  }
+
+  private counter(name: string, help: string, unit: string, labelNames: string[]): void {
+    this.counters.set(name, new Counter({ name, help, labelNames, registers: [this.registry] }));
+    this.log.info(`OpenTelemetryServer -> [METRIC] Counter "${name}" created: "${help}", unit: "${unit}"`);
+  }
+
+  private gauge(name: string, help: string, unit: string, labelNames: string[]): void {
+    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry] }));
+    this.log.info(`OpenTelemetryServer -> [METRIC] Gauge "${name}" created: "${help}", unit: "${unit}"`);
+  }
+
+  private add(name: string, labels: Labels, total: number): void {
+    const key = `${name}${JSON.stringify(labels)}`;
+    const d = this.tracker.delta(key, total);
+    if (d > 0) this.counters.get(name)!.inc(labels, d);
+    else this.counters.get(name)!.inc(labels, 0); // make the series visible at 0
+  }
+
+  private addAll(name: string, label: string, totals: Record<string, number>): void {
+    for (const [k, v] of Object.entries(totals)) this.add(name, { [label]: k }, v);
+  }
+
+  updateInput(m: InputMetrics): void {
+    this.addAll('vendor_requests', 'endpoint', m.vendorRequests);
+    this.addAll('msg_incoming_received', 'service', m.received);
+    this.addAll('msg_incoming_removed', 'service', m.removed);
+    this.addAll('msg_incoming_filtered', 'service', m.filtered);
+    for (const [k, v] of Object.entries(m.pullErrors)) {
+      const [service = k, id = 'unknown'] = k.split(':');
+      this.add('pull_errors', { service, error_id: id }, v);
+    }
+    for (const [k, v] of Object.entries(m.cursorLagSeconds)) this.gauges.get('cursor_lag_seconds')!.set({ service: k }, v);
+  }
+
+  updateOutput(m: OutputMetrics): void {
+    for (const g of Object.keys(m.enqueued) as SenderGroup[]) {
+      this.add(`msg_enqueued_${g}_counter`, {}, m.enqueued[g].count);
+      this.add(`msg_enqueued_${g}_bytes`, {}, m.enqueued[g].bytes);
+    }
+    for (const [o, s] of Object.entries(m.sent)) {
+      this.add('msg_sent_counter', { output: o }, s.count);
+      this.add('msg_sent_bytes', { output: o }, s.bytes);
+    }
+    for (const [o, b] of Object.entries(m.spoolBytes)) this.gauges.get('spool_bytes')!.set({ output: o }, b);
+    for (const [o, c] of Object.entries(m.connected)) this.gauges.get('output_connected')!.set({ output: o }, c ? 1 : 0);
+  }
+
+  updateRestarts(restarts: Record<string, number>): void {
+    for (const [p, n] of Object.entries(restarts)) this.add('worker_restarts', { process: p }, n);
+  }
+
+  setGlobalStatus(ok: boolean): void {
+    this.gauges.get('module_global_status')!.set(ok ? 1 : 0);
+  }
+}
