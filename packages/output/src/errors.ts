@@ -1,0 +1,16 @@
+/**
+ * OutputError ids used by the output process (the 400 range is the output's, see common/errors.ts).
+ * Kept here until common's docs/errors.md table lists them.
+ */
+export const OUTPUT_ERROR = {
+  /** A chain/cert/key file is missing or unreadable. */
+  tlsMaterial: 400,
+  /** The spool directory cannot be created, opened or recovered. */
+  spoolOpen: 401,
+  /** A batch could not be made durable (disk full, I/O error, spool closed). */
+  spoolAppend: 402,
+  /** `--validate`: the output could not be reached. */
+  connectCheck: 403,
+  /** A message arrived in the wrong lifecycle state (e.g. batch before init). */
+  lifecycle: 404,
+} as const;

@@ -1,0 +1,281 @@
+/**
+ * A sender that drains a spool into one stream connection (TLS or plain TCP; the connector
+ * decides). Frames go out in spool order; `write() === false` waits for 'drain'.
+ *
+ * When is a frame "sent"? Devo's syslog protocol has no application ack, and a write callback only
+ * says the bytes reached the local kernel. So a frame is *settled* (may be checkpointed and
+ * forgotten) only when either the connection is closed cleanly by us (end -> peer's close: the peer
+ * read everything before our FIN), or the connection stayed healthy for `settleMs` after the bytes
+ * were flushed. If the connection errors, resets or is closed by the peer, every frame written on it
+ * and not yet settled is released back to the spool and re-sent in order on the next connection.
+ * Bound on duplicates: after a connection failure, the frames flushed in the last `settleMs`;
+ * after a crash, additionally the frames settled since the last checkpoint write (spool
+ * `checkpointIntervalMs`, 200 ms).
+ */
+import type net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@devo-collector/common';
+import type { Spool, SpoolFrame } from '../spool.js';
+import { type BackoffPolicy, DEFAULT_BACKOFF, type DeliveryResult, deliveryResult, describeSocketError } from './delivery.js';
+import type { Sender, SenderCounters, SenderStatus } from './types.js';
+
+export type Connector = (timeoutMs: number) => Promise<net.Socket>;
+
+export interface StreamSenderOptions {
+  name: string;
+  /** `host:port`, for log lines. */
+  target: string;
+  spool: Spool;
+  connect: Connector;
+  logger: Logger;
+  connectTimeoutMs: number;
+  idleReconnectMs: number;
+  maxConnectionAgeMs: number;
+  settleMs?: number;
+  backoff?: BackoffPolicy;
+}
+
+interface Written {
+  frame: SpoolFrame;
+  flushedAt: number;
+}
+
+interface Conn {
+  socket: net.Socket;
+  openedAt: number;
+  lastWriteAt: number;
+  inflight: Map<number, SpoolFrame>;
+  written: Written[];
+  ending: boolean;
+  closed: boolean;
+  error: unknown;
+  whenClosed: Promise<void>;
+}
+
+class StreamSender implements Sender {
+  readonly name: string;
+  private readonly o: Required<Omit<StreamSenderOptions, 'backoff'>> & { backoff: BackoffPolicy };
+  private readonly log: Logger;
+  private conn: Conn | null = null;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | null = null;
+  private tick: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private lastCause = '';
+  private readonly count: SenderCounters = { messages: 0, bytes: 0, writeMs: 0 };
+
+  constructor(opts: StreamSenderOptions) {
+    this.name = opts.name;
+    this.o = { settleMs: 2_000, backoff: DEFAULT_BACKOFF, ...opts } as StreamSender['o'];
+    this.log = opts.logger;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.log.info('Starting thread');
+    this.tick = setInterval(() => this.onTick(), Math.max(50, Math.floor(this.o.settleMs / 4)));
+    this.tick.unref();
+    this.loop = this.run().catch((err: unknown) => this.log.error(`Sender stopped unexpectedly: ${describeSocketError(err)}`));
+  }
+
+  status(): SenderStatus {
+    const c = this.conn;
+    return {
+      internal_queue_size: c ? c.inflight.size + c.written.length : 0,
+      is_connection_open: !!c && !c.closed && !c.ending,
+    };
+  }
+
+  counters(): SenderCounters {
+    return { ...this.count };
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const frame = await this.o.spool.next(this.abort.signal);
+      if (!frame) return;
+      const conn = await this.ensureConnection();
+      if (!conn) {
+        this.o.spool.release(frame.seq);
+        return;
+      }
+      await this.write(conn, frame);
+    }
+  }
+
+  private async ensureConnection(): Promise<Conn | null> {
+    for (;;) {
+      if (this.stopping) return null;
+      const c = this.conn;
+      if (c && !c.closed && !c.ending) {
+        const now = Date.now();
+        if (now - c.openedAt > this.o.maxConnectionAgeMs) await this.closeGracefully(c, 'maximum connection age reached');
+        else if (now - c.lastWriteAt > this.o.idleReconnectMs) await this.closeGracefully(c, 'idle connection');
+        else return c;
+      } else if (c && !c.closed) {
+        await c.whenClosed;
+      }
+      try {
+        this.conn = this.attach(await this.o.connect(this.o.connectTimeoutMs));
+        const proto = (this.conn.socket as net.Socket & { getProtocol?: () => string | null }).getProtocol?.();
+        this.log.info(`Connected to ${this.o.target}${proto ? ` (${proto})` : ''}`);
+        this.lastCause = '';
+      } catch (err) {
+        this.attempt++;
+        const r = deliveryResult(err, this.attempt, this.o.backoff);
+        if (r.kind === 'rejected') {
+          this.log.error(`Connection to ${this.o.target} rejected permanently: ${r.cause}; the data stays in the spool`);
+          this.stopping = true;
+          return null;
+        }
+        if (r.kind === 'retryable') {
+          const line = `Connection to ${this.o.target} failed: ${r.cause}; retrying in ${(r.retryInMs / 1000).toFixed(1)} s (attempt ${this.attempt})`;
+          if (r.cause !== this.lastCause) this.log.error(line);
+          else this.log.warn(line);
+          this.lastCause = r.cause;
+          await sleep(r.retryInMs, undefined, { signal: this.abort.signal, ref: false }).catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  private attach(socket: net.Socket): Conn {
+    let resolveClosed!: () => void;
+    const now = Date.now();
+    const conn: Conn = {
+      socket,
+      openedAt: now,
+      lastWriteAt: now,
+      inflight: new Map(),
+      written: [],
+      ending: false,
+      closed: false,
+      error: undefined,
+      whenClosed: new Promise<void>((r) => (resolveClosed = r)),
+    };
+    socket.setNoDelay(true);
+    // The server never sends data; reading lets us see its FIN / RST as soon as it happens.
+    socket.on('data', () => undefined);
+    socket.on('error', (err) => {
+      conn.error ??= err;
+    });
+    socket.on('end', () => {
+      if (!conn.ending) conn.error ??= Object.assign(new Error('closed by the server'), { code: 'ECLOSED' });
+    });
+    socket.on('close', () => {
+      conn.closed = true;
+      this.onClosed(conn);
+      resolveClosed();
+    });
+    return conn;
+  }
+
+  private onClosed(conn: Conn): void {
+    const unsettled = [...conn.written.map((w) => w.frame), ...conn.inflight.values()].sort((a, b) => a.seq - b.seq);
+    conn.written = [];
+    conn.inflight.clear();
+    if (conn.ending && !conn.error) {
+      // Clean close: the peer read up to our FIN.
+      for (const f of unsettled) this.settle(f);
+      return;
+    }
+    for (const f of unsettled) this.o.spool.release(f.seq);
+    if (!this.stopping || conn.error) {
+      const cause = conn.error ? describeSocketError(conn.error) : 'connection closed';
+      this.log.error(
+        `Connection to ${this.o.target} lost: ${cause}` +
+          (unsettled.length ? `; ${unsettled.length} unconfirmed frames will be re-sent` : ''),
+      );
+    }
+  }
+
+  private settle(f: SpoolFrame): void {
+    this.o.spool.settle(f.seq);
+    this.count.messages += f.messages;
+    this.count.bytes += f.payload.length;
+    this.attempt = 0;
+  }
+
+  private async write(conn: Conn, frame: SpoolFrame): Promise<void> {
+    if (conn.closed || conn.ending) {
+      this.o.spool.release(frame.seq);
+      return;
+    }
+    conn.inflight.set(frame.seq, frame);
+    const startedAt = Date.now();
+    conn.lastWriteAt = startedAt;
+    const ok = conn.socket.write(frame.payload, (err) => {
+      if (err || conn.closed || !conn.inflight.delete(frame.seq)) return;
+      const now = Date.now();
+      this.count.writeMs += now - startedAt;
+      conn.written.push({ frame, flushedAt: now });
+    });
+    if (!ok && !conn.closed) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          conn.socket.off('drain', done);
+          resolve();
+        };
+        conn.socket.on('drain', done);
+        void conn.whenClosed.then(done);
+      });
+    }
+  }
+
+  private onTick(): void {
+    const c = this.conn;
+    if (!c || c.closed) return;
+    const now = Date.now();
+    while (c.written.length > 0 && (c.written[0] as Written).flushedAt + this.o.settleMs <= now) {
+      this.settle((c.written.shift() as Written).frame);
+    }
+    if (!c.ending && c.inflight.size === 0 && now - c.lastWriteAt > this.o.idleReconnectMs) {
+      void this.closeGracefully(c, 'idle connection');
+    }
+  }
+
+  private async closeGracefully(c: Conn, reason: string, timeoutMs = 5_000): Promise<void> {
+    if (c.closed) return;
+    if (!c.ending) {
+      c.ending = true;
+      this.log.debug(`Closing the connection to ${this.o.target}: ${reason}`);
+      c.socket.end();
+    }
+    const t = setTimeout(() => c.socket.destroy(), Math.max(0, timeoutMs));
+    t.unref();
+    await c.whenClosed;
+    clearTimeout(t);
+  }
+
+  async stop(deadlineAtMs: number): Promise<void> {
+    if (this.stopping && !this.loop) return;
+    this.stopping = true;
+    this.abort.abort();
+    const left = (): number => Math.max(0, deadlineAtMs - Date.now());
+    if (this.loop) await Promise.race([this.loop, sleep(left(), undefined, { ref: false })]);
+    if (this.conn) await this.closeGracefully(this.conn, 'shutdown', left());
+    if (this.tick) clearInterval(this.tick);
+    this.tick = null;
+    this.loop = null;
+  }
+
+  async check(): Promise<DeliveryResult> {
+    try {
+      const socket = await this.o.connect(this.o.connectTimeoutMs);
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.resume();
+        socket.end();
+        setTimeout(() => socket.destroy(), 2_000).unref();
+      });
+      return { kind: 'delivered' };
+    } catch (err) {
+      return deliveryResult(err, 1, this.o.backoff);
+    }
+  }
+}
+
+export function createStreamSender(opts: StreamSenderOptions): Sender {
+  return new StreamSender(opts);
+}

@@ -1,0 +1,68 @@
+/**
+ * Throwaway X.509 material generated at test time with the openssl CLI (never committed):
+ * a CA, a server certificate (CN/SAN localhost + 127.0.0.1) and a client certificate signed by it,
+ * and a second unrelated CA for the wrong-chain case.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface TestCerts {
+  dir: string;
+  caPath: string;
+  caKeyPath: string;
+  serverCertPath: string;
+  serverKeyPath: string;
+  clientCertPath: string;
+  clientKeyPath: string;
+  /** An unrelated CA: trusting it instead of `caPath` must fail the handshake. */
+  otherCaPath: string;
+  /** A client certificate signed by the unrelated CA: the server must refuse it. */
+  rogueClientCertPath: string;
+  rogueClientKeyPath: string;
+  read(p: string): Buffer;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+}
+
+function makeCa(dir: string, name: string): void {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name} Test CA`], dir);
+}
+
+function makeLeaf(dir: string, ca: string, name: string, cn: string): void {
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
+  openssl(
+    ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'ext.cnf'],
+    dir,
+  );
+}
+
+export function generateTestCerts(): TestCerts {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'devo-certs-'));
+  writeFileSync(
+    path.join(dir, 'ext.cnf'),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n',
+  );
+  makeCa(dir, 'ca');
+  makeCa(dir, 'other');
+  makeLeaf(dir, 'ca', 'server', 'localhost');
+  makeLeaf(dir, 'ca', 'client', 'devo-test-client');
+  makeLeaf(dir, 'other', 'rogue', 'rogue-client');
+  const p = (f: string): string => path.join(dir, f);
+  return {
+    dir,
+    caPath: p('ca.pem'),
+    caKeyPath: p('ca.key'),
+    serverCertPath: p('server.pem'),
+    serverKeyPath: p('server.key'),
+    clientCertPath: p('client.pem'),
+    clientKeyPath: p('client.key'),
+    otherCaPath: p('other.pem'),
+    rogueClientCertPath: p('rogue.pem'),
+    rogueClientKeyPath: p('rogue.key'),
+    read: (f) => readFileSync(f),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * A byte-capturing mutual-TLS receiver on port 0 (node:tls server, requestCert, rejectUnauthorized).
+ * Captures every byte per connection; `stop()` kills it abruptly (destroys live sockets, like a
+ * crashed receiver), `start()` listens again on the same port.
+ */
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import type { TestCerts } from './certs.js';
+
+export interface TlsReceiver {
+  port: number;
+  /** All bytes received, in arrival order, over all connections. */
+  bytes(): Buffer;
+  text(): string;
+  connections: number;
+  rejectedHandshakes: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  waitFor(pred: (text: string) => boolean, timeoutMs?: number): Promise<void>;
+}
+
+export async function startTlsReceiver(certs: TestCerts, port = 0): Promise<TlsReceiver> {
+  const chunks: Buffer[] = [];
+  let server: tls.Server | null = null;
+  const sockets = new Set<tls.TLSSocket>();
+  const r: TlsReceiver = {
+    port,
+    connections: 0,
+    rejectedHandshakes: 0,
+    bytes: () => Buffer.concat(chunks),
+    text: () => Buffer.concat(chunks).toString('utf8'),
+    async start() {
+      server = tls.createServer(
+        {
+          key: certs.read(certs.serverKeyPath),
+          cert: certs.read(certs.serverCertPath),
+          ca: certs.read(certs.caPath),
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        (socket) => {
+          r.connections++;
+          sockets.add(socket);
+          socket.on('data', (d: Buffer) => chunks.push(d));
+          socket.on('error', () => undefined);
+          socket.on('close', () => sockets.delete(socket));
+        },
+      );
+      server.on('tlsClientError', () => r.rejectedHandshakes++);
+      await new Promise<void>((resolve) => server?.listen(r.port, '127.0.0.1', resolve));
+      r.port = (server.address() as AddressInfo).port;
+    },
+    async stop() {
+      const s = server;
+      server = null;
+      for (const sock of sockets) sock.destroy();
+      sockets.clear();
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+    async waitFor(pred, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs;
+      while (!pred(r.text())) {
+        if (Date.now() > until) throw new Error('timed out waiting for the receiver');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    },
+  };
+  await r.start();
+  return r;
+}
