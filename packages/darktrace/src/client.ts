@@ -5,7 +5,7 @@
  */
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
-import { PullError, registerSecret } from '@devo-collector/common';
+import { PullError, SetupError, registerSecret } from '@devo-collector/common';
 import { toPullError, toSetupError, type ErrorContext } from './error-map.js';
 import { isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from './outcome.js';
 import { createRateLimiter, sleep } from './rate-limiter.js';
@@ -150,6 +150,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
 
   async function checkCredentials(endpoint: string, query?: Record<string, QueryValue>): Promise<void> {
     const pathAndQuery = buildPathAndQuery(endpoint, query);
+    if (closed) throw new SetupError(100, 'Error occurred while requesting from the Darktrace server. Error message: the client is closed');
     await limiter.acquire();
     // A single request on purpose: setup reports what the appliance says, the caller decides to retry.
     const outcome = await attempt(endpoint, pathAndQuery);
