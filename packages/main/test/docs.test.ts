@@ -1,0 +1,50 @@
+/** The docs match the code: every config key the compiler reads and every error id it can raise is documented. */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers/collector.js';
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = path.join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...sources(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+const read = (p: string) => readFileSync(path.join(repoRoot, p), 'utf8');
+
+describe('docs match the code', () => {
+  it('documents every configuration key read by the config compiler', () => {
+    const doc = read('docs/configuration.md');
+    const files = sources(path.join(repoRoot, 'packages/common/src/config')).concat(path.join(repoRoot, 'packages/main/src/config-loader.ts'));
+    const keys = new Set<string>();
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      // property reads of snake_case keys (`s.request_period_in_seconds`) and schema keys (`queue_max_size_in_mb: {`)
+      for (const m of text.matchAll(/\.([a-z]+(?:_[a-z0-9]+)+)\b/g)) keys.add(m[1]!);
+      for (const m of text.matchAll(/^\s+([a-z]+(?:_[a-z0-9]+)+): \{ type/gm)) keys.add(m[1]!);
+    }
+    expect(keys.size).toBeGreaterThan(20);
+    const missing = [...keys].filter((k) => !doc.includes(k));
+    expect(missing).toEqual([]);
+  });
+
+  it('documents every error id the code can raise', () => {
+    const doc = read('docs/errors.md');
+    const ids = new Set<number>();
+    for (const pkg of ['common', 'main', 'darktrace', 'input', 'output']) {
+      for (const f of sources(path.join(repoRoot, 'packages', pkg, 'src'))) {
+        const text = readFileSync(f, 'utf8');
+        for (const m of text.matchAll(/\bfail\((\d+),/g)) ids.add(Number(m[1]));
+        for (const m of text.matchAll(/new (?:InitVariablesError|SetupError|PullError|OutputError|RuntimeError)\((\d+)/g)) ids.add(Number(m[1]));
+      }
+    }
+    expect(ids.size).toBeGreaterThan(40);
+    const documented = (id: number) => new RegExp(`^\\| ${id} \\|`, 'm').test(doc) || (id >= 400 && id < 500 && doc.includes('| 400-499 |'));
+    expect([...ids].filter((id) => !documented(id))).toEqual([]);
+    for (let i = 1; i <= 35; i++) expect(documented(i), `id ${i}`).toBe(true);
+  });
+});
