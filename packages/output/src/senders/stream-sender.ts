@@ -6,7 +6,9 @@
  * says the bytes reached the local kernel. So a frame is *settled* (may be checkpointed and
  * forgotten) only when either the connection is closed cleanly by us (end -> peer's close: the peer
  * read everything before our FIN), or the connection stayed healthy for `settleMs` after the bytes
- * were flushed. If the connection errors, resets or is closed by the peer, every frame written on it
+ * were flushed. A clean close only counts once the connection has lived `settleMs` (a server that
+ * rejects our client certificate accepts the TLS 1.3 handshake, reads, then drops us; that must not
+ * look like delivery). If the connection errors, resets or is closed by the peer, every frame written on it
  * and not yet settled is released back to the spool and re-sent in order on the next connection.
  * Bound on duplicates: after a connection failure, the frames flushed in the last `settleMs`;
  * after a crash, additionally the frames settled since the last checkpoint write (spool
@@ -16,7 +18,7 @@ import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@devo-collector/common';
 import type { Spool, SpoolFrame } from '../spool.js';
-import { type BackoffPolicy, DEFAULT_BACKOFF, type DeliveryResult, deliveryResult, describeSocketError } from './delivery.js';
+import { type BackoffPolicy, backoffMs, DEFAULT_BACKOFF, type DeliveryResult, deliveryResult, describeSocketError } from './delivery.js';
 import type { Sender, SenderCounters, SenderStatus } from './types.js';
 
 export type Connector = (timeoutMs: number) => Promise<net.Socket>;
@@ -62,6 +64,7 @@ class StreamSender implements Sender {
   private loop: Promise<void> | null = null;
   private tick: NodeJS.Timeout | null = null;
   private attempt = 0;
+  private reconnectDelayMs = 0;
   private lastCause = '';
   private readonly count: SenderCounters = { messages: 0, bytes: 0, writeMs: 0 };
 
@@ -115,6 +118,12 @@ class StreamSender implements Sender {
         else return c;
       } else if (c && !c.closed) {
         await c.whenClosed;
+      }
+      if (this.reconnectDelayMs > 0) {
+        const wait = this.reconnectDelayMs;
+        this.reconnectDelayMs = 0;
+        await sleep(wait, undefined, { signal: this.abort.signal, ref: false }).catch(() => undefined);
+        continue;
       }
       try {
         this.conn = this.attach(await this.o.connect(this.o.connectTimeoutMs));
@@ -175,12 +184,14 @@ class StreamSender implements Sender {
     const unsettled = [...conn.written.map((w) => w.frame), ...conn.inflight.values()].sort((a, b) => a.seq - b.seq);
     conn.written = [];
     conn.inflight.clear();
-    if (conn.ending && !conn.error) {
-      // Clean close: the peer read up to our FIN.
+    if (conn.ending && !conn.error && Date.now() - conn.openedAt >= this.o.settleMs) {
+      // Clean close of a connection the server kept: the peer read everything up to our FIN.
       for (const f of unsettled) this.settle(f);
       return;
     }
     for (const f of unsettled) this.o.spool.release(f.seq);
+    // Back off before reconnecting after a failure; a connection that settled frames reset `attempt`.
+    if (conn.error && !this.stopping) this.reconnectDelayMs = backoffMs(++this.attempt, this.o.backoff);
     if (!this.stopping || conn.error) {
       const cause = conn.error ? describeSocketError(conn.error) : 'connection closed';
       this.log.error(
@@ -254,7 +265,13 @@ class StreamSender implements Sender {
     this.abort.abort();
     const left = (): number => Math.max(0, deadlineAtMs - Date.now());
     if (this.loop) await Promise.race([this.loop, sleep(left(), undefined, { ref: false })]);
-    if (this.conn) await this.closeGracefully(this.conn, 'shutdown', left());
+    const c = this.conn;
+    if (c && !c.closed) {
+      // A clean close counts as delivery only for a connection older than settleMs: wait for that.
+      const young = c.openedAt + this.o.settleMs - Date.now();
+      if (young > 0) await sleep(Math.min(young, left()), undefined, { ref: false });
+      await this.closeGracefully(c, 'shutdown', left());
+    }
     if (this.tick) clearInterval(this.tick);
     this.tick = null;
     this.loop = null;
