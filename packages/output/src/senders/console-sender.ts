@@ -30,8 +30,12 @@ export function createConsoleSender(opts: ConsoleSenderOptions): Sender {
 
   async function run(): Promise<void> {
     for (;;) {
-      const frame = await opts.spool.next(abort.signal);
-      if (!frame) return;
+      const draining = abort.signal.aborted;
+      const frame = draining ? await opts.spool.nextReady() : await opts.spool.next(abort.signal);
+      if (!frame) {
+        if (!draining && abort.signal.aborted) continue; // woken by stop(): drain what is ready
+        return;
+      }
       const started = Date.now();
       let text = '';
       for (const line of splitFrameLines(frame.payload)) {

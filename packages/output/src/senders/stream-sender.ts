@@ -65,6 +65,7 @@ class StreamSender implements Sender {
   private tick: NodeJS.Timeout | null = null;
   private attempt = 0;
   private reconnectDelayMs = 0;
+  private shutdownAttempted = false;
   private lastCause = '';
   private readonly count: SenderCounters = { messages: 0, bytes: 0, writeMs: 0 };
 
@@ -95,9 +96,14 @@ class StreamSender implements Sender {
   }
 
   private async run(): Promise<void> {
-    while (!this.stopping) {
-      const frame = await this.o.spool.next(this.abort.signal);
-      if (!frame) return;
+    for (;;) {
+      // Once stopping, drain what is ready on the live connection, then leave.
+      const draining = this.stopping;
+      const frame = draining ? await this.o.spool.nextReady() : await this.o.spool.next(this.abort.signal);
+      if (!frame) {
+        if (!draining && this.stopping) continue; // woken by stop(): drain what is ready
+        return;
+      }
       const conn = await this.ensureConnection();
       if (!conn) {
         this.o.spool.release(frame.seq);
@@ -109,8 +115,19 @@ class StreamSender implements Sender {
 
   private async ensureConnection(): Promise<Conn | null> {
     for (;;) {
-      if (this.stopping) return null;
       const c = this.conn;
+      if (this.stopping) {
+        if (c && !c.closed && !c.ending) return c;
+        // Draining at shutdown: one connection attempt, no retries (the data stays spooled anyway).
+        if (this.shutdownAttempted) return null;
+        this.shutdownAttempted = true;
+        try {
+          return (this.conn = this.attach(await this.o.connect(this.o.connectTimeoutMs)));
+        } catch (err) {
+          this.log.warn(`Connection to ${this.o.target} failed during shutdown: ${describeSocketError(err)}; data stays in the spool`);
+          return null;
+        }
+      }
       if (c && !c.closed && !c.ending) {
         const now = Date.now();
         if (now - c.openedAt > this.o.maxConnectionAgeMs) await this.closeGracefully(c, 'maximum connection age reached');

@@ -159,6 +159,12 @@ export class SpoolCore implements Spool {
     });
   }
 
+  nextReady(): Promise<SpoolFrame | null> {
+    if (this.closed) return Promise.resolve(null);
+    const entry = this.leaseNext();
+    return entry ? this.load(entry) : Promise.resolve(null);
+  }
+
   private leaseNext(): Entry | undefined {
     for (let i = Math.max(this.scanFrom, this.head); i < this.entries.length; i++) {
       const e = this.entries[i];

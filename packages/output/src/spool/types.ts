@@ -42,6 +42,8 @@ export interface Spool {
   append(payload: Buffer, messages: number): Promise<void>;
   /** The oldest frame nobody holds; waits for one; null once the spool is closed or `signal` aborts. */
   next(signal?: AbortSignal): Promise<SpoolFrame | null>;
+  /** Like `next` but never waits: null when no frame is ready now (used to drain at shutdown). */
+  nextReady(): Promise<SpoolFrame | null>;
   /** The frame's bytes reached the receiver side: it may be forgotten (checkpoint). */
   settle(seq: number): void;
   /** The frame was not (surely) delivered: hand it out again, in order, before newer frames. */

@@ -1,0 +1,239 @@
+/**
+ * The OutputProcess's logic, independent of process plumbing (worker.ts wires it to IPC):
+ * init -> open spools and TLS material -> ready; batch -> format + append to every output's spool
+ * of the batch's group -> batch-durable (acks leave in arrival order); shutdown -> stop accepting,
+ * flush senders until the deadline, checkpoint -> stopped.
+ *
+ * Lifecycle: 'idle' -> 'starting' -> 'running' -> 'draining' -> 'stopped' (or 'failed').
+ */
+import {
+  assertNever,
+  configureLogging,
+  createLogger,
+  OutputError,
+  serializeError,
+  type CompiledConfig,
+  type EventBatch,
+  type OutputConfig,
+  type OutputMetrics,
+  type OutputToSupervisorMessage,
+  type SenderGroup,
+  type SupervisorToOutputMessage,
+} from '@devo-collector/common';
+import { OUTPUT_ERROR } from './errors.js';
+import { formatBatch } from './format.js';
+import { InternalFeed } from './internal-feed.js';
+import { checkOutput } from './output-check.js';
+import { SenderManager, type PeriodStats, type SenderManagerOptions } from './sender-manager.js';
+import type { BackoffPolicy } from './senders/delivery.js';
+import { loadTlsMaterial } from './senders/tls-material.js';
+import { usesTls } from './sender-manager.js';
+
+export type OutputServiceState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+export interface OutputServiceOptions {
+  send: (m: OutputToSupervisorMessage) => void | Promise<void>;
+  /** Called once the service is done (stopped, init failed, validate finished): exit with this code. */
+  onExit?: (code: number) => void;
+  metricsPeriodMs?: number;
+  /** Test knobs passed to every sender manager. */
+  tuning?: Pick<SenderManagerOptions, 'settleMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
+}
+
+const GROUPS: readonly SenderGroup[] = ['standard', 'lookup', 'internal'];
+/** The supervisor kills after its grace period; we aim to be out well within 10 s. */
+const MAX_SHUTDOWN_MS = 9_000;
+
+interface OutputRuntime {
+  config: OutputConfig;
+  managers: Record<SenderGroup, SenderManager>;
+}
+
+export class OutputService {
+  private state: OutputServiceState = 'idle';
+  private config: CompiledConfig | null = null;
+  private outputs: OutputRuntime[] = [];
+  private feed: InternalFeed | null = null;
+  private ackChain: Promise<void> = Promise.resolve();
+  private metricsTimer: NodeJS.Timeout | null = null;
+  private readonly enqueued: OutputMetrics['enqueued'] = {
+    standard: { count: 0, bytes: 0 },
+    lookup: { count: 0, bytes: 0 },
+    internal: { count: 0, bytes: 0 },
+  };
+  private readonly log = createLogger('MainThread');
+
+  constructor(private readonly o: OutputServiceOptions) {}
+
+  getState(): OutputServiceState {
+    return this.state;
+  }
+
+  handle(msg: SupervisorToOutputMessage): Promise<void> {
+    switch (msg.type) {
+      case 'init':
+        return msg.validateOnly ? this.validate(msg.config) : this.init(msg.config);
+      case 'batch':
+        this.onBatch(msg.batch);
+        return Promise.resolve();
+      case 'shutdown':
+        return this.shutdown(msg.deadlineMs);
+      default:
+        return assertNever(msg);
+    }
+  }
+
+  private async init(config: CompiledConfig): Promise<void> {
+    if (this.state !== 'idle') {
+      this.log.warn(`Ignoring "init" in state ${this.state}`);
+      return;
+    }
+    this.state = 'starting';
+    this.config = config;
+    configureLogging({ debug: config.globals.debug });
+    try {
+      for (const out of config.outputs) if (usesTls(out)) loadTlsMaterial(out.name, out);
+      for (const out of config.outputs) this.outputs.push(await this.openOutput(config, out));
+    } catch (err) {
+      const e =
+        err instanceof OutputError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
+      this.log.error(`Output initialisation failed: ${e.toString()}`);
+      this.state = 'failed';
+      await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(Date.now()))));
+      await this.o.send({ type: 'init-failed', error: serializeError(e) });
+      this.o.onExit?.(1);
+      return;
+    }
+    const nonConsole = this.outputs.filter((r) => r.config.type !== 'console');
+    this.feed = new InternalFeed({
+      hostname: config.hostname,
+      collectorName: config.globals.name,
+      collectorVersion: config.collectorVersion,
+      sinks: () => nonConsole.map((r) => r.managers.internal),
+    });
+    this.feed.start();
+    for (const r of this.outputs) for (const g of GROUPS) r.managers[g].start();
+    this.metricsTimer = setInterval(() => void this.o.send({ type: 'metrics', metrics: this.metrics() }), this.o.metricsPeriodMs ?? 5_000);
+    this.metricsTimer.unref();
+    this.state = 'running';
+    await this.o.send({ type: 'ready' });
+  }
+
+  private async openOutput(config: CompiledConfig, out: OutputConfig): Promise<OutputRuntime> {
+    const managers = {} as Record<SenderGroup, SenderManager>;
+    for (const group of GROUPS) {
+      managers[group] = await SenderManager.open({
+        output: out,
+        group,
+        globals: config.globals,
+        ...this.o.tuning,
+        onPeriodStats: group === 'standard' && out.type !== 'console' ? (s) => this.emitMetric(managers.internal, s) : undefined,
+      });
+    }
+    return { config: out, managers };
+  }
+
+  /** `devo.collector.metric.message_sent`, shipped through the output's internal group. */
+  private emitMetric(internal: SenderManager, s: PeriodStats): void {
+    const c = this.config;
+    if (!c) return;
+    const body = {
+      col_id: c.globals.id,
+      col_name: c.globals.name,
+      col_version: c.collectorVersion,
+      col_image: null,
+      msg_sent: { part_counter: s.periodMessages, part_bytes: s.periodBytes, since_ts: s.sinceMs },
+    };
+    const payload = formatBatch({ tag: 'devo.collector.metric.message_sent', records: [JSON.stringify(body)], createdAtMs: Date.now() }, c.hostname, false);
+    internal.append(payload, 1).catch(() => undefined);
+  }
+
+  private onBatch(batch: EventBatch): void {
+    const c = this.config;
+    if (this.state !== 'running' || !c) {
+      const e = new OutputError(OUTPUT_ERROR.lifecycle, `batch ${batch.batchId} refused: the output process is ${this.state}`);
+      this.ackChain = this.ackChain.then(() => this.o.send({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(e) }));
+      return;
+    }
+    // All outputs append concurrently (and share group commits with other batches of this tick);
+    // the ack chain keeps the acks in arrival order.
+    const durable = Promise.all(
+      this.outputs.map((r) => r.managers[batch.group].append(formatBatch(batch, c.hostname, r.config.octetCounting), batch.records.length)),
+    ).then(
+      () => {
+        this.enqueued[batch.group].count += batch.records.length;
+        this.enqueued[batch.group].bytes += batch.bytes;
+        return null;
+      },
+      (err: unknown) => new OutputError(OUTPUT_ERROR.spoolAppend, `batch ${batch.batchId} is not durable: ${(err as Error).message}`),
+    );
+    this.ackChain = this.ackChain.then(async () => {
+      const err = await durable;
+      if (err) {
+        this.log.error(err.toString());
+        await this.o.send({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(err) });
+      } else {
+        await this.o.send({ type: 'batch-durable', batchId: batch.batchId });
+      }
+    });
+  }
+
+  metrics(): OutputMetrics {
+    const m: OutputMetrics = { enqueued: structuredClone(this.enqueued), sent: {}, spoolBytes: {}, connected: {}, quarantinedSegments: 0 };
+    for (const r of this.outputs) {
+      m.connected[r.config.name] = r.managers.standard.connected();
+      for (const g of GROUPS) {
+        const mgr = r.managers[g];
+        const st = mgr.spool.stats();
+        const sent = mgr.sent();
+        m.sent[`${r.config.name}.${g}`] = { count: sent.count, bytes: sent.bytes };
+        m.spoolBytes[`${r.config.name}.${g}`] = st.pendingBytes;
+        m.quarantinedSegments += st.quarantinedSegments;
+      }
+    }
+    return m;
+  }
+
+  /** `deadlineMs`: an epoch-ms instant, or (if small) a duration from now; capped at 9 s. */
+  private async shutdown(deadlineMs: number): Promise<void> {
+    if (this.state === 'draining' || this.state === 'stopped') return;
+    const now = Date.now();
+    const deadline = Math.min(deadlineMs > 1e12 ? deadlineMs : now + deadlineMs, now + MAX_SHUTDOWN_MS);
+    this.state = 'draining';
+    this.log.info('Stopping the output: flushing senders');
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
+    // Batches already accepted get their answer (durable, or failed when the spool closes on them).
+    await Promise.race([this.ackChain, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() - 1_000)).unref())]);
+    await this.feed?.stop();
+    await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(deadline))));
+    await this.ackChain;
+    for (const r of this.outputs) {
+      for (const g of GROUPS) {
+        const st = r.managers[g].spool.stats();
+        if (st.pendingMessages > 0) this.log.info(`${r.managers[g].name} -> ${st.pendingMessages} messages stay in the spool for the next start`);
+      }
+    }
+    this.state = 'stopped';
+    await this.o.send({ type: 'metrics', metrics: this.metrics() });
+    await this.o.send({ type: 'stopped' });
+    this.o.onExit?.(0);
+  }
+
+  private async validate(config: CompiledConfig): Promise<void> {
+    this.config = config;
+    this.state = 'starting';
+    let ok = true;
+    for (const out of config.outputs) {
+      const r = await checkOutput(out);
+      ok &&= r.ok;
+      if (r.ok) this.log.info(`Output "${out.name}" (${out.type}) is reachable`);
+      else this.log.error(`Output "${out.name}" check failed: ${r.error?.name}(${r.error?.code}): ${r.error?.message}`);
+      await this.o.send(r.ok ? { type: 'output-check', output: out.name, ok: true } : { type: 'output-check', output: out.name, ok: false, error: r.error });
+    }
+    this.state = 'stopped';
+    await this.o.send({ type: 'stopped' });
+    // The supervisor turns the output-check results into its own exit code.
+    this.log.info(`Validation of ${config.outputs.length} outputs finished: ${ok ? "all reachable" : "some failed"}`);
+    this.o.onExit?.(0);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * One sender group of one output (standard_senders, lookup_senders, internal_senders): its spool,
+ * `output.concurrency` senders draining it, and a monitor that logs the vendor's statistics lines
+ * every `globals.senderStatsPeriodMs`. Names follow the vendor's log lines:
+ *   DevoSenderManager(standard_senders,manager,devo_1), DevoSender(standard_senders,devo_sender_0),
+ *   DevoSenderManagerMonitor(standard_senders,devo_1).
+ */
+import type { Writable } from 'node:stream';
+import { createLogger, type GlobalsConfig, type OutputConfig, type SenderGroup } from '@devo-collector/common';
+import { openSpool, spoolDir, type Spool } from './spool.js';
+import { createConsoleSender } from './senders/console-sender.js';
+import type { BackoffPolicy } from './senders/delivery.js';
+import { createTcpSender } from './senders/tcp-sender.js';
+import { createTlsSender } from './senders/tls-sender.js';
+import type { Sender } from './senders/types.js';
+
+export type GroupName = 'standard_senders' | 'lookup_senders' | 'internal_senders';
+export const GROUP_NAME: Record<SenderGroup, GroupName> = {
+  standard: 'standard_senders',
+  lookup: 'lookup_senders',
+  internal: 'internal_senders',
+};
+const GROUP_LABEL: Record<SenderGroup, string> = { standard: 'Standard', lookup: 'Lookup', internal: 'Internal' };
+
+/** Vendor-style component prefix per output type. */
+export function componentPrefix(type: OutputConfig['type']): string {
+  switch (type) {
+    case 'devo_platform':
+    case 'relay':
+      return 'Devo';
+    case 'syslog':
+      return 'Syslog';
+    case 'console':
+      return 'Console';
+  }
+}
+
+/** A relay with all three TLS files is reached over TLS; otherwise relay/syslog are plain TCP. */
+export function usesTls(o: OutputConfig): boolean {
+  return o.type === 'devo_platform' || (o.type === 'relay' && !!o.chainPath && !!o.certPath && !!o.keyPath);
+}
+
+/** `2024-11-19 06:12:18.956000+00:00`, as the vendor's monitor prints it. */
+export function vendorIso(ms: number): string {
+  return `${new Date(ms).toISOString().replace('T', ' ').slice(0, 23)}000+00:00`;
+}
+
+export interface PeriodStats {
+  group: SenderGroup;
+  totalMessages: number;
+  periodMessages: number;
+  periodBytes: number;
+  sinceMs: number;
+}
+
+export interface SenderManagerOptions {
+  output: OutputConfig;
+  group: SenderGroup;
+  globals: GlobalsConfig;
+  /** Test knobs; production uses the defaults. */
+  settleMs?: number;
+  backoff?: BackoffPolicy;
+  checkpointIntervalMs?: number;
+  consoleStream?: Writable;
+  onPeriodStats?: (s: PeriodStats) => void;
+}
+
+export class SenderManager {
+  readonly group: SenderGroup;
+  readonly name: string;
+  private senders: Sender[] = [];
+  private monitor: NodeJS.Timeout | null = null;
+  private last = { messages: 0, bytes: 0, writeMs: 0, atMs: Date.now() };
+  readonly enqueued = { count: 0, bytes: 0 };
+
+  private constructor(
+    private readonly o: SenderManagerOptions,
+    readonly spool: Spool,
+  ) {
+    this.group = o.group;
+    this.name = `${componentPrefix(o.output.type)}SenderManager(${GROUP_NAME[o.group]},manager,${o.output.name})`;
+  }
+
+  static async open(o: SenderManagerOptions): Promise<SenderManager> {
+    const prefix = componentPrefix(o.output.type);
+    const group = GROUP_NAME[o.group];
+    const logger = createLogger(`${prefix}SenderManager(${group},manager,${o.output.name})`);
+    const p = o.globals.persistence;
+    const { spool } = await openSpool({
+      type: p.type,
+      dir: p.type === 'filesystem' ? spoolDir(p.directory, o.output.name, o.group) : undefined,
+      name: `${o.output.name}/${o.group}`,
+      maxBytes: o.globals.queueMaxSizeBytes,
+      checkpointIntervalMs: o.checkpointIntervalMs,
+      logger,
+    });
+    const m = new SenderManager(o, spool);
+    const n = o.output.type === 'console' ? 1 : Math.max(1, o.output.concurrency);
+    for (let i = 0; i < n; i++) m.senders.push(m.createSender(`${prefix}Sender(${group},${prefix.toLowerCase()}_sender_${i})`));
+    return m;
+  }
+
+  private createSender(name: string): Sender {
+    const { output, settleMs, backoff } = this.o;
+    const logger = createLogger(name);
+    const common = { name, output, spool: this.spool, logger, settleMs, backoff };
+    if (output.type === 'console') return createConsoleSender({ name, spool: this.spool, logger, stream: this.o.consoleStream });
+    return usesTls(output) ? createTlsSender(common) : createTcpSender(common);
+  }
+
+  start(): void {
+    for (const s of this.senders) s.start();
+    const monitorLog = createLogger(`${componentPrefix(this.o.output.type)}SenderManagerMonitor(${GROUP_NAME[this.group]},${this.o.output.name})`);
+    const period = this.o.globals.senderStatsPeriodMs;
+    monitorLog.info(`Starting thread (every ${Math.round(period / 1000)} seconds)`);
+    createLogger(this.name).info('Starting thread');
+    this.last.atMs = Date.now();
+    this.monitor = setInterval(() => this.report(monitorLog), period);
+    this.monitor.unref();
+  }
+
+  async append(payload: Buffer, messages: number): Promise<void> {
+    await this.spool.append(payload, messages);
+    this.enqueued.count += messages;
+    this.enqueued.bytes += payload.length;
+  }
+
+  /** Totals since start over all senders of the group. */
+  sent(): { count: number; bytes: number; writeMs: number } {
+    let count = 0;
+    let bytes = 0;
+    let writeMs = 0;
+    for (const s of this.senders) {
+      const c = s.counters();
+      count += c.messages;
+      bytes += c.bytes;
+      writeMs += c.writeMs;
+    }
+    return { count, bytes, writeMs };
+  }
+
+  connected(): boolean {
+    return this.senders.some((s) => s.status().is_connection_open);
+  }
+
+  /** The monitor's documented lines; also hands the period figures to `onPeriodStats`. */
+  report(log = createLogger(`${componentPrefix(this.o.output.type)}SenderManagerMonitor(${GROUP_NAME[this.group]},${this.o.output.name})`)): PeriodStats {
+    const st = this.spool.stats();
+    log.info(`Number of available senders: ${this.senders.length}, sender manager internal queue size: ${st.pendingFrames}`);
+    for (const s of this.senders) log.info(`Sender: ${s.name}, status: ${JSON.stringify(s.status()).replaceAll(',', ', ').replaceAll(':', ': ')}`);
+    const now = this.sent();
+    const stats: PeriodStats = {
+      group: this.group,
+      totalMessages: now.count,
+      periodMessages: now.count - this.last.messages,
+      periodBytes: now.bytes - this.last.bytes,
+      sinceMs: this.last.atMs,
+    };
+    const elapsed = ((now.writeMs - this.last.writeMs) / 1000).toFixed(3);
+    log.info(
+      `${GROUP_LABEL[this.group]} - Total number of messages sent: ${now.count}, messages sent since "${vendorIso(this.last.atMs)}": ` +
+        `${stats.periodMessages} (elapsed ${elapsed} seconds)`,
+    );
+    this.last = { messages: now.count, bytes: now.bytes, writeMs: now.writeMs, atMs: Date.now() };
+    this.o.onPeriodStats?.(stats);
+    return stats;
+  }
+
+  /** Stop the senders (flush until the deadline), then checkpoint and close the spool. */
+  async stop(deadlineAtMs: number): Promise<void> {
+    if (this.monitor) clearInterval(this.monitor);
+    this.monitor = null;
+    await Promise.all(this.senders.map((s) => s.stop(deadlineAtMs)));
+    await this.spool.close();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * OutputProcess entry: wires OutputService to the IPC channel of a forked child. Only the
+ * supervisor handles signals; this process stops on the `shutdown` message (or when the channel to
+ * the supervisor goes away, which means it died: then flush and leave on our own).
+ */
+import {
+  configureLogging,
+  createLogger,
+  flushLogs,
+  sendTo,
+  type OutputToSupervisorMessage,
+  type SupervisorToOutputMessage,
+} from '@devo-collector/common';
+import { OutputService, type OutputServiceOptions } from './output-service.js';
+
+export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
+  configureLogging({ processName: 'OutputProcess', debug: false });
+  const log = createLogger('MainThread');
+  log.info(`Process started (pid=${process.pid}, ppid=${process.ppid}, multiprocessing.start_method="fork")`);
+
+  let exiting = false;
+  const exit = (code: number): void => {
+    if (exiting) return;
+    exiting = true;
+    void flushLogs().then(() => {
+      process.disconnect?.();
+      process.exit(code);
+    });
+  };
+  const service = new OutputService({
+    send: (m: OutputToSupervisorMessage) => sendTo(process, m),
+    onExit: exit,
+    tuning,
+  });
+
+  // Signals belong to the supervisor: ignore them so a Ctrl-C on the terminal's process group does
+  // not kill us before the supervisor's shutdown message arrives.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
+
+  process.on('message', (raw: unknown) => {
+    const msg = raw as SupervisorToOutputMessage;
+    service.handle(msg).catch((err: unknown) => {
+      log.error(`Unexpected error while handling "${msg.type}": ${(err as Error).stack ?? String(err)}`);
+      exit(1);
+    });
+  });
+  process.on('disconnect', () => {
+    if (exiting || service.getState() === 'stopped') return;
+    log.warn('The supervisor went away: flushing and stopping');
+    void service.handle({ type: 'shutdown', deadlineMs: 5_000 });
+  });
+  process.on('uncaughtException', (err) => {
+    log.error(`Uncaught exception: ${err.stack ?? err.message}`);
+    exit(1);
+  });
+}
