@@ -144,7 +144,7 @@ export class SpoolCore implements Spool {
   next(signal?: AbortSignal): Promise<SpoolFrame | null> {
     if (this.closed || signal?.aborted) return Promise.resolve(null);
     const entry = this.leaseNext();
-    if (entry) return this.load(entry);
+    if (entry) return this.load(entry, signal);
     return new Promise<SpoolFrame | null>((resolve) => {
       const reader: Reader = { resolve };
       if (signal) {
@@ -178,15 +178,17 @@ export class SpoolCore implements Spool {
     return undefined;
   }
 
-  private async load(e: Entry): Promise<SpoolFrame | null> {
+  private async load(e: Entry, signal?: AbortSignal): Promise<SpoolFrame | null> {
     try {
       const payload = await this.store.read(e.stored);
       return { seq: e.seq, payload, messages: e.stored.messages };
     } catch (err) {
-      this.log.error(`Cannot read spooled frame #${e.seq}: ${(err as Error).message}`);
+      // An I/O error on our own file: keep the frame, log, and try again a little later.
+      this.log.error(`Cannot read spooled frame #${e.seq}: ${(err as Error).message}; retrying in 1 s`);
       e.state = 'ready';
       this.scanFrom = Math.min(this.scanFrom, this.indexOf(e.seq));
-      return null;
+      await new Promise((r) => setTimeout(r, 1_000).unref());
+      return this.next(signal);
     }
   }
 
@@ -196,7 +198,7 @@ export class SpoolCore implements Spool {
       if (!entry) return;
       const r = this.readers.shift() as Reader;
       if (r.signal && r.onAbort) r.signal.removeEventListener('abort', r.onAbort);
-      void this.load(entry).then(r.resolve);
+      void this.load(entry, r.signal).then(r.resolve);
     }
   }
 

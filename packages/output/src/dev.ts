@@ -1,0 +1,75 @@
+/**
+ * Development entry: runs the output logic in-process with a console output and feeds it a few
+ * sample batches, then shuts down. `npx tsx packages/output/src/dev.ts [persistenceDir]`
+ * (default: memory persistence). Each message is printed as
+ * {"message_timestamp","message_tag","message_content"}.
+ */
+import os from 'node:os';
+import { configureLogging, createLogger, type CompiledConfig, type EventBatch } from '@devo-collector/common';
+import { OutputService } from './output-service.js';
+
+configureLogging({ processName: 'OutputProcess' });
+const log = createLogger('DevMain');
+const dir = process.argv[2];
+
+const config: CompiledConfig = {
+  source: { configPath: null, definitionsPath: 'dev', mode: 'file' },
+  collectorVersion: '0.0.0-dev',
+  hostname: os.hostname(),
+  globals: {
+    id: 'dev',
+    name: 'devo-collector-darktrace-dev',
+    debug: false,
+    persistence: dir ? { type: 'filesystem', directory: dir } : { type: 'memory', directory: '' },
+    queueMaxSizeBytes: 16 * 1024 * 1024,
+    queueWrapMaxMessages: 100,
+    senderStatsPeriodMs: 2_000,
+    gcLogPeriodMs: 300_000,
+    shutdownGraceMs: 10_000,
+    web: { enabled: false, host: '127.0.0.1', port: 0 },
+  },
+  outputs: [
+    {
+      name: 'console_1',
+      type: 'console',
+      address: '',
+      port: 0,
+      chainPath: null,
+      certPath: null,
+      keyPath: null,
+      checkHostname: false,
+      octetCounting: false,
+      concurrency: 1,
+      connectTimeoutMs: 5_000,
+      idleReconnectMs: 30_000,
+      maxConnectionAgeMs: 3_600_000,
+    },
+  ],
+  inputs: [],
+};
+
+function sample(seq: number): EventBatch {
+  const records = [
+    JSON.stringify({ pbid: 1000 + seq, time: Date.now() - 60_000, creationTime: Date.now(), model: { name: 'Device::Sample' }, score: 0.87 }),
+    JSON.stringify({ pbid: 2000 + seq, note: 'non-ASCII stays UTF-8: café ☃' }),
+  ];
+  return {
+    batchId: `modelbreaches:${seq}`,
+    group: 'standard',
+    inputName: 'darktrace',
+    serviceName: 'modelbreaches',
+    tag: 'edr.darktrace.respond.model_breach',
+    records,
+    bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0),
+    createdAtMs: Date.now(),
+  };
+}
+
+const service = new OutputService({
+  send: (m) => log.info(`-> supervisor: ${JSON.stringify(m.type === 'metrics' ? { type: m.type } : m)}`),
+  onExit: (code) => process.exit(code),
+});
+
+await service.handle({ type: 'init', config, validateOnly: false });
+for (let i = 0; i < 3; i++) await service.handle({ type: 'batch', batch: sample(i) });
+setTimeout(() => void service.handle({ type: 'shutdown', deadlineMs: 3_000 }), 2_500);

@@ -1,0 +1,130 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EventBatch, OutputToSupervisorMessage } from '@devo-collector/common';
+import { OutputService } from '../src/output-service.js';
+import { compiledConfig, outputConfig } from './helpers/config.js';
+import { captureLogs } from './helpers/log-capture.js';
+import { startTcpReceiver, type TcpReceiver } from './helpers/tcp-receiver.js';
+
+let logs: ReturnType<typeof captureLogs>;
+let receiver: TcpReceiver | undefined;
+beforeEach(() => {
+  logs = captureLogs();
+});
+afterEach(async () => {
+  logs.stop();
+  await receiver?.stop();
+  receiver = undefined;
+});
+
+function batch(seq: number, size = 10): EventBatch {
+  const records = Array.from({ length: size }, (_, k) => JSON.stringify({ n: seq * size + k }));
+  return {
+    batchId: `status:${seq}`,
+    group: 'standard',
+    inputName: 'darktrace',
+    serviceName: 'status',
+    tag: 'edr.darktrace.respond.status',
+    records,
+    bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0),
+    createdAtMs: Date.UTC(2024, 0, 1),
+  };
+}
+
+const numbers = (text: string): number[] =>
+  text
+    .split('\n')
+    .filter((l) => l.includes(' edr.darktrace.respond.status: '))
+    .map((l) => (JSON.parse(l.slice(l.indexOf(': {') + 2)) as { n: number }).n);
+
+function service(messages: OutputToSupervisorMessage[], consoleStream?: PassThrough): OutputService {
+  return new OutputService({
+    send: (m) => void messages.push(m),
+    metricsPeriodMs: 100,
+    tuning: { settleMs: 100, checkpointIntervalMs: 20, backoff: { baseMs: 50, capMs: 200 }, consoleStream },
+  });
+}
+
+describe('OutputService in-process (syslog output over plain TCP)', () => {
+  it('monitor lines, internal records without recursion, metric message, idle + age reconnects, exactly once', async () => {
+    receiver = await startTcpReceiver();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-'));
+    const out = outputConfig({ name: 'relay_1', type: 'syslog', port: receiver.port, idleReconnectMs: 250, maxConnectionAgeMs: 600 });
+    const messages: OutputToSupervisorMessage[] = [];
+    const svc = service(messages);
+    await svc.handle({ type: 'init', config: compiledConfig(dir, [out], { senderStatsPeriodMs: 400 }), validateOnly: false });
+    expect(messages.map((m) => m.type)).toEqual(['ready']);
+    expect(svc.getState()).toBe('running');
+
+    // A steady stream for ~1.2 s: the 600 ms connection age forces a reconnect mid-stream.
+    for (let i = 0; i < 40; i++) {
+      await svc.handle({ type: 'batch', batch: batch(i) });
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await receiver.waitFor((t) => numbers(t).length >= 400);
+    // Idle longer than idleReconnectMs: the connection is closed, the next batch opens a new one.
+    await new Promise((r) => setTimeout(r, 600));
+    const connectionsBefore = receiver.connections;
+    await svc.handle({ type: 'batch', batch: batch(40) });
+    await receiver.waitFor((t) => numbers(t).length >= 410);
+    expect(receiver.connections).toBe(connectionsBefore + 1);
+    expect(connectionsBefore).toBeGreaterThanOrEqual(2);
+    await receiver.waitFor((t) => t.includes(' devo.collector.metric.message_sent: '), 5_000);
+
+    await svc.handle({ type: 'shutdown', deadlineMs: 3_000 });
+    expect(svc.getState()).toBe('stopped');
+    expect(messages.at(-1)).toEqual({ type: 'stopped' });
+    const acks = messages.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId);
+    expect(acks).toEqual(Array.from({ length: 41 }, (_, i) => `status:${i}`));
+
+    const text = receiver.text();
+    expect(numbers(text)).toEqual(Array.from({ length: 410 }, (_, i) => i)); // exactly once, in order
+    const lines = logs.lines();
+    const monitor = 'SyslogSenderManagerMonitor(standard_senders,relay_1) -> ';
+    expect(lines).toContain(`INFO ${monitor.slice(0, -4)} -> Number of available senders: 1, sender manager internal queue size: 0`);
+    expect(lines.some((l) => l.includes(`${monitor}Sender: SyslogSender(standard_senders,syslog_sender_0), status: {"internal_queue_size": `))).toBe(true);
+    expect(lines.some((l) => /Standard - Total number of messages sent: \d+, messages sent since "\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00": \d+ \(elapsed \d+\.\d{3} seconds\)$/.test(l))).toBe(true);
+    expect(lines.some((l) => l.includes('Internal - Total number of messages sent: '))).toBe(true);
+    expect(lines.some((l) => l.includes('Lookup - Total number of messages sent: 0'))).toBe(true);
+
+    const internal = text.split('\n').filter((l) => l.includes(' devo.collectors.out.local.'));
+    expect(internal.length).toBeGreaterThan(3);
+    // No recursion: nothing the internal group logs about itself is shipped.
+    expect(internal.every((l) => !l.includes('internal_senders'))).toBe(true);
+    const metric = text.split('\n').find((l) => l.includes(' devo.collector.metric.message_sent: ')) as string;
+    const body = JSON.parse(metric.slice(metric.indexOf(': {') + 2)) as Record<string, unknown>;
+    expect(body).toMatchObject({ col_id: 'test-id', col_name: 'test-collector', col_version: '1.0.0-test' });
+    expect(body.msg_sent).toMatchObject({ part_counter: expect.any(Number), part_bytes: expect.any(Number), since_ts: expect.any(Number) });
+
+    const metrics = messages.filter((m) => m.type === 'metrics').at(-1) as Extract<OutputToSupervisorMessage, { type: 'metrics' }>;
+    expect(metrics.metrics.enqueued.standard).toEqual({ count: 410, bytes: expect.any(Number) });
+    expect(metrics.metrics.sent['relay_1.standard']?.count).toBe(410);
+  });
+
+  it('refuses a batch before init with OutputError 404', async () => {
+    const messages: OutputToSupervisorMessage[] = [];
+    const svc = service(messages);
+    await svc.handle({ type: 'batch', batch: batch(0) });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(messages[0]).toMatchObject({ type: 'batch-failed', batchId: 'status:0', error: { name: 'OutputError', code: 404 } });
+  });
+
+  it('console output: one JSON line per message', async () => {
+    const stream = new PassThrough();
+    let printed = '';
+    stream.on('data', (d: Buffer) => (printed += d.toString()));
+    const messages: OutputToSupervisorMessage[] = [];
+    const svc = service(messages, stream);
+    const out = outputConfig({ name: 'console_1', type: 'console' });
+    await svc.handle({ type: 'init', config: compiledConfig('', [out], { persistence: { type: 'memory', directory: '' } }), validateOnly: false });
+    await svc.handle({ type: 'batch', batch: batch(0, 2) });
+    await svc.handle({ type: 'shutdown', deadlineMs: 2_000 });
+    expect(printed.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+      { message_timestamp: '2024-01-01 00:00:00.000', message_tag: 'edr.darktrace.respond.status', message_content: '{"n":0}' },
+      { message_timestamp: '2024-01-01 00:00:00.000', message_tag: 'edr.darktrace.respond.status', message_content: '{"n":1}' },
+    ]);
+  });
+});
