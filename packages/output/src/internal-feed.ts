@@ -49,6 +49,7 @@ export class InternalFeed {
   private buffer: string[] = [];
   private dropped = 0;
   private busy = false;
+  private queued = false;
   private off: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -73,7 +74,11 @@ export class InternalFeed {
 
   /** Appends what is buffered to every internal spool (one frame each). */
   flush(): Promise<void> {
+    // One flush queued at a time: while a spool is full, ticks do not pile up behind it.
+    if (this.queued) return this.flushing;
+    this.queued = true;
     this.flushing = this.flushing.then(async () => {
+      this.queued = false;
       if (this.buffer.length === 0 && this.dropped === 0) return;
       const lines = this.buffer;
       this.buffer = [];

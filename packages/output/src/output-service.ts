@@ -204,7 +204,8 @@ export class OutputService {
     if (this.metricsTimer) clearInterval(this.metricsTimer);
     // Batches already accepted get their answer (durable, or failed when the spool closes on them).
     await Promise.race([this.ackChain, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() - 1_000)).unref())]);
-    await this.feed?.stop();
+    // The internal spool may be full (Devo unreachable): never let it hold the shutdown.
+    await Promise.race([this.feed?.stop(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() - 500)).unref())]);
     await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(deadline))));
     await this.ackChain;
     for (const r of this.outputs) {

@@ -76,6 +76,25 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     await spool.close();
   });
 
+  it('concurrency 3: three connections drain one spool, every record exactly once', async () => {
+    receiver = await startTlsReceiver(certs);
+    const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
+    const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
+    const senders = [0, 1, 2].map((i) =>
+      createTlsSender({ name: `DevoSender(standard_senders,devo_sender_${i})`, output: out, spool, logger: testLogger(), settleMs: 100, backoff: FAST }),
+    );
+    await appendRecords(spool, 0, 3000);
+    for (const s of senders) s.start();
+    await receiver.waitFor(() => received(receiver).length >= 3000);
+    await Promise.all(senders.map((s) => s.stop(Date.now() + 5_000)));
+    const got = received(receiver);
+    expect(got.length).toBe(3000);
+    expect(new Set(got).size).toBe(3000);
+    expect(receiver.connections).toBe(3);
+    expect(spool.stats().pendingFrames).toBe(0);
+    await spool.close();
+  });
+
   it('a 1 MB record arrives whole', async () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));

@@ -9,7 +9,7 @@ import type { TestCerts } from './certs.js';
 
 export interface TlsReceiver {
   port: number;
-  /** All bytes received, in arrival order, over all connections. */
+  /** All bytes received: each connection's bytes in order, connections in the order they opened. */
   bytes(): Buffer;
   text(): string;
   connections: number;
@@ -20,15 +20,17 @@ export interface TlsReceiver {
 }
 
 export async function startTlsReceiver(certs: TestCerts, port = 0): Promise<TlsReceiver> {
-  const chunks: Buffer[] = [];
+  // Per connection, so concurrent connections never interleave inside a line.
+  const conns: Buffer[][] = [];
+  const all = (): Buffer => Buffer.concat(conns.flat());
   let server: tls.Server | null = null;
   const sockets = new Set<tls.TLSSocket>();
   const r: TlsReceiver = {
     port,
     connections: 0,
     rejectedHandshakes: 0,
-    bytes: () => Buffer.concat(chunks),
-    text: () => Buffer.concat(chunks).toString('utf8'),
+    bytes: all,
+    text: () => all().toString('utf8'),
     async start() {
       server = tls.createServer(
         {
@@ -41,6 +43,8 @@ export async function startTlsReceiver(certs: TestCerts, port = 0): Promise<TlsR
         (socket) => {
           r.connections++;
           sockets.add(socket);
+          const chunks: Buffer[] = [];
+          conns.push(chunks);
           socket.on('data', (d: Buffer) => chunks.push(d));
           socket.on('error', () => undefined);
           socket.on('close', () => sockets.delete(socket));
