@@ -1,21 +1,16 @@
-/** The two public sample responses used as record templates (copied into ../fixtures, see SOURCES.md). */
-import { readFileSync } from 'node:fs';
-
-function load(name: string): unknown {
-  return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as unknown;
-}
+/**
+ * The two public sample responses used as record templates (copied into ../fixtures, see
+ * SOURCES.md). Imported as JSON modules so the bundled dist/darktrace-sim.js carries them.
+ */
+import breachSample from '../fixtures/modelbreaches.sample.json' with { type: 'json' };
+import aiEventSample from '../fixtures/aianalyst_incidentevents.sample.json' with { type: 'json' };
 
 export type Json = Record<string, unknown>;
 
-let breach: Json | undefined;
-let aiEvents: Json[] | undefined;
-
 export function breachTemplate(): Json {
-  breach ??= (load('modelbreaches.sample.json') as Json[])[0] as Json;
-  return breach;
+  return (breachSample as unknown as Json[])[0] as Json;
 }
 
 export function aiEventTemplates(): Json[] {
-  aiEvents ??= load('aianalyst_incidentevents.sample.json') as Json[];
-  return aiEvents;
+  return aiEventSample as unknown as Json[];
 }
