@@ -11,6 +11,7 @@ import {
   flushLogs,
   registerSecret,
   sendTo,
+  startGcReporter,
   serializeError,
   type InputToSupervisorMessage,
   type SupervisorToInputMessage,
@@ -72,6 +73,8 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
       return;
     }
     await send({ type: 'ready' });
+    // The vendor's periodic memory line, in every process.
+    startGcReporter(log, msg.config.globals.gcLogPeriodMs);
     if (msg.validateOnly) {
       state = 'validating';
       for (const r of await runtime.validate()) await send({ type: 'setup-result', ...r });
