@@ -155,6 +155,10 @@ export class OutputService {
       this.ackChain = this.ackChain.then(() => this.o.send({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(e) }));
       return;
     }
+    if (batch.records.length === 0) {
+      this.ackChain = this.ackChain.then(() => this.o.send({ type: 'batch-durable', batchId: batch.batchId }));
+      return;
+    }
     // All outputs append concurrently (and share group commits with other batches of this tick);
     // the ack chain keeps the acks in arrival order.
     const durable = Promise.all(

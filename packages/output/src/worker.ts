@@ -33,10 +33,14 @@ export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
     tuning,
   });
 
-  // Signals belong to the supervisor: ignore them so a Ctrl-C on the terminal's process group does
-  // not kill us before the supervisor's shutdown message arrives.
+  // Signals belong to the supervisor: a Ctrl-C reaches the whole process group, so SIGINT is ignored
+  // here and the supervisor's shutdown message drives the stop. A SIGTERM, though, is the
+  // supervisor's escalation after its grace period: flush what we can in 2 s and leave.
   process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', () => undefined);
+  process.on('SIGTERM', () => {
+    log.warn('Received SIGTERM from the supervisor: stopping now');
+    void service.handle({ type: 'shutdown', deadlineMs: 2_000 }).then(() => exit(0));
+  });
 
   process.on('message', (raw: unknown) => {
     const msg = raw as SupervisorToOutputMessage;

@@ -121,7 +121,12 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     const out = outputConfig({ name: 'console_1', type: 'console' });
     await svc.handle({ type: 'init', config: compiledConfig('', [out], { persistence: { type: 'memory', directory: '' } }), validateOnly: false });
     await svc.handle({ type: 'batch', batch: batch(0, 2) });
+    await svc.handle({ type: 'batch', batch: { ...batch(1, 0), batchId: 'status:empty' } });
     await svc.handle({ type: 'shutdown', deadlineMs: 2_000 });
+    expect(messages.filter((m) => m.type === 'batch-durable')).toEqual([
+      { type: 'batch-durable', batchId: 'status:0' },
+      { type: 'batch-durable', batchId: 'status:empty' },
+    ]);
     expect(printed.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
       { message_timestamp: '2024-01-01 00:00:00.000', message_tag: 'edr.darktrace.respond.status', message_content: '{"n":0}' },
       { message_timestamp: '2024-01-01 00:00:00.000', message_tag: 'edr.darktrace.respond.status', message_content: '{"n":1}' },

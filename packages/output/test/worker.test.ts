@@ -82,6 +82,20 @@ describe('OutputProcess forked for real', () => {
     expect(metrics).toBeDefined();
   });
 
+  it('SIGINT is ignored (the supervisor owns signals); SIGTERM flushes and exits 0', async () => {
+    receiver = await startTlsReceiver(certs);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'outw-'));
+    const w = spawnWorker();
+    w.send({ type: 'init', config: compiledConfig(dir, [tlsOutput(receiver.port)]), validateOnly: false });
+    await w.waitFor('ready');
+    w.child.kill('SIGINT');
+    w.send({ type: 'batch', batch: batch(0, 10) });
+    await w.waitFor('batch-durable');
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toEqual({ code: 0, signal: null });
+    expect(numbersAt(receiver)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
   it('init-failed (OutputError 400) when a certificate file is missing; no crash before the answer', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'outw-'));
     const w = spawnWorker();
