@@ -135,6 +135,8 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
       log.error(`Unexpected IPC message: ${String(err)}`);
     }
   });
+  // Tell the supervisor the listener is in place: only now may it send `init`.
+  void send({ type: 'started', pid: process.pid });
   // Only the supervisor handles signals; if it goes away, so do we (nothing acked is lost).
   process.on('disconnect', () => {
     if (state !== 'stopped') {

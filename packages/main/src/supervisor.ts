@@ -110,12 +110,10 @@ export class Supervisor {
     if (role === 'input') {
       const h: InputHandle = new WorkerHandle(role, (m) => this.onInputMessage(h, m));
       this.input = h;
-      void h.send({ type: 'init', config: this.opts.config, saveState: this.opts.saveState, validateOnly: false });
       void h.exited.then((e) => this.onExit(h, e.code, e.signal));
     } else {
       const h: OutputHandle = new WorkerHandle(role, (m) => this.onOutputMessage(h, m));
       this.output = h;
-      void h.send({ type: 'init', config: this.opts.config, validateOnly: false });
       void h.exited.then((e) => this.onExit(h, e.code, e.signal));
     }
     return ready;
@@ -132,6 +130,9 @@ export class Supervisor {
   private onInputMessage(h: InputHandle, msg: InputToSupervisorMessage): void {
     if (h !== this.input) return; // a message from a worker already replaced
     switch (msg.type) {
+      case 'started':
+        void h.send({ type: 'init', config: this.opts.config, saveState: this.opts.saveState, validateOnly: false });
+        break;
       case 'ready':
         h.state = 'ready';
         this.settleReady('input');
@@ -164,6 +165,9 @@ export class Supervisor {
   private onOutputMessage(h: OutputHandle, msg: OutputToSupervisorMessage): void {
     if (h !== this.output) return;
     switch (msg.type) {
+      case 'started':
+        void h.send({ type: 'init', config: this.opts.config, validateOnly: false });
+        break;
       case 'ready': {
         const restarted = h.state === 'starting' && this.state === 'running';
         h.state = 'ready';

@@ -28,15 +28,15 @@ export async function runValidation(config: CompiledConfig, timeoutMs = 120_000)
   const outputs = config.outputs.map((o) => o.name);
 
   const input = new WorkerHandle<SupervisorToInputMessage, InputToSupervisorMessage>('input', (m) => {
+    if (m.type === 'started') void input.send({ type: 'init', config, saveState: false, validateOnly: true });
     if (m.type === 'setup-result') results.push({ what: `service ${m.service}`, ok: m.ok, ...(m.error ? { error: m.error } : {}) });
     if (m.type === 'init-failed') results.push({ what: 'input', ok: false, error: m.error });
   });
   const output = new WorkerHandle<SupervisorToOutputMessage, OutputToSupervisorMessage>('output', (m) => {
+    if (m.type === 'started') void output.send({ type: 'init', config, validateOnly: true });
     if (m.type === 'output-check') results.push({ what: `output ${m.output}`, ok: m.ok, ...(m.error ? { error: m.error } : {}) });
     if (m.type === 'init-failed') results.push({ what: 'output', ok: false, error: m.error });
   });
-  void input.send({ type: 'init', config, saveState: false, validateOnly: true });
-  void output.send({ type: 'init', config, validateOnly: true });
   await Promise.all([input.waitOrKill(timeoutMs), output.waitOrKill(timeoutMs)]);
 
   for (const s of services) if (!results.some((r) => r.what === `service ${s}`)) results.push({ what: `service ${s}`, ok: false });

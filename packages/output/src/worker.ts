@@ -58,4 +58,6 @@ export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
     log.error(`Uncaught exception: ${err.stack ?? err.message}`);
     exit(1);
   });
+  // Tell the supervisor the listener is in place: only now may it send `init`.
+  void sendTo(process, { type: 'started', pid: process.pid } satisfies OutputToSupervisorMessage);
 }

@@ -1,6 +1,16 @@
 import type { SerializedError } from '../errors.js';
 import type { EventBatch, InputMetrics } from './batch.js';
 
+/**
+ * First message of a worker, sent once its IPC listener is installed. The supervisor sends `init`
+ * only after it: an ESM entry loads asynchronously, and a message that arrives before the
+ * listener exists is dropped by Node.
+ */
+export interface InputStartedMessage {
+  type: 'started';
+  pid: number;
+}
+
 export interface InputReadyMessage {
   type: 'ready';
 }
@@ -33,6 +43,7 @@ export interface InputStoppedMessage {
 }
 
 export type InputToSupervisorMessage =
+  | InputStartedMessage
   | InputReadyMessage
   | InputInitFailedMessage
   | InputBatchMessage

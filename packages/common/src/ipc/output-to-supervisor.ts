@@ -1,6 +1,16 @@
 import type { SerializedError } from '../errors.js';
 import type { OutputMetrics } from './batch.js';
 
+/**
+ * First message of a worker, sent once its IPC listener is installed. The supervisor sends `init`
+ * only after it: an ESM entry loads asynchronously, and a message that arrives before the
+ * listener exists is dropped by Node.
+ */
+export interface OutputStartedMessage {
+  type: 'started';
+  pid: number;
+}
+
 export interface OutputReadyMessage {
   type: 'ready';
 }
@@ -40,6 +50,7 @@ export interface OutputStoppedMessage {
 }
 
 export type OutputToSupervisorMessage =
+  | OutputStartedMessage
   | OutputReadyMessage
   | OutputInitFailedMessage
   | BatchDurableMessage
