@@ -8,6 +8,7 @@ import {
   createLogger,
   flushLogs,
   sendTo,
+  startGcReporter,
   type OutputToSupervisorMessage,
   type SupervisorToOutputMessage,
 } from '@devo-collector/common';
@@ -44,6 +45,8 @@ export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
 
   process.on('message', (raw: unknown) => {
     const msg = raw as SupervisorToOutputMessage;
+    // The vendor's periodic memory line, in every process.
+    if (msg.type === 'init' && !msg.validateOnly) startGcReporter(log, msg.config.globals.gcLogPeriodMs);
     service.handle(msg).catch((err: unknown) => {
       log.error(`Unexpected error while handling "${msg.type}": ${(err as Error).stack ?? String(err)}`);
       exit(1);
