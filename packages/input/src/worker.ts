@@ -12,6 +12,7 @@ import {
   registerSecret,
   sendTo,
   startGcReporter,
+  startLogForwarder,
   serializeError,
   type InputToSupervisorMessage,
   type SupervisorToInputMessage,
@@ -75,6 +76,8 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
     await send({ type: 'ready' });
     // The vendor's periodic memory line, in every process.
     startGcReporter(log, msg.config.globals.gcLogPeriodMs);
+    // Our log records travel to the output's internal senders (devo.collectors.out.local.*).
+    if (!msg.validateOnly) startLogForwarder((m) => void send(m));
     if (msg.validateOnly) {
       state = 'validating';
       for (const r of await runtime.validate()) await send({ type: 'setup-result', ...r });

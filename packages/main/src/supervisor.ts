@@ -10,7 +10,9 @@ import {
   createLogger,
   formatError,
   type CompiledConfig,
+  startLogForwarder,
   type InputMetrics,
+  type LogRecordsMessage,
   type InputToSupervisorMessage,
   type OutputMetrics,
   type OutputToSupervisorMessage,
@@ -63,6 +65,7 @@ export class Supervisor {
   private readonly attempts: Record<WorkerRole, number> = { input: 0, output: 0 };
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readonly log = createLogger('MainThread');
+  private stopLogForwarder: (() => void) | null = null;
   private readyWaiters = new Map<WorkerRole, { resolve: () => void; reject: (e: StartupError) => void }>();
 
   constructor(private readonly opts: SupervisorOptions) {}
@@ -102,6 +105,7 @@ export class Supervisor {
     this.log.info('InputProcess - Starting process');
     await this.spawn('input');
     this.state = 'running';
+    this.stopLogForwarder = startLogForwarder((m) => this.forwardLogs(m));
     this.log.info('Started all objects from "MainProcess" process');
   }
 
@@ -157,9 +161,17 @@ export class Supervisor {
         break;
       case 'stopped':
         break;
+      case 'log-records':
+        this.forwardLogs(msg);
+        break;
       default:
         assertNever(msg);
     }
+  }
+
+  /** Log records of MainProcess and InputProcess go to the output's internal senders; dropped while it is down. */
+  private forwardLogs(msg: LogRecordsMessage): void {
+    if (this.output?.state === 'ready') void this.output.send(msg);
   }
 
   private onOutputMessage(h: OutputHandle, msg: OutputToSupervisorMessage): void {
@@ -239,6 +251,7 @@ export class Supervisor {
     for (const t of this.restartTimers) clearTimeout(t);
     this.restartTimers.clear();
     this.log.info(reason);
+    this.stopLogForwarder?.();
     const grace = this.opts.config.globals.shutdownGraceMs;
     const inputDeadline = started + Math.floor(grace * 0.6);
     const outputDeadline = started + grace;

@@ -63,6 +63,11 @@ export class InternalFeed {
     this.timer.unref();
   }
 
+  /** A record from another process (already redacted there). */
+  ingest(r: LogRecord): void {
+    this.onRecord(r);
+  }
+
   private onRecord(r: LogRecord): void {
     if (this.busy || !SHIPPED.has(r.level) || r.component.includes('internal_senders')) return;
     if (this.buffer.length >= (this.o.maxBuffered ?? 10_000)) {

@@ -9,6 +9,7 @@
 import {
   assertNever,
   configureLogging,
+  deserializeLogRecord,
   createLogger,
   OutputError,
   serializeError,
@@ -78,6 +79,10 @@ export class OutputService {
         return Promise.resolve();
       case 'shutdown':
         return this.shutdown(msg.deadlineMs);
+      case 'log-records':
+        // Records of MainProcess and InputProcess, shipped like our own.
+        for (const r of msg.records) this.feed?.ingest(deserializeLogRecord(r));
+        return Promise.resolve();
       default:
         return assertNever(msg);
     }

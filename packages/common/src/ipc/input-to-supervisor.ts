@@ -1,5 +1,6 @@
 import type { SerializedError } from '../errors.js';
 import type { EventBatch, InputMetrics } from './batch.js';
+import type { LogRecordsMessage } from './log-records.js';
 
 /**
  * First message of a worker, sent once its IPC listener is installed. The supervisor sends `init`
@@ -49,4 +50,5 @@ export type InputToSupervisorMessage =
   | InputBatchMessage
   | InputMetricsMessage
   | SetupResultMessage
-  | InputStoppedMessage;
+  | InputStoppedMessage
+  | LogRecordsMessage;

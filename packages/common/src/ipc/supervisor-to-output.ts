@@ -1,5 +1,6 @@
 import type { CompiledConfig } from '../config/types.js';
 import type { EventBatch } from './batch.js';
+import type { LogRecordsMessage } from './log-records.js';
 
 export interface OutputInitMessage {
   type: 'init';
@@ -20,4 +21,4 @@ export interface OutputShutdownMessage {
   deadlineMs: number;
 }
 
-export type SupervisorToOutputMessage = OutputInitMessage | OutputBatchMessage | OutputShutdownMessage;
+export type SupervisorToOutputMessage = OutputInitMessage | OutputBatchMessage | OutputShutdownMessage | LogRecordsMessage;
