@@ -48,3 +48,19 @@ describe('docs match the code', () => {
     for (let i = 1; i <= 35; i++) expect(documented(i), `id ${i}`).toBe(true);
   });
 });
+
+describe('operations doc', () => {
+  it('documents every metric the collector exports', () => {
+    const doc = read('docs/operations.md');
+    const src = read('packages/main/src/metrics.ts');
+    const names = new Set<string>();
+    for (const m of src.matchAll(/this\.(?:counter|gauge)\(\s*[`'"]([a-z_${}]+)[`'"]/g)) {
+      const n = m[1]!;
+      if (n.includes('${g}')) for (const g of ['standard', 'lookup', 'internal']) names.add(n.replace('${g}', g));
+      else names.add(n);
+    }
+    expect(names.size).toBeGreaterThan(15);
+    const documented = (n: string) => doc.includes(`\`${n}\``) || doc.includes(`\`${n.replace(/_(counter|bytes)$/, '_counter')}\` / \`_bytes\``);
+    expect([...names].filter((n) => !documented(n))).toEqual([]);
+  });
+});
