@@ -1,0 +1,69 @@
+// Benchmark 1: a 30-day modelbreaches backfill (720 windows of 60 min) against the simulator
+// answering every request after `latencyMs` (100 ms); wall time from collector start to the
+// puller's end-of-backfill line ("Received response, messages(total/duplicated) ..."), requests
+// made, and the delivered set compared exactly with the simulator's expectedIds.
+import { rmSync } from 'node:fs';
+import { collectorConfig, forkSim, makeWorkspace, runCollector, sleep, startReceiver, writeConfig } from './lib.mjs';
+
+const HOUR = 3_600_000;
+
+export async function benchBackfill({ days = 30, latencyMs = 100, perHour = 2, requestsPerSecond, label = 'default settings' } = {}) {
+  const now = Date.now();
+  const startMs = Math.floor(now / HOUR) * HOUR - days * 24 * HOUR;
+  const sim = await forkSim({ seed: 11, dataStartMs: startMs, modelBreachesPerHour: perHour, latencyMs });
+  const rx = await startReceiver();
+  const dir = makeWorkspace('bench-backfill-');
+  const start = new Date(startMs).toISOString().slice(0, 19);
+  const input = requestsPerSecond ? { requests_per_second: requestsPerSecond } : {};
+  writeConfig(dir, collectorConfig({
+    simUrl: sim.url, start,
+    services: { modelbreaches: { start_time_in_utc_format: start } },
+    outputs: { relay_1: { type: 'relay', config: { address: '127.0.0.1', port: rx.port } } },
+    input,
+  }));
+  const c = runCollector(dir);
+  const t0 = c.startedAt;
+  try {
+    const slots = await c.waitFor(/modelbreaches#predefined\) -> Total number of time slots to be processed: (\d+)/, 60_000);
+    const nSlots = Number(/processed: (\d+)/.exec(slots.line)[1]);
+    const done = await c.waitFor(/modelbreaches#predefined\) -> Received response, messages\(total\/duplicated\)/, 600_000);
+    const doneS = (done.at - t0) / 1000;
+    // Everything served up to the end of the backfill must arrive (the sender settles after ~2 s).
+    const expected = await sim.call('expectedIds', { service: 'modelbreaches', uptoMs: startMs + nSlots * HOUR });
+    const until = performance.now() + 60_000;
+    while (expected.some((id) => !rx.ids.has(id)) && performance.now() < until) await sleep(100);
+    const missing = expected.filter((id) => !rx.ids.has(id));
+    let dups = 0;
+    for (const n of rx.ids.values()) dups += n - 1;
+    const reqs = await sim.call('requestCount');
+    const ready = c.lines.find((l) => /Started all objects from "MainProcess"/.test(l));
+    return {
+      label,
+      days,
+      latencyMs,
+      requestsPerSecond: requestsPerSecond ?? 'default (20)',
+      windows: nSlots,
+      wallToDoneS: doneS,
+      wallToLastRecordS: (rx.lastRecordAt - t0) / 1000,
+      requests: reqs.total,
+      requestsByPath: reqs.by,
+      expected: expected.length,
+      delivered: rx.ids.size,
+      missing: missing.length,
+      duplicates: dups,
+      extra: [...rx.ids.keys()].filter((id) => !expected.includes(id)).length,
+      perWindowMs: (doneS * 1000) / nSlots,
+      readySeen: Boolean(ready),
+    };
+  } finally {
+    await c.stop();
+    await rx.stop();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await benchBackfill({ requestsPerSecond: process.argv[2] ? Number(process.argv[2]) : undefined });
+  console.log(JSON.stringify(r, null, 2));
+}

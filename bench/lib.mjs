@@ -1,0 +1,327 @@
+// Shared helpers of the benchmark scripts (plain ESM, no build step): the simulator in a child
+// process, throwaway certificates, a line-parsing receiver (plain TCP or mutual TLS), the real
+// collector (dist/main.js) as a child process, and an RSS sampler over /proc.
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// BENCH_DIST: another build (e.g. a scratch copy with a prototype fix) to measure instead of dist/.
+export const distMain = process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST, 'main.js') : path.join(repoRoot, 'dist', 'main.js');
+export const PUB = 'BENCH-PUBLIC-TOKEN-5f1c2e9a7d';
+export const PRIV = 'BENCH-PRIVATE-TOKEN-c3b8e14f60';
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The simulator in a child process; `call(op, args)` -> result. */
+export async function forkSim(opts) {
+  const child = fork(path.join(repoRoot, 'bench', 'sim-child.mjs'), [], {
+    cwd: repoRoot,
+    execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let next = 1;
+  const pending = new Map();
+  child.on('message', (m) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.error) p.reject(new Error(m.error));
+    else p.resolve(m.result);
+  });
+  const call = (op, args = {}) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, op, args });
+    });
+  const info = await call('start', { publicToken: PUB, privateToken: PRIV, ...opts });
+  return {
+    ...info,
+    pid: child.pid,
+    call,
+    async close() {
+      try {
+        await call('close');
+      } catch {}
+      child.disconnect();
+    },
+  };
+}
+
+export function makeCerts() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-certs-'));
+  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n');
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Bench Test CA']);
+  for (const [name, cn] of [['server', 'localhost'], ['client', 'bench-client']]) {
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
+    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'ext.cnf']);
+  }
+  const p = (f) => path.join(dir, f);
+  return { dir, ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
+}
+
+const HEADER = /^<\d+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (\S+): /;
+
+/**
+ * A receiver that splits the stream into lines and, per line, takes the Devo tag; for
+ * `recordTag` lines it counts arrivals (first/last time, per-pbid counts). `keepLines` keeps every
+ * line (reliability tests); `keepRaw` keeps every received byte (the raw-writer comparison).
+ */
+export async function startReceiver({ certs = null, port = 0, recordTag = 'edr.darktrace.respond.model_breach', keepLines = false, keepRaw = false, onRecord } = {}) {
+  const r = {
+    port,
+    bytes: 0,
+    lines: 0,
+    records: 0,
+    connections: 0,
+    firstRecordAt: 0,
+    lastRecordAt: 0,
+    lastByteAt: 0,
+    tags: new Map(),
+    ids: new Map(),
+    kept: [],
+    raw: [],
+    recordBytes: 0,
+  };
+  const sockets = new Set();
+  let server = null;
+  const onConn = (socket) => {
+    r.connections++;
+    sockets.add(socket);
+    let rest = '';
+    socket.on('data', (buf) => {
+      const now = performance.now();
+      r.bytes += buf.length;
+      r.lastByteAt = now;
+      if (keepRaw) r.raw.push(buf);
+      const text = rest + buf.toString('latin1');
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl < 0) break;
+        line(text.slice(start, nl), now);
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  function line(l, now) {
+    r.lines++;
+    if (keepLines) r.kept.push(Buffer.from(l, 'latin1').toString('utf8'));
+    const m = HEADER.exec(l.slice(0, 300));
+    const tag = m ? m[1] : '(unparsed)';
+    r.tags.set(tag, (r.tags.get(tag) ?? 0) + 1);
+    if (tag !== recordTag) return;
+    r.records++;
+    r.recordBytes += l.length + 1;
+    if (!r.firstRecordAt) r.firstRecordAt = now;
+    r.lastRecordAt = now;
+    const i = l.indexOf('"pbid":');
+    if (i >= 0) {
+      const id = /^\d+/.exec(l.slice(i + 7, i + 30))?.[0];
+      if (id) {
+        r.ids.set(id, (r.ids.get(id) ?? 0) + 1);
+        onRecord?.(id, now, l);
+      }
+    }
+  }
+  r.start = async () => {
+    server = certs
+      ? tls.createServer({ key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert), ca: readFileSync(certs.ca), requestCert: true, rejectUnauthorized: true }, onConn)
+      : net.createServer(onConn);
+    server.on('tlsClientError', () => undefined);
+    await new Promise((res, rej) => {
+      server.once('error', rej);
+      server.listen(r.port, '127.0.0.1', res);
+    });
+    r.port = server.address().port;
+  };
+  r.stop = async () => {
+    const s = server;
+    server = null;
+    for (const so of sockets) so.destroy();
+    sockets.clear();
+    if (s) await new Promise((res) => s.close(() => res()));
+  };
+  await r.start();
+  return r;
+}
+
+export function makeWorkspace(prefix = 'bench-') {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  mkdirSync(path.join(dir, 'config'));
+  mkdirSync(path.join(dir, 'certs'));
+  return dir;
+}
+
+export function collectorConfig({ simUrl, start, services, outputs, globals = {}, input = {} }) {
+  return {
+    globals: {
+      id: '1', name: 'bench', persistence: { type: 'filesystem', config: { directory_name: 'state' } },
+      sender_stats_period_in_sec: 60, web_service: { enabled: false }, ...globals,
+    },
+    outputs,
+    inputs: {
+      darktrace: {
+        id: '20001', enabled: true,
+        credentials: { public_token: PUB, private_token: PRIV, instance: simUrl },
+        services: services ?? { modelbreaches: { start_time_in_utc_format: start } },
+        ...input,
+      },
+    },
+  };
+}
+
+export function writeConfig(dir, config) {
+  const p = path.join(dir, 'config', 'config.yaml');
+  writeFileSync(p, stringify(config));
+  return p;
+}
+
+/** Runs dist/main.js; every output line is kept (and appended to `logFile` when given). */
+export function runCollector(cwd, { args = ['--config', 'config.yaml'], env = {}, logFile, nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) } = {}) {
+  // Node flags before the script are inherited by the cluster workers (cluster.settings.execArgv).
+  const proc = spawn(process.execPath, [...nodeArgs, distMain, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = [];
+  const waiters = [];
+  const feed = (acc) => (buf) => {
+    acc.rest += buf.toString('utf8');
+    const parts = acc.rest.split('\n');
+    acc.rest = parts.pop() ?? '';
+    if (logFile && parts.length) appendFileSync(logFile, parts.join('\n') + '\n');
+    const now = performance.now();
+    for (const l of parts) {
+      lines.push(l);
+      for (const w of [...waiters]) if (w.re.test(l)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve({ line: l, at: now });
+      }
+    }
+  };
+  proc.stdout.on('data', feed({ rest: '' }));
+  proc.stderr.on('data', feed({ rest: '' }));
+  const exit = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    proc,
+    lines,
+    exit,
+    startedAt: performance.now(),
+    waitFor(re, timeoutMs = 60_000) {
+      const found = lines.find((l) => re.test(l));
+      if (found) return Promise.resolve({ line: found, at: performance.now() });
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timeout waiting for ${re}; last lines:\n${lines.slice(-30).join('\n')}`)), timeoutMs);
+        waiters.push({ re, resolve: (v) => { clearTimeout(t); resolve(v); } });
+      });
+    },
+    async stop(timeoutMs = 30_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return exit;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const e = await exit;
+      clearTimeout(t);
+      return e;
+    },
+  };
+}
+
+export function workerPids(lines) {
+  const pid = (name) => {
+    const ls = lines.filter((l) => l.includes(`${name}::`) && /Process started \(pid=(\d+)/.test(l));
+    const m = ls.length ? /pid=(\d+)/.exec(ls[ls.length - 1]) : null;
+    return m ? Number(m[1]) : null;
+  };
+  return { input: pid('InputProcess'), output: pid('OutputProcess') };
+}
+
+/** utime+stime of a process in seconds (/proc/<pid>/stat, clock ticks of 10 ms). */
+export function cpuSeconds(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+export function rssKb(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+) kB/.exec(s);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples VmRSS of the named pids every `periodMs`; `pids()` may change (restarts). */
+export function startRssSampler(pids, periodMs = 200) {
+  const samples = [];
+  const t = setInterval(() => {
+    const p = pids();
+    const row = { t: performance.now() };
+    let total = 0;
+    for (const [k, pid] of Object.entries(p)) {
+      const v = pid ? rssKb(pid) : null;
+      row[k] = v;
+      if (v) total += v;
+    }
+    row.total = total;
+    samples.push(row);
+  }, periodMs);
+  return {
+    samples,
+    stop: () => clearInterval(t),
+    summary(fromT = 0, toT = Infinity) {
+      const sel = samples.filter((s) => s.t >= fromT && s.t <= toT);
+      const keys = Object.keys(sel[0] ?? {}).filter((k) => k !== 't');
+      const out = {};
+      for (const k of keys) {
+        const vals = sel.map((s) => s[k]).filter((v) => v);
+        if (!vals.length) continue;
+        const sorted = [...vals].sort((a, b) => a - b);
+        out[k] = {
+          peakMB: Math.max(...vals) / 1024,
+          medianMB: sorted[Math.floor(sorted.length / 2)] / 1024,
+          lastMB: vals[vals.length - 1] / 1024,
+        };
+      }
+      out.n = sel.length;
+      return out;
+    },
+  };
+}
+
+export function percentile(sorted, p) {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function machineInfo() {
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  let commit = 'unknown';
+  let dirty = false;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot }).toString().trim();
+    dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], { cwd: repoRoot }).toString().trim().length > 0;
+  } catch {}
+  return {
+    nproc: os.cpus().length,
+    memGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+    cpu,
+    node: process.version,
+    kernel: os.release(),
+    commit: dirty ? `${commit} (+ uncommitted changes in packages/)` : commit,
+    date: new Date().toISOString(),
+  };
+}
