@@ -1,0 +1,85 @@
+// `node bench/run.mjs [--only backfill|throughput|memory]` (after `pnpm build`): runs the
+// benchmarks against dist/ and rewrites the figures block of docs/BENCHMARKS.md (between the
+// BEGIN/END FIGURES markers) with the machine, Node version, git commit and date.
+// Raw results also go to bench/results/<date>.json (not committed unless wanted).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchBackfill } from './backfill.mjs';
+import { benchLiveTail } from './memory.mjs';
+import { benchThroughput } from './throughput.mjs';
+import { distMain, machineInfo, repoRoot } from './lib.mjs';
+
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const only = values.only;
+if (!existsSync(distMain)) throw new Error(`${distMain} missing: run pnpm build first`);
+const m = machineInfo();
+const results = { machine: m };
+const want = (k) => !only || only === k;
+const f1 = (x) => (typeof x === 'number' ? x.toFixed(1) : String(x));
+const hold = (ok) => (ok ? '**holds**' : '**misses**');
+
+if (want('backfill')) {
+  results.backfill = [await benchBackfill()];
+  results.backfill.push(await benchBackfill({ requestsPerSecond: 80, label: 'requests_per_second: 80 (8 windows in flight x 100 ms latency)' }));
+  console.log(JSON.stringify(results.backfill, null, 1));
+}
+if (want('throughput') || want('memory')) {
+  results.throughput = await benchThroughput();
+  console.log(JSON.stringify(results.throughput, null, 1));
+}
+if (want('memory')) {
+  results.live = await benchLiveTail({ seconds: 60, perSecond: 5 });
+  console.log(JSON.stringify(results.live, null, 1));
+}
+
+mkdirSync(path.join(repoRoot, 'bench', 'results'), { recursive: true });
+writeFileSync(path.join(repoRoot, 'bench', 'results', `${m.date.replace(/[:.]/g, '-')}.json`), JSON.stringify(results, null, 2));
+
+const out = [];
+out.push(`Run: ${m.date} · commit \`${m.commit}\` · Node ${m.node} · ${m.nproc} × ${m.cpu} · ${m.memGiB} GiB RAM · Linux ${m.kernel}`, '');
+if (results.backfill) {
+  out.push('### 1. Backfill: 30 days of 60-minute windows, simulator latency 100 ms', '');
+  out.push('| settings | windows | wall time to "backfill done" line | per window | requests | expected | delivered | missing | duplicates | target ≤ 15 s |', '|---|---|---|---|---|---|---|---|---|---|');
+  for (const b of results.backfill) {
+    out.push(`| ${b.label} | ${b.windows} | ${b.wallToDoneS.toFixed(1)} s | ${b.perWindowMs.toFixed(0)} ms | ${b.requests} | ${b.expected} | ${b.delivered} | ${b.missing} | ${b.duplicates} | ${hold(b.wallToDoneS <= 15)} |`);
+  }
+  out.push('');
+}
+if (results.throughput) {
+  const t = results.throughput;
+  out.push('### 2. Throughput over mutual TLS', '');
+  out.push('| figure | value | target |', '|---|---|---|');
+  out.push(`| breaches delivered / expected (exact set) | ${t.records} / ${t.expected}, missing ${t.missing}, duplicates ${t.duplicates} | all |`);
+  out.push(`| average Devo line (syslog header + compact JSON) | ${t.avgLineBytes.toFixed(0)} bytes | ≈ 6.6 KB |`);
+  out.push(`| collector: first → last record arrival | ${t.spanS.toFixed(1)} s → **${t.eps.toFixed(0)} events/s** (${t.mbps.toFixed(1)} MiB/s) | ≥ 10,000 events/s ${hold(t.eps >= 10_000)} |`);
+  out.push(`| raw Node TLS writer, same bytes, same kind of connection | ${t.raw.spanS.toFixed(2)} s → ${t.raw.eps.toFixed(0)} events/s (${t.raw.mbps.toFixed(0)} MiB/s) | physical limit |`);
+  out.push(`| ratio collector / raw | ${t.ratio.toFixed(3)} | ≥ 0.3 ${hold(t.ratio >= 0.3)} |`);
+  out.push(`| CPU seconds (supervisor / input / output / simulator) | ${['supervisor', 'input', 'output', 'simulator'].map((k) => f1(t.cpuSeconds[k])).join(' / ')} | |`);
+  out.push('');
+}
+if (results.throughput || results.live) {
+  out.push('### 3. Memory (VmRSS every 200 ms) and live-tail latency', '');
+  out.push('| run | supervisor | input | output | sum | target |', '|---|---|---|---|---|---|');
+  const row = (name, r, target, limit) => {
+    const cell = (k) => (r[k] ? `${r[k].peakMB.toFixed(0)} MB peak / ${r[k].medianMB.toFixed(0)} MB median` : 'n/a');
+    const worst = Math.max(...['supervisor', 'input', 'output'].map((k) => r[k]?.[target === 'steady' ? 'medianMB' : 'peakMB'] ?? 0));
+    out.push(`| ${name} | ${cell('supervisor')} | ${cell('input')} | ${cell('output')} | ${cell('total')} | ${target === 'steady' ? '≤ 150 MB steady per process' : '≤ 250 MB at the burst per process'} ${hold(worst <= limit)} |`);
+  };
+  if (results.throughput) row('throughput burst (60k breaches)', results.throughput.rss, 'burst', 250);
+  if (results.live) row(`steady live tail (${results.live.perSecond}/s, after the first 10 s)`, results.live.rssSteady, 'steady', 150);
+  if (results.live) {
+    const l = results.live.latencyMs;
+    out.push('', `Live tail, request_period_in_seconds 1, ${results.live.perSecond} new breaches/s for ${results.live.seconds} s: ${results.live.arrived}/${results.live.added} arrived; latency creationTime → receiver: **p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms**, max ${l.max} ms.`);
+  }
+  out.push('');
+}
+const docPath = path.join(repoRoot, 'docs', 'BENCHMARKS.md');
+const doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '<!-- BEGIN FIGURES -->\n<!-- END FIGURES -->\n';
+const key = only ?? 'all';
+const begin = `<!-- BEGIN FIGURES ${key} -->`;
+const end = `<!-- END FIGURES ${key} -->`;
+const block = `${begin}\n${out.join('\n')}\n${end}`;
+const next = doc.includes(begin) ? doc.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), block) : doc.replace('<!-- FIGURES HERE -->', `${block}\n\n<!-- FIGURES HERE -->`);
+writeFileSync(docPath, next.includes(begin) ? next : `${next}\n${block}\n`);
+console.log(`wrote ${docPath}`);
