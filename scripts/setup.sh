@@ -11,6 +11,8 @@ need_apt=()
 command -v rsyslogd >/dev/null 2>&1 || need_apt+=(rsyslog)
 [ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1 || need_apt+=(rsyslog-gnutls)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v podman >/dev/null 2>&1 || need_apt+=(podman)   # test/container builds and runs the image
+command -v runc >/dev/null 2>&1 || need_apt+=(runc)
 if [ ${#need_apt[@]} -gt 0 ] && [ "${SKIP_APT:-}" != "1" ]; then
   if [ "$(id -u)" = "0" ]; then
     apt-get update -qq >/dev/null

@@ -17,8 +17,8 @@ export interface AntigenaRow {
   overrides?: Json;
 }
 
-const SLOTS = 1000;
-const LIVE_SLOT = 500;
+const SLOTS = 100_000;
+const LIVE_SLOT = 50_000;
 const CLEARED_SHARE = 0.1;
 const MANUAL_SHARE = 0.15;
 const ACTIONS = [

@@ -17,9 +17,9 @@ export interface BreachRow {
 }
 
 /** pbid = (hour - first hour) * SLOTS + slot: increasing with time, no global counter needed. */
-const SLOTS = 1000;
+const SLOTS = 100_000;
 /** Slots from here on are for records added live, so they never collide with generated ones. */
-const LIVE_SLOT = 500;
+const LIVE_SLOT = 50_000;
 export const MAX_LATE_MS = 6 * HOUR_MS + 60_000;
 
 const MODEL_NAMES = [

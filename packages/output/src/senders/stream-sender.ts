@@ -71,7 +71,8 @@ class StreamSender implements Sender {
 
   constructor(opts: StreamSenderOptions) {
     this.name = opts.name;
-    this.o = { settleMs: 2_000, backoff: DEFAULT_BACKOFF, ...opts } as StreamSender['o'];
+    // Explicit `undefined` in opts must not override the defaults (a spread would).
+    this.o = { ...opts, settleMs: opts.settleMs ?? 2_000, backoff: opts.backoff ?? DEFAULT_BACKOFF } as StreamSender['o'];
     this.log = opts.logger;
   }
 
