@@ -82,5 +82,22 @@ describe('delivery through a relay output', () => {
       c.proc.kill('SIGTERM');
       expect((await c.exit).code).toBe(0);
     }
+
+    // A restart over the same state and spool re-sends nothing that was already delivered:
+    // cursors were committed and the spool checkpointed what the relay took.
+    const before = lines.length;
+    const idsBefore = new Set(lines.map((l) => LINE.exec(l)).filter((m) => m?.[1] === 'edr.darktrace.respond.model_breach')
+      .map((m) => String((JSON.parse(m![2]!) as { pbid: number }).pbid)));
+    const again = runCollector(['--config', 'config.yaml'], dir);
+    try {
+      await again.waitFor(/Received response, messages\(total\/duplicated\)/);
+      await new Promise((r) => setTimeout(r, 3000));
+      const resent = lines.slice(before).map((l) => LINE.exec(l)).filter((m) => m?.[1] === 'edr.darktrace.respond.model_breach')
+        .map((m) => String((JSON.parse(m![2]!) as { pbid: number }).pbid)).filter((id) => idsBefore.has(id));
+      expect(resent).toEqual([]);
+    } finally {
+      again.proc.kill('SIGTERM');
+      expect((await again.exit).code).toBe(0);
+    }
   });
 });
