@@ -3,6 +3,7 @@
  * around the pure data routes. A real node:http server, so clients are tested over real sockets.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { createAiSource } from './ai-events.js';
 import { createAntigenaSource, renderAntigena } from './antigena.js';
@@ -95,13 +96,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     return sendJson(res, entry, result.status, result.body);
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     try {
       handle(req, res);
     } catch (err) {
       res.writeHead(500, { 'Content-Type': JSON_TYPE }).end(JSON.stringify({ error: String(err) }));
     }
-  });
+  };
+  const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createServer(onRequest);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -117,7 +119,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   let closed: Promise<void> | undefined;
 
   return {
-    url: `http://${hostForUrl}:${address.port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`,
     port: address.port,
     injectFault: (f) => faults.add(f),
     addModelBreach: (partial?: SimRecord) => renderBreach(sources.breaches.add(partial, clock()), { historicModelOnly: false }),

@@ -18,6 +18,8 @@ export interface SimulatorOptions {
   order?: SimOrder;
   /** Endpoint path (e.g. '/modelbreaches') -> allowed; a disallowed endpoint answers 302 to /403. */
   permissions?: Partial<Record<string, boolean>>;
+  /** Serve HTTPS with this certificate (PEM), like an appliance with a self-signed certificate. */
+  tls?: { cert: string; key: string };
 }
 
 export type FaultKind = '500' | '502-html' | '429' | 'truncated-json' | 'html-login-200' | 'hang' | 'reset';
