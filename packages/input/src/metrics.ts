@@ -26,8 +26,9 @@ export class InputMetricsRegistry {
   filteredRecords(service: string, n: number): void {
     bump(this.filtered, service, n);
   }
-  pullError(code: number | string): void {
-    bump(this.pullErrors, String(code));
+  /** Keyed `<service>:<error id>`, as the supervisor's metrics expect. */
+  pullError(service: string, code: number | string): void {
+    bump(this.pullErrors, `${service}:${code}`);
   }
   setReady(service: string, ok: boolean): void {
     this.ready[service] = ok;

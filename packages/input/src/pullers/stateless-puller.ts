@@ -106,7 +106,7 @@ class StatelessServicePuller implements Puller {
       } catch (err) {
         if (signal.aborted) return;
         const e = asPullError(err);
-        this.opts.metrics?.pullError(e.code);
+        this.opts.metrics?.pullError(this.service, e.code);
         const delay = backoffDelayMs(attempt, this.opts.retry ?? DEFAULT_PULL_RETRY);
         this.log.error(`${e.toString()}; the pull will be retried in ${(delay / 1000).toFixed(1)} seconds`);
         await sleep(delay, signal);

@@ -215,7 +215,7 @@ class TimeSlotPuller implements Puller {
       } catch (err) {
         if (signal.aborted) throw err;
         const e = asPullError(err);
-        this.opts.metrics?.pullError(e.code);
+        this.opts.metrics?.pullError(this.service, e.code);
         const delay = backoffDelayMs(attempt, retry);
         this.log.error(
           `${e.toString()} (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)}, attempt ${attempt + 1}); the time slot will be retried in ${(delay / 1000).toFixed(1)} seconds`,
