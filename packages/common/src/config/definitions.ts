@@ -39,7 +39,7 @@ const MODULE_GLOBAL_DEFAULTS: ModuleGlobals = {
   maxWindowsInFlight: 8,
   overlapMinutes: 15,
   maxSeenIds: 200_000,
-  requestsPerSecond: 20,
+  requestsPerSecond: 60,
   requestTimeoutSeconds: 60,
   maxRetries: 4,
   maxResponseSizeMb: 256,
