@@ -6,7 +6,8 @@
  * duplicates are counted and bounded by the documented re-send bound (see RELIABILITY.md).
  * KILL_SEED overrides the seed, KILLS the number of kills (default 8).
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import {
@@ -19,6 +20,18 @@ const KILLS = Number(process.env['KILLS'] ?? 8);
 const PER_HOUR = 20;
 /** collector_definitions.yaml max_windows_in_flight */
 const WINDOWS_IN_FLIGHT = 8;
+
+/** The most records any one hour of the simulator's history holds (a window is one hour). */
+function maxRecordsPerHour(sim: Simulator, startMs: number, endMs: number): number {
+  let max = 0;
+  let prev = 0;
+  for (let t = startMs + HOUR; t <= endMs + HOUR; t += HOUR) {
+    const n = sim.expectedIds('modelbreaches', t).length;
+    max = Math.max(max, n - prev);
+    prev = n;
+  }
+  return max;
+}
 
 let root: string;
 beforeAll(() => {
@@ -81,23 +94,34 @@ describe('kill -9 at random moments of a backfill', () => {
       const missing = expected.filter((id) => !rx.ids.has(id));
       const dups = duplicates(rx.ids);
       const elapsedS = (Date.now() - t0) / 1000;
-      // Documented re-send bound per kill: the uncommitted windows re-pulled by the input (at most
-      // max_windows_in_flight + 1 windows of PER_HOUR+1 records whose batches may already be durable),
-      // plus the output's unsettled tail (frames flushed in the last settleMs = 2 s, plus <= 200 ms
-      // of settled frames not yet checkpointed) at the observed delivery rate.
-      const rate = expected.length / elapsedS;
-      const perKill = (WINDOWS_IN_FLIGHT + 1) * (PER_HOUR + 1) + Math.ceil(rate * 2.2);
-      const bound = KILLS * perKill;
+      // The documented re-send bound, read from what the collector itself reports across all its
+      // incarnations (collector.log keeps every line): after a crash only the unconfirmed tail is
+      // sent again, i.e.
+      //  - what the standard spool recovered at each output start (frames written to the relay but
+      //    not yet settled, packages/output/README.md),
+      //  - the batches the input re-sent after an output restart (they may already be durable),
+      //  - the windows an input restart pulls again (at most max_windows_in_flight + 1, each at most
+      //    the largest hour of the simulator's data).
+      const log = readFileSync(path.join(ws, 'collector.log'), 'utf8');
+      const recovered = [...log.matchAll(/DevoSenderManager\(standard_senders,manager,relay_1\) -> \[EMERGENCY_PERSISTENCE_SYSTEM\] Recovered (\d+) messages/g)]
+        .reduce((n, m) => n + Number(m[1]), 0);
+      const resentBatches = [...log.matchAll(/Output restarted: re-sending (\d+) unacknowledged batches/g)].reduce((n, m) => n + Number(m[1]), 0);
+      const inputStarts = (log.match(/InputProcess::MainThread -> Process started/g) ?? []).length;
+      const maxPerWindow = maxRecordsPerHour(sim, startMs, cursor);
+      const bound = recovered + resentBatches * maxPerWindow + (inputStarts - 1) * (WINDOWS_IN_FLIGHT + 1) * maxPerWindow;
       const fig = {
         seed: SEED, kills: kills.length, byTarget: kills.reduce<Record<string, number>>((a, k) => ((a[k.target] = (a[k.target] ?? 0) + 1), a), {}),
         killLog: kills, expected: expected.length, delivered: rx.ids.size, missing: missing.length, duplicates: dups,
-        duplicatePct: +((100 * dups) / expected.length).toFixed(3), boundRecords: bound, elapsedS,
+        duplicatePct: +((100 * dups) / expected.length).toFixed(3), boundRecords: bound, recoveredFromSpool: recovered, resentBatches, inputStarts, elapsedS,
         restartsLogged: c.lines.filter((l) => /exited unexpectedly/.test(l)).length,
       };
       recordFigure('kill9 relay', fig);
       expect(kills.length).toBeGreaterThanOrEqual(6);
       expect(missing.slice(0, 20)).toEqual([]);
       expect(dups).toBeLessThanOrEqual(bound);
+      // Regression guard on the measured figure (0.2-1.7 % for 8 kills in 30-60 s, RELIABILITY.md):
+      // a sender that re-sent whole bursts after each crash measured 80-170 %.
+      expect(dups).toBeLessThanOrEqual(Math.ceil(expected.length * 0.03));
       expect((await c.stop()).code).toBe(0);
     } finally {
       await c.stop();

@@ -158,6 +158,8 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     // Duplicates come only from the unconfirmed tail (written in the settle window before the kill).
     expect(duplicates).toBeLessThanOrEqual(before);
     const firsts = got.filter((n, i) => got.indexOf(n) === i);
+    const firstBreak = firsts.findIndex((n, i) => n !== i);
+    if (firstBreak >= 0) console.info(`order breaks at ${firstBreak}: ${JSON.stringify(firsts.slice(Math.max(0, firstBreak - 3), firstBreak + 8))}, before=${before}`);
     expect(firsts).toEqual(Array.from({ length: N }, (_, i) => i));
     console.info(`receiver restart: ${before} lines before the kill, ${got.length} total, ${duplicates} duplicates, ${receiver.connections} connections`);
     await sender.stop(Date.now() + 5_000);

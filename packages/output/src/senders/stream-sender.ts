@@ -10,9 +10,13 @@
  * rejects our client certificate accepts the TLS 1.3 handshake, reads, then drops us; that must not
  * look like delivery). If the connection errors, resets or is closed by the peer, every frame written on it
  * and not yet settled is released back to the spool and re-sent in order on the next connection.
- * Bound on duplicates: after a connection failure, the frames flushed in the last `settleMs`;
- * after a crash, additionally the frames settled since the last checkpoint write (spool
- * `checkpointIntervalMs`, 200 ms).
+ * Bound on duplicates: after a connection failure, the frames flushed in the last `settleMs`.
+ * After a crash of this process (kill -9), the kernel still delivers what a healthy connection had
+ * in its send buffer. We write only to connections that have proven themselves (open `proveMs`,
+ * 1 s, without error), mark each frame handed to the kernel as written, and recovery resumes after
+ * the written prefix: only the frames written in the last checkpoint interval (spool
+ * `checkpointIntervalMs`) are sent again. The price: if the receiver fails in the same instant as
+ * our crash, what its connection still buffered is lost.
  */
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,6 +49,8 @@ interface Written {
 interface Conn {
   socket: net.Socket;
   openedAt: number;
+  /** Open for proveMs without an error; only then written to, so its kernel buffer survives our crash. */
+  proven: boolean;
   lastWriteAt: number;
   inflight: Map<number, SpoolFrame>;
   written: Written[];
@@ -96,6 +102,29 @@ class StreamSender implements Sender {
     return { ...this.count };
   }
 
+  /**
+   * How long a new connection must stay open without error before we write to it: a server that
+   * rejects our client certificate does so within a round trip of the handshake. Writing only to
+   * proven connections keeps what a crash or a rejection re-sends to almost nothing.
+   */
+  private get proveMs(): number {
+    return Math.min(this.o.settleMs, 1_000);
+  }
+
+  /** Resolves true once `c` is proven, false if it closed first. */
+  private async whenProven(c: Conn): Promise<boolean> {
+    const wait = c.openedAt + this.proveMs - Date.now();
+    if (!c.proven && wait > 0) await Promise.race([sleep(wait, undefined, { ref: false }), c.whenClosed]);
+    if (c.closed || c.error) {
+      // Let the close handler release this connection's frames first: they are older than ours,
+      // and releasing ours before them would let it jump the queue.
+      await c.whenClosed;
+      return false;
+    }
+    c.proven = true;
+    return true;
+  }
+
   private async run(): Promise<void> {
     for (;;) {
       // Once stopping, drain what is ready on the live connection, then leave.
@@ -105,10 +134,21 @@ class StreamSender implements Sender {
         if (!draining && this.stopping) continue; // woken by stop(): drain what is ready
         return;
       }
+      const previous = this.conn;
       const conn = await this.ensureConnection();
       if (!conn) {
         this.o.spool.release(frame.seq);
         return;
+      }
+      if (conn !== previous) {
+        // A new connection: frames of the old one were released meanwhile and are older than the
+        // one we hold. Give it back and take the oldest, so the order on the wire holds.
+        this.o.spool.release(frame.seq);
+        continue;
+      }
+      if (!(await this.whenProven(conn))) {
+        this.o.spool.release(frame.seq); // the connection failed before we wrote: try again
+        continue;
       }
       await this.write(conn, frame);
     }
@@ -129,7 +169,7 @@ class StreamSender implements Sender {
           return null;
         }
       }
-      if (c && !c.closed && !c.ending) {
+      if (c && !c.closed && !c.ending && !c.error) {
         const now = Date.now();
         if (now - c.openedAt > this.o.maxConnectionAgeMs) await this.closeGracefully(c, 'maximum connection age reached');
         else if (now - c.lastWriteAt > this.o.idleReconnectMs) await this.closeGracefully(c, 'idle connection');
@@ -173,6 +213,7 @@ class StreamSender implements Sender {
     const conn: Conn = {
       socket,
       openedAt: now,
+      proven: false,
       lastWriteAt: now,
       inflight: new Map(),
       written: [],
@@ -239,6 +280,7 @@ class StreamSender implements Sender {
       const now = Date.now();
       this.count.writeMs += now - startedAt;
       conn.written.push({ frame, flushedAt: now });
+      if (conn.proven) this.o.spool.markWritten(frame.seq);
     });
     if (!ok && !conn.closed) {
       await new Promise<void>((resolve) => {

@@ -18,8 +18,12 @@ const segName = (n: number): string => `seg-${String(n).padStart(12, '0')}.log`;
 
 interface Checkpoint {
   version: 1;
+  /** End of the last settled frame: everything before it is sent. */
   segment: number;
   offset: number;
+  /** End of the last frame written to a healthy connection; where a restart after a crash resumes. */
+  resumeSegment?: number;
+  resumeOffset?: number;
 }
 
 export interface FileStoreOptions {
@@ -44,6 +48,7 @@ export class FileStore implements SpoolStore {
   private active: { n: number; handle: fs.FileHandle; size: number } | null = null;
   private readonly readers = new Map<number, Promise<fs.FileHandle>>();
   private segments: number[] = [];
+  private settledPos: { segment: number; offset: number } | null = null;
 
   constructor(opts: FileStoreOptions) {
     this.dir = opts.dir;
@@ -78,6 +83,13 @@ export class FileStore implements SpoolStore {
     const names = await fs.readdir(this.dir);
     const all = names.flatMap((n) => (SEGMENT.exec(n) ? [Number(SEGMENT.exec(n)?.[1])] : [])).sort((a, b) => a - b);
     const cp = await this.readCheckpoint();
+    this.settledPos = cp ? { segment: cp.segment, offset: cp.offset } : null;
+    // After a crash, resume after what was written to a healthy connection (the kernel delivered
+    // it); segments are only ever deleted behind the settled position.
+    const skip = cp && cp.resumeSegment !== undefined && cp.resumeOffset !== undefined &&
+      (cp.resumeSegment > cp.segment || (cp.resumeSegment === cp.segment && cp.resumeOffset >= cp.offset))
+      ? { segment: cp.resumeSegment, offset: cp.resumeOffset }
+      : cp ? { segment: cp.segment, offset: cp.offset } : null;
     const frames: StoredFrame[] = [];
     let corruptFrames = 0;
     let quarantinedSegments = 0;
@@ -93,7 +105,7 @@ export class FileStore implements SpoolStore {
         continue;
       }
       this.segments.push(n);
-      const start = cp && n === cp.segment ? Math.min(cp.offset, buf.length) : 0;
+      const start = !skip || n > skip.segment ? 0 : n === skip.segment ? Math.min(skip.offset, buf.length) : buf.length;
       for (const e of scanFrames(buf, start)) {
         if (e.kind === 'frame') {
           frames.push({ segment: n, offset: e.offset, end: e.end, length: e.length, messages: e.messages });
@@ -181,8 +193,17 @@ export class FileStore implements SpoolStore {
     return buf;
   }
 
-  async checkpoint(f: StoredFrame): Promise<void> {
-    const cp: Checkpoint = { version: 1, segment: f.segment, offset: f.end };
+  async checkpoint(settled: StoredFrame | null, resume: StoredFrame | null): Promise<void> {
+    // Nothing settled since start: keep the settled position recovery read.
+    const base = settled ? { segment: settled.segment, offset: settled.end } : this.settledPos;
+    if (!base && !resume) return;
+    const cp: Checkpoint = { version: 1, segment: base?.segment ?? 0, offset: base?.offset ?? 0 };
+    if (resume) {
+      cp.resumeSegment = resume.segment;
+      cp.resumeOffset = resume.end;
+    }
+    this.settledPos = { segment: cp.segment, offset: cp.offset };
+    const f = { segment: cp.segment };
     const tmp = this.file('checkpoint.json.tmp');
     const h = await fs.open(tmp, 'w', 0o600);
     try {

@@ -22,7 +22,7 @@ export class MemoryStore implements SpoolStore {
     return f.payload ? Promise.resolve(f.payload) : Promise.reject(new Error('frame payload missing'));
   }
 
-  checkpoint(): Promise<void> {
+  checkpoint(_settled: StoredFrame | null, _resume: StoredFrame | null): Promise<void> {
     return Promise.resolve();
   }
 

@@ -2,7 +2,10 @@
  * The spool logic shared by the disk and memory backends: byte bound with FIFO waiting appends,
  * group commit (appends of the same tick share one store write + fsync), in-order hand-out to any
  * number of senders with release/redelivery, and a checkpoint that advances over the longest
- * settled prefix, written at most every `checkpointIntervalMs`.
+ * settled prefix, written at most every `checkpointIntervalMs`. The checkpoint also records the
+ * longest prefix that is settled or written to a proven-healthy connection (`markWritten`): after
+ * a crash of this process the kernel still delivers those bytes, so recovery resumes there and
+ * only the frames not yet handed to such a connection are sent again.
  */
 import type { Logger } from '@devo-collector/common';
 import type { RecoveryReport, Spool, SpoolFrame, SpoolStats, SpoolStore, StoredFrame } from './types.js';
@@ -13,6 +16,8 @@ interface Entry {
   seq: number;
   stored: StoredFrame;
   state: EntryState;
+  /** Handed to the kernel on a proven-healthy connection (see markWritten). */
+  written?: boolean;
 }
 
 interface PendingAppend {
@@ -56,7 +61,11 @@ export class SpoolCore implements Spool {
   private writing: Promise<void> | null = null;
   private readers: Reader[] = [];
 
-  private checkpointTarget: StoredFrame | null = null;
+  private lastSettled: StoredFrame | null = null;
+  /** Entries [head, resumeIdx) are settled or written; the resume position is entries[resumeIdx - 1]. */
+  private resumeIdx = 0;
+  private resumeTarget: StoredFrame | null = null;
+  private checkpointDirty = false;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private checkpointWrite: Promise<void> = Promise.resolve();
   private closed = false;
@@ -67,7 +76,8 @@ export class SpoolCore implements Spool {
     this.name = opts.name;
     this.store = opts.store;
     this.maxBytes = opts.maxBytes;
-    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 200;
+    // Short: after a crash, what was written since the last checkpoint is sent again.
+    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 50;
     this.log = opts.logger;
   }
 
@@ -223,12 +233,39 @@ export class SpoolCore implements Spool {
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.scanFrom = Math.max(0, this.scanFrom - this.head);
+      this.resumeIdx = Math.max(0, this.resumeIdx - this.head);
       this.head = 0;
     }
     if (last) {
-      this.checkpointTarget = last.stored;
+      this.lastSettled = last.stored;
+      this.checkpointDirty = true;
+      this.advanceResume();
       this.scheduleCheckpoint();
       this.wakeSpaceWaiters();
+    }
+  }
+
+  markWritten(seq: number): void {
+    const e = this.entries[this.indexOf(seq)];
+    if (!e || e.seq !== seq || e.state !== 'leased' || e.written) return;
+    e.written = true;
+    this.advanceResume();
+  }
+
+  /** Moves the resume position over settled or written entries; schedules a checkpoint if it moved. */
+  private advanceResume(): void {
+    let i = Math.max(this.resumeIdx, this.head);
+    while (i < this.entries.length) {
+      const e = this.entries[i] as Entry;
+      if (e.state !== 'settled' && !e.written) break;
+      i++;
+    }
+    this.resumeIdx = i;
+    const target = i > this.head ? (this.entries[i - 1] as Entry).stored : null;
+    if (target !== this.resumeTarget) {
+      this.resumeTarget = target;
+      this.checkpointDirty = true;
+      this.scheduleCheckpoint();
     }
   }
 
@@ -237,6 +274,17 @@ export class SpoolCore implements Spool {
     const e = this.entries[i];
     if (!e || e.seq !== seq || e.state !== 'leased') return;
     e.state = 'ready';
+    if (e.written) {
+      // The connection failed after all: a crash from now on must re-send this frame. Roll the
+      // resume position back and write it at once rather than on the next tick.
+      e.written = false;
+      if (i < this.resumeIdx) {
+        this.resumeIdx = i;
+        this.resumeTarget = i > this.head ? (this.entries[i - 1] as Entry).stored : null;
+        this.checkpointDirty = true;
+        void this.flushCheckpoint();
+      }
+    }
     this.scanFrom = Math.min(this.scanFrom, i);
     this.wakeReaders();
   }
@@ -261,11 +309,12 @@ export class SpoolCore implements Spool {
 
   flushCheckpoint(): Promise<void> {
     this.checkpointWrite = this.checkpointWrite.then(async () => {
-      const target = this.checkpointTarget;
-      if (!target) return;
-      this.checkpointTarget = null;
+      if (!this.checkpointDirty) return;
+      this.checkpointDirty = false;
+      // A resume position equal to the settled one adds nothing.
+      const resume = this.resumeTarget && this.resumeTarget !== this.lastSettled ? this.resumeTarget : null;
       try {
-        await this.store.checkpoint(target);
+        await this.store.checkpoint(this.lastSettled, resume);
       } catch (err) {
         this.log.error(`Cannot write the spool checkpoint: ${(err as Error).message}`);
       }

@@ -48,6 +48,13 @@ export interface Spool {
   settle(seq: number): void;
   /** The frame was not (surely) delivered: hand it out again, in order, before newer frames. */
   release(seq: number): void;
+  /**
+   * The frame's bytes are in the kernel's send buffer of a connection that has proven healthy: if
+   * this process dies now, the kernel still delivers them. Recovery after a crash resumes after the
+   * written prefix; while the process lives, only `settle` frees the frame (a failed connection
+   * `release`s it and it is re-sent).
+   */
+  markWritten(seq: number): void;
   /** Writes the checkpoint now if it moved. */
   flushCheckpoint(): Promise<void>;
   stats(): SpoolStats;
@@ -71,7 +78,10 @@ export interface SpoolStore {
   /** Appends frames and makes them durable with one fsync. */
   write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]>;
   read(frame: StoredFrame): Promise<Buffer>;
-  /** Everything up to and including `frame` was sent. */
-  checkpoint(frame: StoredFrame): Promise<void>;
+  /**
+   * Everything up to and including `settled` was sent (segments before it may go); a restart after
+   * a crash resumes after `resume` (written to a healthy connection), or after `settled` when null.
+   */
+  checkpoint(settled: StoredFrame | null, resume: StoredFrame | null): Promise<void>;
   close(): Promise<void>;
 }
