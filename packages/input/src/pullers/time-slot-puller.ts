@@ -59,6 +59,9 @@ export function planTimeSlots(p: {
   return slots;
 }
 
+/** Parsed responses held ahead of delivery, in JSON bytes (parsed objects take a few times more). */
+const FETCH_AHEAD_BUDGET_BYTES = 16 * 1024 * 1024;
+
 class TimeSlotPuller implements Puller {
   readonly name: string;
   readonly service: string;
@@ -70,6 +73,8 @@ class TimeSlotPuller implements Puller {
   private readonly seen: SeenIds;
   /** Sent, not yet acked: dedups later windows, never persisted. */
   private readonly pendingSeen = new Map<string, string>();
+  /** JSON bytes of the last window processed: sizes how many windows may be fetched ahead. */
+  private lastWindowBytes = 0;
   private commitChain: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
   private loop: Promise<void> | null = null;
@@ -156,11 +161,14 @@ class TimeSlotPuller implements Puller {
     });
     this.log.info(`Total number of time slots to be processed: ${slots.length}`);
     const fetches: Array<Promise<unknown[]> | undefined> = [];
-    const ahead = Math.max(1, svc.maxWindowsInFlight);
+    // Windows fetched ahead are held parsed in memory: with big windows fetch fewer at once.
+    const aheadFor = (): number =>
+      Math.max(1, Math.min(svc.maxWindowsInFlight, Math.floor(FETCH_AHEAD_BUDGET_BYTES / Math.max(1, this.lastWindowBytes))));
     let total = 0;
     let duplicated = 0;
     let processed = 0;
     for (let i = 0; i < slots.length && !signal.aborted; i++) {
+      const ahead = aheadFor();
       for (let j = i; j < Math.min(slots.length, i + ahead); j++) {
         if (!fetches[j]) {
           const f = this.fetchSlot(slots[j] as TimeSlot, signal);
@@ -178,6 +186,7 @@ class TimeSlotPuller implements Puller {
       fetches[i] = undefined;
       this.log.info(`Number of events received for time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} is: ${records.length}`);
       const { fresh, dups, maxTimeMs } = this.dedup(records);
+      this.lastWindowBytes = fresh.reduce((n, f) => n + f.text.length, 0) + dups * (fresh[0]?.text.length ?? 0);
       total += records.length;
       duplicated += dups;
       this.opts.metrics?.receivedRecords(this.service, records.length);
