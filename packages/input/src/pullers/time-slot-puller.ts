@@ -61,6 +61,7 @@ export function planTimeSlots(p: {
 
 /** Parsed responses held ahead of delivery, in JSON bytes (parsed objects take a few times more). */
 const FETCH_AHEAD_BUDGET_BYTES = 16 * 1024 * 1024;
+const SEEN_FLUSH_MS = 100;
 
 class TimeSlotPuller implements Puller {
   readonly name: string;
@@ -75,6 +76,7 @@ class TimeSlotPuller implements Puller {
   private readonly pendingSeen = new Map<string, string>();
   /** JSON bytes of the last window processed: sizes how many windows may be fetched ahead. */
   private lastWindowBytes = 0;
+  private seenFlush: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
   private loop: Promise<void> | null = null;
@@ -128,6 +130,14 @@ class TimeSlotPuller implements Puller {
     // Windows already sent may still be acked before the deadline: commit them in order.
     const left = Math.max(0, deadlineMs - this.now());
     await Promise.race([this.commitChain.catch(() => undefined), sleep(left)]);
+    if (this.seenFlush) {
+      clearTimeout(this.seenFlush);
+      this.seenFlush = null;
+      const seen = this.seen.entries();
+      await this.opts.store.update((doc) => {
+        doc.seen = seen;
+      }).catch(() => undefined);
+    }
     this.stateValue = 'stopped';
   }
 
@@ -269,9 +279,14 @@ class TimeSlotPuller implements Puller {
       this.now(),
     );
     const acks: Promise<void>[] = [];
+    let offset = 0;
     for (const b of batches) {
+      const part = fresh.slice(offset, offset + b.records.length);
+      offset += b.records.length;
       await this.gate.acquire(b.bytes, signal);
-      acks.push(this.opts.sink.send(b).finally(() => this.gate.release(b.bytes)));
+      // An ack means the batch is durable downstream: its ids are seen from now on, even before the
+      // window commits, so a restart that pulls the window again does not send them twice.
+      acks.push(this.opts.sink.send(b).finally(() => this.gate.release(b.bytes)).then(() => this.markSeen(part)));
     }
     const acked = Promise.all(acks);
     this.commitChain = this.commitChain
@@ -284,6 +299,22 @@ class TimeSlotPuller implements Puller {
         throw err;
       });
     this.commitChain.catch(() => undefined);
+  }
+
+  private markSeen(part: FreshRecord[]): void {
+    for (const f of part) {
+      this.seen.set(f.key, f.hash);
+      if (this.pendingSeen.get(f.key) === f.hash) this.pendingSeen.delete(f.key);
+    }
+    // Persist at most every SEEN_FLUSH_MS: the list can be long and acks come in bursts.
+    if (this.seenFlush) return;
+    this.seenFlush = setTimeout(() => {
+      this.seenFlush = null;
+      const seen = this.seen.entries();
+      this.opts.store.update((doc) => {
+        doc.seen = seen;
+      }).catch(() => undefined);
+    }, SEEN_FLUSH_MS);
   }
 
   private async commit(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null): Promise<void> {
