@@ -105,5 +105,8 @@ describe('API faults during a running collector', () => {
     recordFigure('api-faults conservation', { expected: expected.length, delivered: rx.ids.size, missing: missing.length, duplicates: dups, metricsBytes: metrics.length, pullErrorMetric: metrics.split('\n').filter((l) => /error/i.test(l) && !l.startsWith('#')).slice(0, 6) });
     expect(missing.slice(0, 20)).toEqual([]);
     expect(metrics.length).toBeGreaterThan(100);
+    // Each fault kind was counted under the service and its documented id.
+    expect(metrics).toMatch(/^pull_errors\{service="modelbreaches",error_id="300"\} [1-9]/m);
+    expect(metrics).toMatch(/^pull_errors\{service="modelbreaches",error_id="301"\} [1-9]/m);
   }, 60_000);
 });
