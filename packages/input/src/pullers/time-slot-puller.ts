@@ -60,7 +60,7 @@ export function planTimeSlots(p: {
 }
 
 /** Parsed responses held ahead of delivery, in JSON bytes (parsed objects take a few times more). */
-const FETCH_AHEAD_BUDGET_BYTES = 16 * 1024 * 1024;
+const FETCH_AHEAD_BUDGET_BYTES = 32 * 1024 * 1024;
 const SEEN_FLUSH_MS = 100;
 
 class TimeSlotPuller implements Puller {
@@ -76,6 +76,7 @@ class TimeSlotPuller implements Puller {
   private readonly pendingSeen = new Map<string, string>();
   /** JSON bytes of the last window processed: sizes how many windows may be fetched ahead. */
   private lastWindowBytes = 0;
+  private windowsSeen = 0;
   private seenFlush: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
@@ -172,8 +173,12 @@ class TimeSlotPuller implements Puller {
     this.log.info(`Total number of time slots to be processed: ${slots.length}`);
     const fetches: Array<Promise<unknown[]> | undefined> = [];
     // Windows fetched ahead are held parsed in memory: with big windows fetch fewer at once.
+    // Until one window's size is known, fetch two at once: a first burst of eight big windows
+    // would hold them all parsed in memory.
     const aheadFor = (): number =>
-      Math.max(1, Math.min(svc.maxWindowsInFlight, Math.floor(FETCH_AHEAD_BUDGET_BYTES / Math.max(1, this.lastWindowBytes))));
+      this.lastWindowBytes === 0 && this.windowsSeen === 0
+        ? Math.min(2, Math.max(1, svc.maxWindowsInFlight))
+        : Math.max(1, Math.min(svc.maxWindowsInFlight, Math.floor(FETCH_AHEAD_BUDGET_BYTES / Math.max(1, this.lastWindowBytes))));
     let total = 0;
     let duplicated = 0;
     let processed = 0;
@@ -197,6 +202,7 @@ class TimeSlotPuller implements Puller {
       this.log.info(`Number of events received for time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} is: ${records.length}`);
       const { fresh, dups, maxTimeMs } = this.dedup(records);
       this.lastWindowBytes = fresh.reduce((n, f) => n + f.text.length, 0) + dups * (fresh[0]?.text.length ?? 0);
+      this.windowsSeen++;
       total += records.length;
       duplicated += dups;
       this.opts.metrics?.receivedRecords(this.service, records.length);
