@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, writeConfig } from './helpers/collector.js';
+import { startLineReceiver, type LineReceiver } from './helpers/line-receiver.js';
 
 const START_MS = Math.floor((Date.now() - 3 * 3600_000) / 3600_000) * 3600_000;
 let sim: Simulator;
@@ -51,7 +52,7 @@ describe('back-pressure', () => {
     writeConfig(dir, cfg);
     const c = runCollector(['--config', 'config.yaml'], dir);
     const lines: string[] = [];
-    let server: net.Server | undefined;
+    let receiver: LineReceiver | undefined;
     try {
       await c.waitFor(/Started all objects from "MainProcess" process/);
       // Let it fill the spool and stall.
@@ -71,17 +72,7 @@ describe('back-pressure', () => {
       const spool = dirBytes(path.join(dir, 'state', 'spool'));
       expect(spool).toBeLessThan(4 * 1024 * 1024);
 
-      server = net.createServer((s) => {
-        let rest = '';
-        s.on('data', (b) => {
-          rest += b.toString('utf8');
-          const parts = rest.split('\n');
-          rest = parts.pop() ?? '';
-          lines.push(...parts);
-        });
-        s.on('error', () => undefined);
-      });
-      await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
+      receiver = await startLineReceiver(port, lines);
       const deadline = Date.now() + 120_000;
       let ids: string[] = [];
       while (Date.now() < deadline) {
@@ -99,7 +90,7 @@ describe('back-pressure', () => {
     } finally {
       c.proc.kill('SIGTERM');
       expect((await c.exit).code).toBe(0);
-      await new Promise((r) => (server ? server.close(r) : r(undefined)));
+      await receiver?.close();
     }
   }, 180_000);
 });

@@ -3,13 +3,13 @@
  * simulator has is delivered exactly once in the documented line format, and the collector's own
  * log records from all three processes arrive through the internal senders.
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, writeConfig } from './helpers/collector.js';
+import { startLineReceiver, type LineReceiver } from './helpers/line-receiver.js';
 
 let sim: Simulator;
-let server: net.Server;
+let receiver: LineReceiver;
 const lines: string[] = [];
 let port = 0;
 const START_MS = Math.floor((Date.now() - 3 * 3600_000) / 3600_000) * 3600_000;
@@ -18,22 +18,12 @@ beforeAll(async () => {
   // The simulator's history starts where the collector's backfill starts, so its oracle
   // (expectedIds) is exactly what must be delivered.
   sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 5, modelBreachesPerHour: 8, lateCreatedShare: 0.3, dataStartMs: START_MS });
-  server = net.createServer((s) => {
-    let rest = '';
-    s.on('data', (b) => {
-      rest += b.toString('utf8');
-      const parts = rest.split('\n');
-      rest = parts.pop() ?? '';
-      lines.push(...parts);
-    });
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as net.AddressInfo).port;
+  receiver = await startLineReceiver(0, lines);
+  port = receiver.port;
 });
 afterAll(async () => {
   await sim.close();
-  await new Promise((r) => server.close(r));
+  await receiver.close();
 });
 
 const LINE = /^<14>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ ([a-z0-9_.]+): (.*)$/;
