@@ -3,7 +3,6 @@
  * the vendor's documented statistics lines. A failed request is retried with backoff within the
  * cycle; the next period starts after the snapshot is acknowledged.
  */
-import { createLogger, type Logger } from '@devo-collector/common';
 import { backoffDelayMs, sleep } from '../backoff.js';
 import { buildBatches } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
@@ -14,73 +13,31 @@ import {
   whenAborted,
   type Puller,
   type PullerOptions,
-  type PullerState,
 } from './puller.js';
+import { PullerBase } from './puller-base.js';
 
-class StatelessServicePuller implements Puller {
-  readonly name: string;
-  readonly service: string;
-  private stateValue: PullerState = 'idle';
-  private readonly log: Logger;
-  private readonly ac = new AbortController();
+class StatelessServicePuller extends PullerBase {
   private readonly gate: InFlightGate;
-  private loop: Promise<void> | null = null;
-  private stopping: Promise<void> | null = null;
   private pendingAck: Promise<void> = Promise.resolve();
-  private readonly now: () => number;
 
-  constructor(private readonly opts: PullerOptions) {
-    this.service = opts.service.name;
-    this.name = `StatelessServicePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`;
-    this.log = createLogger(this.name);
-    this.now = opts.now ?? Date.now;
+  constructor(opts: PullerOptions) {
+    super(opts, `StatelessServicePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`);
     this.gate = new InFlightGate(opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
-    opts.metrics?.trackCursor(this.service, () => this.cursorMs);
-  }
-
-  get state(): PullerState {
-    return this.stateValue;
   }
 
   get cursorMs(): number | null {
     return this.opts.store.data.last_pull_ms;
   }
 
-  start(): void {
-    if (this.stateValue !== 'idle') throw new Error(`${this.name}: start() in state ${this.stateValue}`);
-    this.stateValue = 'waiting-setup';
-    this.loop = this.run().catch((err: unknown) => {
-      this.log.error(`Puller stopped unexpectedly: ${asPullError(err).toString()}`);
-    });
-  }
-
-  stop(deadlineMs: number): Promise<void> {
-    this.stopping ??= (async () => {
-      if (this.stateValue === 'idle') {
-        this.stateValue = 'stopped';
-        return;
-      }
-      this.stateValue = 'draining';
-      this.ac.abort();
-      await this.loop;
-      await Promise.race([this.pendingAck, sleep(Math.max(0, deadlineMs - this.now()))]);
-      this.stateValue = 'stopped';
-    })();
-    return this.stopping;
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.ac.signal;
-    if (this.opts.ready) {
-      this.log.warn('Waiting until setup will be executed');
-      const ok = await Promise.race([this.opts.ready, whenAborted(signal).then(() => false)]);
-      if (!ok || signal.aborted) return;
-    }
-    this.stateValue = 'running';
+  protected async pull(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await this.pullOnce(signal);
       await sleep(this.opts.service.requestPeriodMs, signal);
     }
+  }
+
+  protected async finish(deadlineMs: number): Promise<void> {
+    await Promise.race([this.pendingAck, sleep(Math.max(0, deadlineMs - this.now()))]);
   }
 
   private stats(pullingId: number, requests: number, received: number, sent: number): string {

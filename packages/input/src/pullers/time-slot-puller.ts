@@ -7,7 +7,6 @@
  * - a failed window is retried with backoff until it succeeds, never skipped;
  * - dedup against the persisted seen ids plus the ids in flight; ids count as seen only once acked.
  */
-import { createLogger, type Logger } from '@devo-collector/common';
 import { backoffDelayMs, sleep } from '../backoff.js';
 import { buildBatches } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
@@ -20,8 +19,8 @@ import {
   whenAborted,
   type Puller,
   type PullerOptions,
-  type PullerState,
 } from './puller.js';
+import { PullerBase } from './puller-base.js';
 import { recordsOf, serviceProfile, type ServiceProfile } from './service-profile.js';
 
 export interface TimeSlot {
@@ -63,13 +62,8 @@ export function planTimeSlots(p: {
 const FETCH_AHEAD_BUDGET_BYTES = 32 * 1024 * 1024;
 const SEEN_FLUSH_MS = 100;
 
-class TimeSlotPuller implements Puller {
-  readonly name: string;
-  readonly service: string;
-  private stateValue: PullerState = 'idle';
-  private readonly log: Logger;
+class TimeSlotPuller extends PullerBase {
   private readonly profile: ServiceProfile;
-  private readonly ac = new AbortController();
   private readonly gate: InFlightGate;
   private readonly seen: SeenIds;
   /** Sent, not yet acked: dedups later windows, never persisted. */
@@ -80,54 +74,23 @@ class TimeSlotPuller implements Puller {
   private seenFlush: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
-  private loop: Promise<void> | null = null;
-  private stopping: Promise<void> | null = null;
-  private readonly now: () => number;
 
-  constructor(private readonly opts: PullerOptions) {
-    this.service = opts.service.name;
-    this.name = `CollectorDarktracePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`;
-    this.log = createLogger(this.name);
+  constructor(opts: PullerOptions) {
+    super(opts, `CollectorDarktracePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`);
     this.profile = serviceProfile(opts.service);
-    this.now = opts.now ?? Date.now;
     this.seen = new SeenIds(opts.service.maxSeenIds, opts.store.data.seen);
     this.gate = new InFlightGate(
       opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES,
       (used) => this.log.warn(`Pulling paused: ${used} bytes sent and not yet acknowledged by the output (limit ${this.gate.maxBytes})`),
       () => this.log.info('Pulling resumed: the output acknowledged pending batches'),
     );
-    opts.metrics?.trackCursor(this.service, () => this.cursorMs);
-  }
-
-  get state(): PullerState {
-    return this.stateValue;
   }
 
   get cursorMs(): number | null {
     return this.opts.store.data.cursor_ms;
   }
 
-  start(): void {
-    if (this.stateValue !== 'idle') throw new Error(`${this.name}: start() in state ${this.stateValue}`);
-    this.stateValue = 'waiting-setup';
-    this.loop = this.run().catch((err: unknown) => {
-      this.log.error(`Puller stopped unexpectedly: ${asPullError(err).toString()}`);
-    });
-  }
-
-  stop(deadlineMs: number): Promise<void> {
-    this.stopping ??= this.drain(deadlineMs);
-    return this.stopping;
-  }
-
-  private async drain(deadlineMs: number): Promise<void> {
-    if (this.stateValue === 'idle') {
-      this.stateValue = 'stopped';
-      return;
-    }
-    this.stateValue = 'draining';
-    this.ac.abort();
-    await this.loop;
+  protected async finish(deadlineMs: number): Promise<void> {
     // Windows already sent may still be acked before the deadline: commit them in order.
     const left = Math.max(0, deadlineMs - this.now());
     await Promise.race([this.commitChain.catch(() => undefined), sleep(left)]);
@@ -139,17 +102,9 @@ class TimeSlotPuller implements Puller {
         doc.seen = seen;
       }).catch(() => undefined);
     }
-    this.stateValue = 'stopped';
   }
 
-  private async run(): Promise<void> {
-    const signal = this.ac.signal;
-    if (this.opts.ready) {
-      this.log.warn('Waiting until setup will be executed');
-      const ok = await Promise.race([this.opts.ready, whenAborted(signal).then(() => false)]);
-      if (!ok || signal.aborted) return;
-    }
-    this.stateValue = 'running';
+  protected async pull(signal: AbortSignal): Promise<void> {
     const period = this.opts.service.requestPeriodMs;
     this.log.info(`Starting data collection every ${Math.round(period / 1000)} seconds`);
     while (!signal.aborted) {

@@ -1,0 +1,74 @@
+/**
+ * The lifecycle both pullers share: 'idle' -> 'waiting-setup' -> 'running' -> 'draining' ->
+ * 'stopped'. Subclasses supply the pull loop and what to finish (acks, commits) at stop.
+ */
+import { createLogger, type Logger } from '@devo-collector/common';
+import { asPullError, whenAborted, type Puller, type PullerOptions, type PullerState } from './puller.js';
+
+export abstract class PullerBase implements Puller {
+  readonly service: string;
+  protected readonly log: Logger;
+  protected readonly ac = new AbortController();
+  protected readonly now: () => number;
+  private stateValue: PullerState = 'idle';
+  private loop: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    protected readonly opts: PullerOptions,
+    readonly name: string,
+  ) {
+    this.service = opts.service.name;
+    this.log = createLogger(name);
+    this.now = opts.now ?? Date.now;
+    opts.metrics?.trackCursor(this.service, () => this.cursorMs);
+  }
+
+  abstract get cursorMs(): number | null;
+
+  /** Runs until `signal` aborts (or the subclass gives up); setup has succeeded. */
+  protected abstract pull(signal: AbortSignal): Promise<void>;
+
+  /** After the loop ended at stop: wait for outstanding acks until `deadlineMs`, commit. */
+  protected abstract finish(deadlineMs: number): Promise<void>;
+
+  get state(): PullerState {
+    return this.stateValue;
+  }
+
+  start(): void {
+    if (this.stateValue !== 'idle') throw new Error(`${this.name}: start() in state ${this.stateValue}`);
+    this.stateValue = 'waiting-setup';
+    this.loop = this.run().catch((err: unknown) => {
+      this.log.error(`Puller stopped unexpectedly: ${asPullError(err).toString()}`);
+    });
+  }
+
+  stop(deadlineMs: number): Promise<void> {
+    this.stopping ??= this.drain(deadlineMs);
+    return this.stopping;
+  }
+
+  private async drain(deadlineMs: number): Promise<void> {
+    if (this.stateValue === 'idle') {
+      this.stateValue = 'stopped';
+      return;
+    }
+    this.stateValue = 'draining';
+    this.ac.abort();
+    await this.loop;
+    await this.finish(deadlineMs);
+    this.stateValue = 'stopped';
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.ac.signal;
+    if (this.opts.ready) {
+      this.log.warn('Waiting until setup will be executed');
+      const ok = await Promise.race([this.opts.ready, whenAborted(signal).then(() => false)]);
+      if (!ok || signal.aborted) return;
+    }
+    this.stateValue = 'running';
+    await this.pull(signal);
+  }
+}
