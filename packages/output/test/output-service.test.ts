@@ -70,7 +70,10 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     const connectionsBefore = receiver.connections;
     await svc.handle({ type: 'batch', batch: batch(40) });
     await receiver.waitFor((t) => numbers(t).length >= 410);
-    expect(receiver.connections).toBe(connectionsBefore + 1);
+    // At least the standard group's new connection; the internal group shares this receiver and may
+    // reconnect in the same instant to ship its log records (its connection idled out too).
+    expect(receiver.connections).toBeGreaterThanOrEqual(connectionsBefore + 1);
+    expect(receiver.connections).toBeLessThanOrEqual(connectionsBefore + 2);
     expect(connectionsBefore).toBeGreaterThanOrEqual(2);
     await receiver.waitFor((t) => t.includes(' devo.collector.metric.message_sent: '), 5_000);
 
