@@ -65,7 +65,7 @@ afterAll(async () => {
   const scan = secretScan([root], texts);
   recordFigure('api-faults secret scan', scan);
   expect(scan.leaks).toEqual([]);
-  rmSync(root, { recursive: true, force: true });
+  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
 }, 60_000);
 
 describe('API faults during a running collector', () => {

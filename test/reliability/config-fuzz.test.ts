@@ -47,7 +47,7 @@ afterAll(async () => {
   const scan = secretScan([root], texts, [certs.clientKey, certs.serverKey]);
   recordFigure('config-fuzz secret scan', scan);
   expect(scan.leaks).toEqual([]);
-  rmSync(root, { recursive: true, force: true });
+  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
 });
 
 function validConfig(): Dict {

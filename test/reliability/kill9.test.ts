@@ -42,7 +42,7 @@ afterAll(() => {
   const scan = secretScan([root], []);
   recordFigure('kill9 secret scan', scan);
   expect(scan.leaks).toEqual([]);
-  rmSync(root, { recursive: true, force: true });
+  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
 });
 
 describe('kill -9 at random moments of a backfill', () => {

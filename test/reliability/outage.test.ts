@@ -22,7 +22,7 @@ afterAll(() => {
   const scan = secretScan([root], [], [certs.clientKey, certs.serverKey]);
   recordFigure('outage secret scan', scan);
   expect(scan.leaks).toEqual([]);
-  rmSync(root, { recursive: true, force: true });
+  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
 });
 
 async function outage(outageMs: number): Promise<void> {

@@ -6,6 +6,7 @@
  *
  * Lifecycle: 'idle' -> 'starting' -> 'running' -> 'draining' -> 'stopped' (or 'failed').
  */
+import path from 'node:path';
 import {
   assertNever,
   configureLogging,
@@ -20,10 +21,12 @@ import {
   type OutputToSupervisorMessage,
   type SenderGroup,
   type SupervisorToOutputMessage,
+  utf8Bytes,
 } from '@devo-collector/common';
 import { OUTPUT_ERROR } from './errors.js';
 import { formatBatch } from './format.js';
 import { InternalFeed } from './internal-feed.js';
+import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
 import { checkOutput } from './output-check.js';
 import { SenderManager, type PeriodStats, type SenderManagerOptions } from './sender-manager.js';
 import type { BackoffPolicy } from './senders/delivery.js';
@@ -41,6 +44,7 @@ export interface OutputServiceOptions {
   tuning?: Pick<SenderManagerOptions, 'settleMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
+const ledgerKey = (ns: string, key: string): string => `${ns}\u0000${key}`;
 const GROUPS: readonly SenderGroup[] = ['standard', 'lookup', 'internal'];
 /** The supervisor kills after its grace period; we aim to be out well within 10 s. */
 const MAX_SHUTDOWN_MS = 9_000;
@@ -56,6 +60,9 @@ export class OutputService {
   private outputs: OutputRuntime[] = [];
   private feed: InternalFeed | null = null;
   private ackChain: Promise<void> = Promise.resolve();
+  private ledger: DeliveryLedger | null = null;
+  /** Ledger keys of batches accepted but not durable yet: a replayed batch waits for these first. */
+  private readonly pendingKeys = new Map<string, Promise<unknown>>();
   private metricsTimer: NodeJS.Timeout | null = null;
   private readonly enqueued: OutputMetrics['enqueued'] = {
     standard: { count: 0, bytes: 0 },
@@ -99,6 +106,8 @@ export class OutputService {
     try {
       for (const out of config.outputs) if (usesTls(out)) loadTlsMaterial(out.name, out);
       for (const out of config.outputs) this.outputs.push(await this.openOutput(config, out));
+      const p = config.globals.persistence;
+      this.ledger = openDeliveryLedger({ dir: p.type === 'filesystem' ? path.join(p.directory, 'ledger') : null, logger: this.log });
     } catch (err) {
       const e =
         err instanceof OutputError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
@@ -160,22 +169,17 @@ export class OutputService {
       this.ackChain = this.ackChain.then(() => this.o.send({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(e) }));
       return;
     }
-    if (batch.records.length === 0) {
-      this.ackChain = this.ackChain.then(() => this.o.send({ type: 'batch-durable', batchId: batch.batchId }));
-      return;
+    const ns = `${batch.inputName}/${batch.serviceName}`;
+    // A replayed record may belong to a batch whose append is still running: decide after it.
+    const prior = batch.replay && batch.keys ? this.pendingFor(ns, batch.keys) : [];
+    const durable: Promise<OutputError | null> =
+      prior.length === 0 ? this.appendBatch(c.hostname, ns, batch) : Promise.allSettled(prior).then(() => this.appendBatch(c.hostname, ns, batch));
+    if (batch.keys) {
+      for (const k of batch.keys) this.pendingKeys.set(ledgerKey(ns, k), durable);
+      void durable.then(() => {
+        for (const k of batch.keys ?? []) if (this.pendingKeys.get(ledgerKey(ns, k)) === durable) this.pendingKeys.delete(ledgerKey(ns, k));
+      });
     }
-    // All outputs append concurrently (and share group commits with other batches of this tick);
-    // the ack chain keeps the acks in arrival order.
-    const durable = Promise.all(
-      this.outputs.map((r) => r.managers[batch.group].append(formatBatch(batch, c.hostname, r.config.octetCounting), batch.records.length)),
-    ).then(
-      () => {
-        this.enqueued[batch.group].count += batch.records.length;
-        this.enqueued[batch.group].bytes += batch.bytes;
-        return null;
-      },
-      (err: unknown) => new OutputError(OUTPUT_ERROR.spoolAppend, `batch ${batch.batchId} is not durable: ${(err as Error).message}`),
-    );
     this.ackChain = this.ackChain.then(async () => {
       const err = await durable;
       if (err) {
@@ -185,6 +189,47 @@ export class OutputService {
         await this.o.send({ type: 'batch-durable', batchId: batch.batchId });
       }
     });
+  }
+
+  private pendingFor(ns: string, keys: readonly string[]): Promise<unknown>[] {
+    const out = new Set<Promise<unknown>>();
+    for (const k of keys) {
+      const p = this.pendingKeys.get(ledgerKey(ns, k));
+      if (p) out.add(p);
+    }
+    return [...out];
+  }
+
+  /**
+   * Appends the batch to every output of its group (concurrently; appends of the same tick share
+   * group commits), minus, for a replayed batch, the records the ledger says are already durable.
+   * Once durable, its keys go into the ledger before the ack can leave. Resolves to the error, if any.
+   */
+  private appendBatch(hostname: string, ns: string, batch: EventBatch): Promise<OutputError | null> {
+    let records = batch.records;
+    let keys = batch.keys;
+    const ledger = this.ledger;
+    if (batch.replay && keys && ledger) {
+      const k = keys;
+      const keep = records.map((_, i) => !ledger.has(ns, k[i] ?? ''));
+      const skipped = keep.filter((x) => !x).length;
+      if (skipped > 0) {
+        records = records.filter((_, i) => keep[i]);
+        keys = k.filter((_, i) => keep[i]);
+        this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${batch.records.length} records were already spooled before a restart and are not sent again`);
+      }
+    }
+    if (records.length === 0) return Promise.resolve(null);
+    const part = records === batch.records ? batch : { ...batch, records };
+    return Promise.all(this.outputs.map((r) => r.managers[batch.group].append(formatBatch(part, hostname, r.config.octetCounting), records.length))).then(
+      () => {
+        if (keys) ledger?.add(ns, keys);
+        this.enqueued[batch.group].count += records.length;
+        this.enqueued[batch.group].bytes += records === batch.records ? batch.bytes : utf8Bytes(records);
+        return null;
+      },
+      (err: unknown) => new OutputError(OUTPUT_ERROR.spoolAppend, `batch ${batch.batchId} is not durable: ${(err as Error).message}`),
+    );
   }
 
   metrics(): OutputMetrics {
@@ -223,6 +268,7 @@ export class OutputService {
         if (st.pendingMessages > 0) this.log.info(`${r.managers[g].name} -> ${st.pendingMessages} messages stay in the spool for the next start`);
       }
     }
+    this.ledger?.close();
     this.state = 'stopped';
     await this.o.send({ type: 'metrics', metrics: this.metrics() });
     await this.o.send({ type: 'stopped' });

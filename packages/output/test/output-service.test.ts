@@ -136,3 +136,52 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     ]);
   });
 });
+
+describe('OutputService delivery ledger (replayed batches after a crash)', () => {
+  const keyed = (seq: number, ids: number[], replay = false): EventBatch => {
+    const records = ids.map((n) => JSON.stringify({ n }));
+    return {
+      batchId: `modelbreaches:${seq}`,
+      group: 'standard',
+      inputName: 'darktrace',
+      serviceName: 'modelbreaches',
+      tag: 'edr.darktrace.respond.status',
+      records,
+      keys: ids.map(String),
+      replay,
+      bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0),
+      createdAtMs: Date.UTC(2024, 0, 1),
+    };
+  };
+
+  it('a replayed batch spools only the records not already durable, across an output restart, and is still acked', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-ledger-'));
+    const stream = new PassThrough();
+    let printed = '';
+    stream.on('data', (d: Buffer) => (printed += d.toString()));
+    const out = outputConfig({ name: 'console_1', type: 'console' });
+    const config = compiledConfig(dir, [out]);
+    const m1: OutputToSupervisorMessage[] = [];
+    const first = service(m1, stream);
+    await first.handle({ type: 'init', config, validateOnly: false });
+    await first.handle({ type: 'batch', batch: keyed(1, [1, 2, 3]) });
+    // Sent while batch 1 is still being appended: the replay waits for it, then drops 1-3.
+    await first.handle({ type: 'batch', batch: keyed(2, [2, 3, 4], true) });
+    await first.handle({ type: 'shutdown', deadlineMs: 2_000 });
+    expect(m1.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId)).toEqual(['modelbreaches:1', 'modelbreaches:2']);
+
+    // A new OutputProcess over the same state directory: the ledger is read back from disk.
+    const m2: OutputToSupervisorMessage[] = [];
+    const second = service(m2, stream);
+    await second.handle({ type: 'init', config, validateOnly: false });
+    await second.handle({ type: 'batch', batch: keyed(3, [1, 4, 5], true) });
+    // Not marked replay: sent as it is (a start_time reset asks for records again).
+    await second.handle({ type: 'batch', batch: keyed(4, [1]) });
+    await second.handle({ type: 'shutdown', deadlineMs: 2_000 });
+    expect(m2.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId)).toEqual(['modelbreaches:3', 'modelbreaches:4']);
+
+    const sent = printed.trim().split('\n').map((l) => (JSON.parse((JSON.parse(l) as { message_content: string }).message_content) as { n: number }).n);
+    expect(sent).toEqual([1, 2, 3, 4, 5, 1]);
+    expect(logs.lines().some((l) => l.includes('Batch modelbreaches:3 (modelbreaches): 2 of 3 records were already spooled before a restart'))).toBe(true);
+  });
+});

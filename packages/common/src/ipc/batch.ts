@@ -14,6 +14,16 @@ export interface EventBatch {
   bytes: number;
   /** When the batch was built (epoch ms); used as the syslog header date. */
   createdAtMs: number;
+  /**
+   * Dedup identity of each record (parallel to `records`; key plus content hash), for the output's
+   * delivery ledger. Absent for records without an identity (snapshots, internal records).
+   */
+  keys?: string[];
+  /**
+   * The input may have sent these records before a crash (first cycle after an input start, or a
+   * re-send after an output restart): the output drops records its ledger says are already durable.
+   */
+  replay?: boolean;
 }
 
 /** Figures a worker reports to the supervisor for /metrics (counters are totals since start). */

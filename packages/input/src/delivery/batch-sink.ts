@@ -24,13 +24,17 @@ export interface BatchShape {
   maxMessages: number;
 }
 
-/** Splits serialized records into EventBatch messages of at most `maxMessages` records each. */
-export function buildBatches(records: readonly string[], shape: BatchShape, nowMs = Date.now()): EventBatch[] {
+/**
+ * Splits serialized records into EventBatch messages of at most `maxMessages` records each.
+ * `keys` (parallel to `records`) are the records' dedup identities for the output's ledger.
+ */
+export function buildBatches(records: readonly string[], shape: BatchShape, nowMs = Date.now(), keys?: readonly string[]): EventBatch[] {
   const out: EventBatch[] = [];
   const size = Math.max(1, shape.maxMessages);
   for (let i = 0; i < records.length; i += size) {
     const chunk = records.slice(i, i + size);
     out.push({
+      ...(keys ? { keys: keys.slice(i, i + size) } : {}),
       batchId: nextBatchId(shape.serviceName),
       group: 'standard',
       inputName: shape.inputName,

@@ -56,7 +56,11 @@ export class IpcBatchSink implements BatchSink {
     p.timer.unref();
   }
 
-  /** The output lost whatever it had not acked: send it all again, in the original order. */
+  /**
+   * The output lost whatever it had not acked: send it all again, in the original order. Some of
+   * it may have been durable with only the ack lost: marked `replay`, the output's delivery ledger
+   * drops those records instead of spooling them twice.
+   */
   resendAll(): void {
     if (this.pending.size > 0) this.log.info(`Output restarted: re-sending ${this.pending.size} unacknowledged batches`);
     for (const p of this.pending.values()) {
@@ -64,6 +68,7 @@ export class IpcBatchSink implements BatchSink {
         clearTimeout(p.timer);
         p.timer = null;
       }
+      p.batch = { ...p.batch, replay: true };
       void sendTo(this.peer, { type: 'batch', batch: p.batch });
     }
   }

@@ -74,10 +74,17 @@ class TimeSlotPuller extends PullerBase {
   private seenFlush: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
+  /**
+   * Until the first cycle completes, what we send may already have been sent by the process that
+   * ran before us (its windows in flight when it died): batches go out marked `replay`, and the
+   * output drops records its delivery ledger already holds. Not after a start_time reset.
+   */
+  private replay: boolean;
 
   constructor(opts: PullerOptions) {
     super(opts, `CollectorDarktracePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`);
     this.profile = serviceProfile(opts.service);
+    this.replay = !opts.store.startTimeReset;
     this.seen = new SeenIds(opts.service.maxSeenIds, opts.store.data.seen);
     this.gate = new InFlightGate(
       opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES,
@@ -173,6 +180,7 @@ class TimeSlotPuller extends PullerBase {
     // The cycle ends when everything it sent is acked and committed (or we are told to stop).
     await Promise.race([this.commitChain.catch(() => undefined), whenAborted(signal)]);
     if (signal.aborted || this.commitFailed !== null) return;
+    this.replay = false;
     const avg = total > 0 ? (this.now() - t0) / total : 0;
     this.log.info(
       `Received response, messages(total/duplicated): ${total}/${duplicated}/tag template used: "${svc.tag}", avg_time_per_source_message: ${avg.toFixed(3)} ms`,
@@ -238,7 +246,9 @@ class TimeSlotPuller extends PullerBase {
         maxMessages: this.opts.maxMessagesPerBatch,
       },
       this.now(),
+      fresh.map((f) => (f.hash ? `${f.key}\u0001${f.hash}` : f.key)),
     );
+    if (this.replay) for (const b of batches) b.replay = true;
     const acks: Promise<void>[] = [];
     let offset = 0;
     for (const b of batches) {

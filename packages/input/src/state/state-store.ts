@@ -33,6 +33,11 @@ export interface StateStoreOptions {
 export interface StateStore {
   readonly filePath: string | null;
   readonly data: Readonly<ServiceStateDoc>;
+  /**
+   * True when this open discarded the persisted state because `start_time` changed: the user asked
+   * to collect again, so records already sent must be sent again (no replay filtering).
+   */
+  readonly startTimeReset: boolean;
   /** Applies `fn` to the document and persists it; writes are serialized. */
   update(fn: (doc: ServiceStateDoc) => void): Promise<void>;
   close(): Promise<void>;
@@ -48,6 +53,7 @@ class LowStateStore implements StateStore {
   /** A write queued but not started yet: later updates ride on it (it reads the latest data). */
   private queued: Promise<void> | null = null;
   private closed = false;
+  startTimeReset = false;
 
   constructor(
     private readonly db: Low<ServiceStateDoc>,
@@ -118,6 +124,7 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
       `The configuration property "start_time" is having a different value from previous collector executions so the persisted values will be removed. The new "start_time" value will be used as starting point, previous_value: "${previous}", new_value: "${opts.startTimeText}"`,
     );
     db.data = fresh();
+    store.startTimeReset = true;
   }
   db.data.start_time = opts.startTimeText;
   if (filePath !== null) await store.update(() => undefined);
