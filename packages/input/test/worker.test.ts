@@ -7,7 +7,7 @@ import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InputToSupervisorMessage, SupervisorToInputMessage, CompiledConfig } from '@devo-collector/common';
+import { unpackBatch, type InputToSupervisorMessage, type SupervisorToInputMessage, type CompiledConfig } from '@devo-collector/common';
 import type { Simulator } from '@devo-collector/darktrace-sim';
 import { makeCompiledConfig, makeServiceConfig } from '../src/test-config.js';
 import { HOUR, TOKENS, startSim, tempDir, waitFor } from './helpers.js';
@@ -24,7 +24,7 @@ interface Child {
 }
 
 function startWorker(): Child {
-  const proc = fork(ENTRY, [], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const proc = fork(ENTRY, [], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
   const messages: InputToSupervisorMessage[] = [];
   const stdout: string[] = [];
   proc.stdout?.on('data', (d: Buffer) => stdout.push(...d.toString().split('\n').filter(Boolean)));
@@ -61,7 +61,7 @@ describe('forked input worker', () => {
     // Ack every batch, as the supervisor does once the output made it durable.
     child.proc.on('message', (m) => {
       const msg = m as InputToSupervisorMessage;
-      if (msg.type === 'batch') child.send({ type: 'batch-ack', batchId: msg.batch.batchId });
+      if (msg.type === 'packed-batch') child.send({ type: 'batch-ack', batchId: msg.batchId });
     });
     child.send({ type: 'init', config: config(stateDir), saveState: true, validateOnly: false });
     await waitFor(() => child.messages.some((m) => m.type === 'ready'), 30_000, 'ready');
@@ -69,7 +69,7 @@ describe('forked input worker', () => {
     const pbids = (): Set<string> =>
       new Set(
         child.messages.flatMap((m) =>
-          m.type === 'batch' && m.batch.serviceName === 'modelbreaches' ? m.batch.records.map((r) => String((JSON.parse(r) as { pbid: number }).pbid)) : [],
+          m.type === 'packed-batch' && unpackBatch(m).serviceName === 'modelbreaches' ? unpackBatch(m).records.map((r) => String((JSON.parse(r) as { pbid: number }).pbid)) : [],
         ),
       );
     await waitFor(() => expected.every((id) => pbids().has(id)), 20_000, 'breaches');
@@ -77,9 +77,12 @@ describe('forked input worker', () => {
     const setup = child.messages.filter((m) => m.type === 'setup-result');
     expect(setup.map((m) => m.type === 'setup-result' && m.service).sort()).toEqual(['modelbreaches', 'status']);
     expect(setup.every((m) => m.type === 'setup-result' && m.ok)).toBe(true);
-    const batch = child.messages.find((m) => m.type === 'batch');
-    expect(batch?.type === 'batch' && batch.batch.batchId).toMatch(/^(modelbreaches|status):\d+$/);
-    expect(batch?.type === 'batch' && batch.batch.records.length).toBeLessThanOrEqual(5);
+    // Batches travel packed (serialized once, the supervisor forwards bytes).
+    const packed = child.messages.find((m) => m.type === 'packed-batch');
+    const batch = packed?.type === 'packed-batch' ? unpackBatch(packed) : null;
+    expect(batch?.batchId).toMatch(/^(modelbreaches|status):\d+$/);
+    expect(packed?.type === 'packed-batch' && packed.batchId).toBe(batch?.batchId);
+    expect(batch?.records.length).toBeLessThanOrEqual(5);
 
     child.send({ type: 'shutdown', deadlineMs: Date.now() + 3000 });
     expect(await child.exit).toBe(0);
@@ -100,7 +103,7 @@ describe('forked input worker', () => {
     const results = child.messages.filter((m) => m.type === 'setup-result');
     expect(results).toHaveLength(2);
     expect(results.every((m) => m.type === 'setup-result' && m.ok)).toBe(true);
-    expect(child.messages.some((m) => m.type === 'batch')).toBe(false);
+    expect(child.messages.some((m) => m.type === 'batch' || m.type === 'packed-batch')).toBe(false);
   });
 
   it('answers init-failed and exits non-zero when the state directory is unusable', async () => {

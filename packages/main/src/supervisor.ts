@@ -152,6 +152,13 @@ export class Supervisor {
           void this.output.send({ type: 'batch', batch: msg.batch });
         }
         break;
+      case 'packed-batch':
+        // Same rule; the bytes are forwarded as they are (never deserialized here).
+        if (this.output?.state === 'ready') {
+          this.figures.batchesRouted++;
+          void this.output.send({ type: 'packed-batch', batchId: msg.batchId, packed: msg.packed });
+        }
+        break;
       case 'metrics':
         this.figures.inputMetrics = msg.metrics;
         this.opts.metrics?.updateInput(msg.metrics);

@@ -21,6 +21,7 @@ import {
   type OutputToSupervisorMessage,
   type SenderGroup,
   type SupervisorToOutputMessage,
+  unpackBatch,
   utf8Bytes,
 } from '@devo-collector/common';
 import { OUTPUT_ERROR } from './errors.js';
@@ -83,6 +84,9 @@ export class OutputService {
         return msg.validateOnly ? this.validate(msg.config) : this.init(msg.config);
       case 'batch':
         this.onBatch(msg.batch);
+        return Promise.resolve();
+      case 'packed-batch':
+        this.onBatch(unpackBatch(msg));
         return Promise.resolve();
       case 'shutdown':
         return this.shutdown(msg.deadlineMs);

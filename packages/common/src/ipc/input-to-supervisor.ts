@@ -1,5 +1,6 @@
 import type { SerializedError } from '../errors.js';
 import type { EventBatch, InputMetrics } from './batch.js';
+import type { PackedBatch } from './packed-batch.js';
 import type { LogRecordsMessage } from './log-records.js';
 
 /**
@@ -26,6 +27,11 @@ export interface InputBatchMessage {
   batch: EventBatch;
 }
 
+/** A batch serialized once for the whole trip (packed-batch.ts); what the worker sends. */
+export interface InputPackedBatchMessage extends PackedBatch {
+  type: 'packed-batch';
+}
+
 export interface InputMetricsMessage {
   type: 'metrics';
   metrics: InputMetrics;
@@ -48,6 +54,7 @@ export type InputToSupervisorMessage =
   | InputReadyMessage
   | InputInitFailedMessage
   | InputBatchMessage
+  | InputPackedBatchMessage
   | InputMetricsMessage
   | SetupResultMessage
   | InputStoppedMessage

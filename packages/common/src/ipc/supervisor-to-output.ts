@@ -1,5 +1,6 @@
 import type { CompiledConfig } from '../config/types.js';
 import type { EventBatch } from './batch.js';
+import type { PackedBatch } from './packed-batch.js';
 import type { LogRecordsMessage } from './log-records.js';
 
 export interface OutputInitMessage {
@@ -16,9 +17,19 @@ export interface OutputBatchMessage {
 }
 
 /** Flush what can be flushed, checkpoint the spool, answer `stopped`, exit. */
+/** The same, still serialized as the input packed it: the supervisor forwards bytes. */
+export interface OutputPackedBatchMessage extends PackedBatch {
+  type: 'packed-batch';
+}
+
 export interface OutputShutdownMessage {
   type: 'shutdown';
   deadlineMs: number;
 }
 
-export type SupervisorToOutputMessage = OutputInitMessage | OutputBatchMessage | OutputShutdownMessage | LogRecordsMessage;
+export type SupervisorToOutputMessage =
+  | OutputInitMessage
+  | OutputBatchMessage
+  | OutputPackedBatchMessage
+  | OutputShutdownMessage
+  | LogRecordsMessage;

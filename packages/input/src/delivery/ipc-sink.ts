@@ -1,9 +1,10 @@
 /**
- * BatchSink over the worker's IPC channel: sends `{type:'batch'}` and resolves on `batch-ack`.
+ * BatchSink over the worker's IPC channel: sends `{type:'packed-batch'}` (packed-batch.ts) and
+ * resolves on `batch-ack`.
  * `batch-rejected` re-sends that batch (same id, same content) after a backoff; `output-restarted`
  * re-sends every unacked batch. Nothing is dropped: a batch leaves `pending` only when acked.
  */
-import { createLogger, formatError, sendTo, type EventBatch, type IpcPeer, type SerializedError } from '@devo-collector/common';
+import { createLogger, formatError, packBatch, sendTo, type EventBatch, type IpcPeer, type SerializedError } from '@devo-collector/common';
 import { backoffDelayMs, type BackoffPolicy } from '../backoff.js';
 import type { BatchSink } from './batch-sink.js';
 
@@ -30,7 +31,7 @@ export class IpcBatchSink implements BatchSink {
   send(batch: EventBatch): Promise<void> {
     return new Promise<void>((resolve) => {
       this.pending.set(batch.batchId, { batch, resolve, rejections: 0, timer: null });
-      void sendTo(this.peer, { type: 'batch', batch });
+      void sendTo(this.peer, { type: 'packed-batch', ...packBatch(batch) });
     });
   }
 
@@ -51,7 +52,7 @@ export class IpcBatchSink implements BatchSink {
     if (p.timer) clearTimeout(p.timer);
     p.timer = setTimeout(() => {
       p.timer = null;
-      if (this.pending.has(batchId)) void sendTo(this.peer, { type: 'batch', batch: p.batch });
+      if (this.pending.has(batchId)) void sendTo(this.peer, { type: 'packed-batch', ...packBatch(p.batch) });
     }, delay);
     p.timer.unref();
   }
@@ -69,7 +70,7 @@ export class IpcBatchSink implements BatchSink {
         p.timer = null;
       }
       p.batch = { ...p.batch, replay: true };
-      void sendTo(this.peer, { type: 'batch', batch: p.batch });
+      void sendTo(this.peer, { type: 'packed-batch', ...packBatch(p.batch) });
     }
   }
 
