@@ -5,6 +5,7 @@ export * from './config/types.js';
 export * from './ipc/batch.js';
 export * from './ipc/channel.js';
 export * from './ipc/packed-batch.js';
+export * from './ipc/lane.js';
 export * from './ipc/log-records.js';
 export type * from './ipc/supervisor-to-input.js';
 export type * from './ipc/input-to-supervisor.js';

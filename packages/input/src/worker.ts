@@ -18,6 +18,7 @@ import {
   type SupervisorToInputMessage,
 } from '@devo-collector/common';
 import { IpcBatchSink } from './delivery/ipc-sink.js';
+import { LanePeer } from './delivery/lane-peer.js';
 import { createInputRuntime, type InputRuntime, type InputRuntimeOptions } from './input-runtime.js';
 
 export const METRICS_PERIOD_MS = 5000;
@@ -40,7 +41,9 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
   log.info(`Process started (pid=${process.pid}, ppid=${process.ppid}, multiprocessing.start_method="fork")`);
   const peer = process;
   const send = (m: InputToSupervisorMessage): Promise<void> => sendTo(peer, m);
-  const sink = new IpcBatchSink(peer);
+  // Batches take the lane straight to the output when there is one, else the IPC channel.
+  const lane: LanePeer = new LanePeer(peer, (m) => (m.type === 'batch-ack' ? sink.ack(m.batchId) : sink.reject(m.batchId, m.error)));
+  const sink = new IpcBatchSink(lane);
   let state: WorkerState = 'waiting-init';
   let runtime: InputRuntime | null = null;
   let metricsTimer: NodeJS.Timeout | null = null;
@@ -49,6 +52,7 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
     state = 'stopped';
     if (metricsTimer) clearInterval(metricsTimer);
     sink.close();
+    lane.close();
     await flushLogs();
     process.exit(code);
   };
@@ -63,6 +67,9 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
     for (const input of msg.config.inputs) {
       registerSecret(input.credentials.publicToken);
       registerSecret(input.credentials.privateToken);
+    }
+    if (!msg.validateOnly && msg.outputLane && !(await lane.connect(msg.outputLane))) {
+      log.warn('The batch lane to the output is not reachable: batches go through the supervisor');
     }
     try {
       runtime = createInputRuntime({ config: msg.config, saveState: msg.saveState, sink, ...overrides });
@@ -121,7 +128,8 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
         sink.reject(msg.batchId, msg.error);
         return;
       case 'output-restarted':
-        sink.resendAll();
+        // Re-send once the new output's lane is connected (or through the supervisor without one).
+        void lane.connect(msg.outputLane).then(() => sink.resendAll());
         return;
       case 'shutdown':
         void onShutdown(msg.deadlineMs);

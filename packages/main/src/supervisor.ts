@@ -20,6 +20,9 @@ import {
   type SupervisorToInputMessage,
   type SupervisorToOutputMessage,
 } from '@devo-collector/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { WorkerHandle, type WorkerRole } from './worker-handle.js';
 import { restartDelayMs } from './backoff.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -67,6 +70,9 @@ export class Supervisor {
   private readonly log = createLogger('MainThread');
   private stopLogForwarder: (() => void) | null = null;
   private readyWaiters = new Map<WorkerRole, { resolve: () => void; reject: (e: StartupError) => void }>();
+  /** Private (0700) directory for the batch lane's socket; the output's current lane. */
+  private runDir: string | null = null;
+  private outputLane: string | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -99,6 +105,11 @@ export class Supervisor {
   async start(): Promise<void> {
     if (this.state !== 'starting') throw new Error(`start() in state ${this.state}`);
     this.log.info('Initialized all object from "MainProcess" process');
+    try {
+      this.runDir = mkdtempSync(path.join(os.tmpdir(), 'devo-collector-'));
+    } catch (err) {
+      this.log.warn(`No run directory for the batch lane (${(err as Error).message}): batches go through this process`);
+    }
     // The output first: it must be able to take batches before the input produces any.
     this.log.info('OutputProcess - Starting process');
     await this.spawn('output');
@@ -135,7 +146,7 @@ export class Supervisor {
     if (h !== this.input) return; // a message from a worker already replaced
     switch (msg.type) {
       case 'started':
-        void h.send({ type: 'init', config: this.opts.config, saveState: this.opts.saveState, validateOnly: false });
+        void h.send({ type: 'init', config: this.opts.config, saveState: this.opts.saveState, validateOnly: false, outputLane: this.outputLane });
         break;
       case 'ready':
         h.state = 'ready';
@@ -185,13 +196,14 @@ export class Supervisor {
     if (h !== this.output) return;
     switch (msg.type) {
       case 'started':
-        void h.send({ type: 'init', config: this.opts.config, validateOnly: false });
+        void h.send({ type: 'init', config: this.opts.config, validateOnly: false, ...(this.runDir ? { runDir: this.runDir } : {}) });
         break;
       case 'ready': {
         const restarted = h.state === 'starting' && this.state === 'running';
         h.state = 'ready';
+        this.outputLane = msg.lane;
         this.settleReady('output');
-        if (restarted) void this.input?.send({ type: 'output-restarted' });
+        if (restarted) void this.input?.send({ type: 'output-restarted', outputLane: this.outputLane });
         break;
       }
       case 'init-failed':
@@ -272,6 +284,7 @@ export class Supervisor {
       await this.output.waitOrKill(outputDeadline - Date.now() + 500);
     }
     this.state = 'stopped';
+    if (this.runDir) rmSync(this.runDir, { recursive: true, force: true });
     this.log.info(`[EXIT] Process "MainProcess" completely terminated (elapsed time since the system signal was received: ${((Date.now() - started) / 1000).toFixed(3)}s)`);
   }
 }

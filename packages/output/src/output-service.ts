@@ -40,11 +40,14 @@ export interface OutputServiceOptions {
   send: (m: OutputToSupervisorMessage) => void | Promise<void>;
   /** Called once the service is done (stopped, init failed, validate finished): exit with this code. */
   onExit?: (code: number) => void;
+  /** Called once the service is running, before `ready` is sent: extra fields for `ready` (the batch lane). */
+  beforeReady?: () => Promise<{ lane?: string }>;
   metricsPeriodMs?: number;
   /** Test knobs passed to every sender manager. */
   tuning?: Pick<SenderManagerOptions, 'settleMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
+export type BatchAnswer = Extract<OutputToSupervisorMessage, { type: 'batch-durable' | 'batch-failed' }>;
 const ledgerKey = (ns: string, key: string): string => `${ns}\u0000${key}`;
 const GROUPS: readonly SenderGroup[] = ['standard', 'lookup', 'internal'];
 /** The supervisor kills after its grace period; we aim to be out well within 10 s. */
@@ -134,7 +137,7 @@ export class OutputService {
     this.metricsTimer = setInterval(() => void this.o.send({ type: 'metrics', metrics: this.metrics() }), this.o.metricsPeriodMs ?? 5_000);
     this.metricsTimer.unref();
     this.state = 'running';
-    await this.o.send({ type: 'ready' });
+    await this.o.send({ type: 'ready', ...(await this.o.beforeReady?.()) });
   }
 
   private async openOutput(config: CompiledConfig, out: OutputConfig): Promise<OutputRuntime> {
@@ -166,11 +169,16 @@ export class OutputService {
     internal.append(payload, 1).catch(() => undefined);
   }
 
-  private onBatch(batch: EventBatch): void {
+  /** A batch from the batch lane: its answer goes back on `reply` (the connection it came on). */
+  acceptBatch(batch: EventBatch, reply: (m: BatchAnswer) => void | Promise<void>): void {
+    this.onBatch(batch, reply);
+  }
+
+  private onBatch(batch: EventBatch, reply: (m: BatchAnswer) => void | Promise<void> = this.o.send): void {
     const c = this.config;
     if (this.state !== 'running' || !c) {
       const e = new OutputError(OUTPUT_ERROR.lifecycle, `batch ${batch.batchId} refused: the output process is ${this.state}`);
-      this.ackChain = this.ackChain.then(() => this.o.send({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(e) }));
+      this.ackChain = this.ackChain.then(() => reply({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(e) }));
       return;
     }
     const ns = `${batch.inputName}/${batch.serviceName}`;
@@ -188,9 +196,9 @@ export class OutputService {
       const err = await durable;
       if (err) {
         this.log.error(err.toString());
-        await this.o.send({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(err) });
+        await reply({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(err) });
       } else {
-        await this.o.send({ type: 'batch-durable', batchId: batch.batchId });
+        await reply({ type: 'batch-durable', batchId: batch.batchId });
       }
     });
   }

@@ -12,6 +12,7 @@ import {
   type OutputToSupervisorMessage,
   type SupervisorToOutputMessage,
 } from '@devo-collector/common';
+import { startBatchLane, type BatchLaneServer } from './batch-lane.js';
 import { OutputService, type OutputServiceOptions } from './output-service.js';
 
 export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
@@ -28,8 +29,28 @@ export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
       process.exit(code);
     });
   };
-  const service = new OutputService({
-    send: (m: OutputToSupervisorMessage) => sendTo(process, m),
+  let runDir: string | undefined;
+  let lane: BatchLaneServer | null = null;
+  const service: OutputService = new OutputService({
+    send: async (m: OutputToSupervisorMessage) => {
+      if (m.type === 'stopped') await lane?.close();
+      return sendTo(process, m);
+    },
+    // The batch lane opens once the spools are ready, and `ready` tells the supervisor where it is.
+    beforeReady: async () => {
+      if (!runDir) return {};
+      try {
+        lane = await startBatchLane(runDir, (batch, reply) =>
+          service.acceptBatch(batch, (a) =>
+            reply(a.type === 'batch-durable' ? { type: 'batch-ack', batchId: a.batchId } : { type: 'batch-rejected', batchId: a.batchId, error: a.error }),
+          ),
+        );
+        return { lane: lane.path };
+      } catch (err) {
+        log.warn(`Batch lane unavailable (${(err as Error).message}): batches go through the supervisor`);
+        return {};
+      }
+    },
     onExit: exit,
     tuning,
   });
@@ -46,7 +67,10 @@ export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
   process.on('message', (raw: unknown) => {
     const msg = raw as SupervisorToOutputMessage;
     // The vendor's periodic memory line, in every process.
-    if (msg.type === 'init' && !msg.validateOnly) startGcReporter(log, msg.config.globals.gcLogPeriodMs);
+    if (msg.type === 'init' && !msg.validateOnly) {
+      startGcReporter(log, msg.config.globals.gcLogPeriodMs);
+      runDir = msg.runDir;
+    }
     service.handle(msg).catch((err: unknown) => {
       log.error(`Unexpected error while handling "${msg.type}": ${(err as Error).stack ?? String(err)}`);
       exit(1);

@@ -13,6 +13,8 @@ export interface OutputStartedMessage {
 
 export interface OutputReadyMessage {
   type: 'ready';
+  /** Path of the batch lane's Unix socket (lane.ts); absent when it could not be opened. */
+  lane?: string;
 }
 
 export interface OutputInitFailedMessage {

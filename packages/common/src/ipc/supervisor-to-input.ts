@@ -8,6 +8,8 @@ export interface InputInitMessage {
   saveState: boolean;
   /** `--validate`: run every service's setup once, report, do not pull. */
   validateOnly: boolean;
+  /** The output's batch lane (lane.ts); without it batches go through the supervisor. */
+  outputLane?: string;
 }
 
 /** The batch is durable in every output's spool: the cursor may advance. */
@@ -26,6 +28,8 @@ export interface BatchRejectedMessage {
 /** The output process was restarted: every batch not yet acked must be sent again. */
 export interface OutputRestartedMessage {
   type: 'output-restarted';
+  /** The new output's batch lane. */
+  outputLane?: string;
 }
 
 /** Stop pulling, commit what is acked, answer `stopped`, exit. */

@@ -8,6 +8,8 @@ export interface OutputInitMessage {
   config: CompiledConfig;
   /** `--validate`: open TLS material and try one connection per output, report, exit. */
   validateOnly: boolean;
+  /** The supervisor's private (0700) run directory: where the batch lane's socket goes. */
+  runDir?: string;
 }
 
 /** Make the batch durable in the spool, answer `batch-durable` (or `batch-failed`). */
