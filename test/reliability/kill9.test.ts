@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import {
-  alive, artifactsRoot, collectorConfig, duplicates, HOUR, makeWorkspace, PRIV, PUB, readState, recordFigure, relayOutput, runCollector,
+  alive, artifactsRoot, RECORD_TAG, collectorConfig, duplicates, HOUR, makeWorkspace, PRIV, PUB, readState, recordFigure, relayOutput, runCollector,
   secretScan, seededRng, sleep, startReceiver, waitGone, waitUntil, writeConfig, type Collector,
 } from './helpers.js';
 
@@ -59,7 +59,7 @@ describe('kill -9 at random moments of a backfill', () => {
     }));
     const t0 = Date.now();
     let c: Collector = runCollector(ws);
-    const kills: Array<{ n: number; target: string; atS: number; delivered: number; cursorH: number | null }> = [];
+    const kills: Array<{ n: number; target: string; atS: number; delivered: number; lines: number; cursorH: number | null; dupsAfter?: number }> = [];
     try {
       await c.waitFor(/Started all objects from "MainProcess" process/, 30_000);
       for (let k = 0; k < KILLS; k++) {
@@ -67,7 +67,7 @@ describe('kill -9 at random moments of a backfill', () => {
         const r = rng();
         const target = r < 0.4 ? 'input' : r < 0.8 ? 'output' : 'supervisor';
         const cur = readState(ws, 'modelbreaches')?.['cursor_ms'] as number | undefined;
-        kills.push({ n: k + 1, target, atS: (Date.now() - t0) / 1000, delivered: rx.ids.size, cursorH: cur ? Math.round((cur - startMs) / HOUR) : null });
+        kills.push({ n: k + 1, target, atS: (Date.now() - t0) / 1000, delivered: rx.ids.size, lines: rx.lines.length, cursorH: cur ? Math.round((cur - startMs) / HOUR) : null });
         const from = c.lines.length;
         const pids = c.pids();
         if (target === 'supervisor') {
@@ -93,6 +93,16 @@ describe('kill -9 at random moments of a backfill', () => {
       await waitUntil(() => expected.every((id) => rx.ids.has(id)), 60_000, 200);
       const missing = expected.filter((id) => !rx.ids.has(id));
       const dups = duplicates(rx.ids);
+      // Which kill each duplicate follows (its second copy arrived after that kill): says which
+      // process's crash the re-sent records come from.
+      const firstSeen = new Set<string>();
+      rx.lines.forEach((l, i) => {
+        const id = /"pbid":(\d+)/.exec(l)?.[1];
+        if (!id || !l.includes(RECORD_TAG)) return;
+        if (!firstSeen.has(id)) return void firstSeen.add(id);
+        const k = kills.filter((x) => x.lines <= i).at(-1);
+        if (k) k.dupsAfter = (k.dupsAfter ?? 0) + 1;
+      });
       const elapsedS = (Date.now() - t0) / 1000;
       // The documented re-send bound, read from what the collector itself reports across all its
       // incarnations (collector.log keeps every line): after a crash only the unconfirmed tail is

@@ -60,7 +60,6 @@ export function planTimeSlots(p: {
 
 /** Parsed responses held ahead of delivery, in JSON bytes (parsed objects take a few times more). */
 const FETCH_AHEAD_BUDGET_BYTES = 32 * 1024 * 1024;
-const SEEN_FLUSH_MS = 100;
 
 class TimeSlotPuller extends PullerBase {
   private readonly profile: ServiceProfile;
@@ -71,7 +70,6 @@ class TimeSlotPuller extends PullerBase {
   /** JSON bytes of the last window processed: sizes how many windows may be fetched ahead. */
   private lastWindowBytes = 0;
   private windowsSeen = 0;
-  private seenFlush: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
   /**
@@ -101,14 +99,6 @@ class TimeSlotPuller extends PullerBase {
     // Windows already sent may still be acked before the deadline: commit them in order.
     const left = Math.max(0, deadlineMs - this.now());
     await Promise.race([this.commitChain.catch(() => undefined), sleep(left)]);
-    if (this.seenFlush) {
-      clearTimeout(this.seenFlush);
-      this.seenFlush = null;
-      const seen = this.seen.entries();
-      await this.opts.store.update((doc) => {
-        doc.seen = seen;
-      }).catch(() => undefined);
-    }
   }
 
   protected async pull(signal: AbortSignal): Promise<void> {
@@ -272,20 +262,17 @@ class TimeSlotPuller extends PullerBase {
     this.commitChain.catch(() => undefined);
   }
 
+  /**
+   * Acked ids count as seen at once (later windows dedup against them). They are persisted with
+   * the window's commit: if we die before it, the windows pulled again go out marked `replay` and
+   * the output's delivery ledger drops what it already holds, so no early (and costly: the whole
+   * list is rewritten) write is needed here.
+   */
   private markSeen(part: FreshRecord[]): void {
     for (const f of part) {
       this.seen.set(f.key, f.hash);
       if (this.pendingSeen.get(f.key) === f.hash) this.pendingSeen.delete(f.key);
     }
-    // Persist at most every SEEN_FLUSH_MS: the list can be long and acks come in bursts.
-    if (this.seenFlush) return;
-    this.seenFlush = setTimeout(() => {
-      this.seenFlush = null;
-      const seen = this.seen.entries();
-      this.opts.store.update((doc) => {
-        doc.seen = seen;
-      }).catch(() => undefined);
-    }, SEEN_FLUSH_MS);
   }
 
   private async commit(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null): Promise<void> {
