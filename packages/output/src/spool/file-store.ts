@@ -1,7 +1,9 @@
 /**
  * Disk backend of the spool: `<dir>/seg-<n>.log` append-only segments of CRC-checked frames
- * (frame-codec.ts), `<dir>/checkpoint.json` = end position of the last sent frame (written
- * atomically: tmp, fsync, rename, fsync dir), `<dir>/quarantine/` for damaged segments.
+ * (frame-codec.ts), `<dir>/checkpoint.json` = end position of the last settled frame (written
+ * atomically: tmp, fsync, rename, fsync dir), `<dir>/resume.bin` = where a restart after a crash
+ * of this process resumes (resume-record.ts; one synchronous pwrite per move, no fsync),
+ * `<dir>/quarantine/` for damaged segments.
  * A new segment is started at every open, so a recovered (possibly truncated) file is never
  * appended to. Files are 0600, directories 0700.
  */
@@ -10,7 +12,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@devo-collector/common';
 import { encodeFrame, FRAME_HEADER_BYTES, scanFrames } from './frame-codec.js';
-import type { SpoolStore, StoredFrame } from './types.js';
+import { ResumeFile } from './resume-file.js';
+import { comparePositions, type SpoolPosition } from './resume-record.js';
+import type { RecoveredStore, SpoolStore, StoredFrame } from './types.js';
 
 export const DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
 const SEGMENT = /^seg-(\d{12})\.log$/;
@@ -21,7 +25,10 @@ interface Checkpoint {
   /** End of the last settled frame: everything before it is sent. */
   segment: number;
   offset: number;
-  /** End of the last frame written to a healthy connection; where a restart after a crash resumes. */
+  /**
+   * Written by versions before resume.bin (end of the last frame written to a healthy connection);
+   * still read when resume.bin holds no record, never written any more.
+   */
   resumeSegment?: number;
   resumeOffset?: number;
 }
@@ -49,6 +56,7 @@ export class FileStore implements SpoolStore {
   private readonly readers = new Map<number, Promise<fs.FileHandle>>();
   private segments: number[] = [];
   private settledPos: { segment: number; offset: number } | null = null;
+  private resume: ResumeFile | null = null;
 
   constructor(opts: FileStoreOptions) {
     this.dir = opts.dir;
@@ -77,19 +85,36 @@ export class FileStore implements SpoolStore {
     return null;
   }
 
-  async recover(): Promise<{ frames: StoredFrame[]; corruptFrames: number; quarantinedSegments: number }> {
+  async recover(): Promise<RecoveredStore> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await fs.rm(this.file('checkpoint.json.tmp'), { force: true });
     const names = await fs.readdir(this.dir);
     const all = names.flatMap((n) => (SEGMENT.exec(n) ? [Number(SEGMENT.exec(n)?.[1])] : [])).sort((a, b) => a - b);
     const cp = await this.readCheckpoint();
     this.settledPos = cp ? { segment: cp.segment, offset: cp.offset } : null;
-    // After a crash, resume after what was written to a healthy connection (the kernel delivered
-    // it); segments are only ever deleted behind the settled position.
-    const skip = cp && cp.resumeSegment !== undefined && cp.resumeOffset !== undefined &&
-      (cp.resumeSegment > cp.segment || (cp.resumeSegment === cp.segment && cp.resumeOffset >= cp.offset))
+    const opened = await ResumeFile.open(this.file('resume.bin'), this.log);
+    this.resume = opened.file;
+    if (opened.fromEarlierBoot) {
+      this.log.warn(
+        '[EMERGENCY_PERSISTENCE_SYSTEM] The spool resume record predates a reboot (the kernel that held the written frames is gone): ' +
+          're-sending from the last checkpoint',
+      );
+    }
+    const legacy = cp && cp.resumeSegment !== undefined && cp.resumeOffset !== undefined && !opened.fromEarlierBoot
       ? { segment: cp.resumeSegment, offset: cp.resumeOffset }
-      : cp ? { segment: cp.segment, offset: cp.offset } : null;
+      : null;
+    const written: SpoolPosition | null = opened.record ?? legacy;
+    // After a crash, resume after what was written to a healthy connection (the kernel delivered
+    // it), unless the checkpoint is further (a record older than the checkpoint, e.g. a torn slot's
+    // fallback); segments are only ever deleted behind the settled position.
+    const settled = this.settledPos;
+    const skip: SpoolPosition | null =
+      written && (!settled || comparePositions(written, settled) >= 0) ? { segment: written.segment, offset: written.offset } : settled;
+    if (skip && written && skip !== settled) {
+      this.log.info(
+        `[EMERGENCY_PERSISTENCE_SYSTEM] Resuming after the frames already handed to a healthy connection (segment ${skip.segment}, byte ${skip.offset})`,
+      );
+    }
     const frames: StoredFrame[] = [];
     let corruptFrames = 0;
     let quarantinedSegments = 0;
@@ -138,7 +163,7 @@ export class FileStore implements SpoolStore {
       }
     }
     await this.openSegment((all[all.length - 1] ?? 0) + 1);
-    return { frames, corruptFrames, quarantinedSegments };
+    return { frames, corruptFrames, quarantinedSegments, start: skip ?? { segment: 0, offset: 0 } };
   }
 
   private async openSegment(n: number): Promise<void> {
@@ -193,15 +218,15 @@ export class FileStore implements SpoolStore {
     return buf;
   }
 
-  async checkpoint(settled: StoredFrame | null, resume: StoredFrame | null): Promise<void> {
+  recordResume(pos: SpoolPosition, movedBack: boolean): void {
+    this.resume?.write(pos, movedBack);
+  }
+
+  async checkpoint(settled: StoredFrame | null): Promise<void> {
     // Nothing settled since start: keep the settled position recovery read.
     const base = settled ? { segment: settled.segment, offset: settled.end } : this.settledPos;
-    if (!base && !resume) return;
-    const cp: Checkpoint = { version: 1, segment: base?.segment ?? 0, offset: base?.offset ?? 0 };
-    if (resume) {
-      cp.resumeSegment = resume.segment;
-      cp.resumeOffset = resume.end;
-    }
+    if (!base) return;
+    const cp: Checkpoint = { version: 1, segment: base.segment, offset: base.offset };
     this.settledPos = { segment: cp.segment, offset: cp.offset };
     const f = { segment: cp.segment };
     const tmp = this.file('checkpoint.json.tmp');
@@ -230,5 +255,7 @@ export class FileStore implements SpoolStore {
     this.readers.clear();
     if (this.active) await this.active.handle.close().catch(() => undefined);
     this.active = null;
+    await this.resume?.close();
+    this.resume = null;
   }
 }
