@@ -11,7 +11,7 @@ import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@devo-collector/common';
-import { encodeFrame, FRAME_HEADER_BYTES, scanFrames } from './frame-codec.js';
+import { FRAME_HEADER_BYTES, scanFrames, writeFrameHeader } from './frame-codec.js';
 import { ResumeFile } from './resume-file.js';
 import { comparePositions, type SpoolPosition } from './resume-record.js';
 import type { RecoveredStore, SpoolStore, StoredFrame } from './types.js';
@@ -175,26 +175,36 @@ export class FileStore implements SpoolStore {
 
   async write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]> {
     if (!this.active) throw new Error('spool store is not open');
-    const encoded = frames.map((f) => encodeFrame(f.payload, f.messages));
-    const total = encoded.reduce((n, b) => n + b.length, 0);
+    let total = 0;
+    for (const f of frames) total += FRAME_HEADER_BYTES + f.payload.length;
     if (this.active.size > 0 && this.active.size + total > this.segmentMaxBytes) {
       await this.active.handle.close();
       await this.openSegment(this.active.n + 1);
     }
     const a = this.active;
+    // Headers in one small buffer, payloads as they are: one writev, no copy of the payloads.
+    const headers = Buffer.allocUnsafe(FRAME_HEADER_BYTES * frames.length);
+    const iov: Buffer[] = [];
     const out: StoredFrame[] = [];
     let pos = a.size;
-    for (let i = 0; i < encoded.length; i++) {
-      const len = (encoded[i] as Buffer).length;
-      out.push({ segment: a.n, offset: pos, end: pos + len, length: len - FRAME_HEADER_BYTES, messages: frames[i]?.messages ?? 0 });
-      pos += len;
-    }
+    frames.forEach((f, i) => {
+      const h = headers.subarray(i * FRAME_HEADER_BYTES, (i + 1) * FRAME_HEADER_BYTES);
+      writeFrameHeader(f.payload, f.messages, h);
+      iov.push(h, f.payload);
+      const end = pos + FRAME_HEADER_BYTES + f.payload.length;
+      out.push({ segment: a.n, offset: pos, end, length: f.payload.length, messages: f.messages });
+      pos = end;
+    });
     // One write and one fsync for the whole group; the append promise resolves only after both.
-    const buf = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded, total);
-    let written = 0;
-    while (written < buf.length) {
-      const r = await a.handle.write(buf, written, buf.length - written, a.size + written);
-      written += r.bytesWritten;
+    const r = await a.handle.writev(iov, a.size);
+    if (r.bytesWritten < total) {
+      // A short writev (rare: a signal, a full disk): write the rest as one buffer.
+      const rest = Buffer.concat(iov, total).subarray(r.bytesWritten);
+      let done = 0;
+      while (done < rest.length) {
+        const w = await a.handle.write(rest, done, rest.length - done, a.size + r.bytesWritten + done);
+        done += w.bytesWritten;
+      }
     }
     await a.handle.sync();
     a.size += total;

@@ -10,6 +10,11 @@
  * (`recordResume`) in the very call that moves it, so a kill -9 re-sends only a frame whose write
  * callback had not run yet; when a failed connection gives written frames back (`release`) it
  * moves back, durably, before the call returns.
+ *
+ * Memory: the payload of a freshly appended frame stays in memory (up to `memoryBytes`, default
+ * 32 MiB) so that the sender does not read it back from the segment it was just written to. It is
+ * dropped as soon as the frame is in the kernel (`markWritten`) or settled; frames beyond the budget,
+ * recovered frames and frames given back after they were written are read from disk.
  */
 import type { Logger } from '@devo-collector/common';
 import type { SpoolPosition } from './resume-record.js';
@@ -23,6 +28,8 @@ interface Entry {
   state: EntryState;
   /** Handed to the kernel on a proven-healthy connection (see markWritten). */
   written?: boolean;
+  /** The payload while it is worth keeping (see memoryBytes); else it is read from the store. */
+  payload?: Buffer;
 }
 
 interface PendingAppend {
@@ -43,15 +50,22 @@ export interface SpoolCoreOptions {
   store: SpoolStore;
   maxBytes: number;
   checkpointIntervalMs?: number;
+  /** Budget for payloads kept in memory between append and write (default 32 MiB). */
+  memoryBytes?: number;
   logger: Logger;
 }
+
+export const DEFAULT_SPOOL_MEMORY_BYTES = 32 * 1024 * 1024;
 
 export class SpoolCore implements Spool {
   readonly name: string;
   private readonly store: SpoolStore;
   private readonly maxBytes: number;
   private readonly checkpointIntervalMs: number;
+  private readonly memoryBytes: number;
   private readonly log: Logger;
+  /** Bytes of the payloads kept in entries (Entry.payload). */
+  private cachedBytes = 0;
 
   /** Unsettled entries in seq order; entries[i].seq === baseSeq + i - head. */
   private entries: Entry[] = [];
@@ -87,6 +101,7 @@ export class SpoolCore implements Spool {
     // The resume record already survives a crash at once; the checkpoint only moves the settled
     // position (segment deletion, the fallback after a reboot), so it need not be frequent.
     this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 200;
+    this.memoryBytes = opts.memoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES;
     this.log = opts.logger;
   }
 
@@ -144,7 +159,14 @@ export class SpoolCore implements Spool {
       try {
         const stored = await this.store.write(group);
         stored.forEach((s, i) => {
-          this.entries.push({ seq: this.nextSeq++, stored: s, state: 'ready' });
+          const e: Entry = { seq: this.nextSeq++, stored: s, state: 'ready' };
+          const payload = (group[i] as PendingAppend).payload;
+          // The memory store keeps payloads itself (s.payload); only the disk store needs the cache.
+          if (!s.payload && this.cachedBytes + payload.length <= this.memoryBytes) {
+            e.payload = payload;
+            this.cachedBytes += payload.length;
+          }
+          this.entries.push(e);
           this.heldMessages += s.messages;
           this.counters.appendedFrames++;
           this.counters.appendedMessages += s.messages;
@@ -200,6 +222,7 @@ export class SpoolCore implements Spool {
   }
 
   private async load(e: Entry, signal?: AbortSignal): Promise<SpoolFrame | null> {
+    if (e.payload) return { seq: e.seq, payload: e.payload, messages: e.stored.messages };
     try {
       const payload = await this.store.read(e.stored);
       return { seq: e.seq, payload, messages: e.stored.messages };
@@ -228,10 +251,17 @@ export class SpoolCore implements Spool {
     return first ? this.head + (seq - first.seq) : -1;
   }
 
+  private dropPayload(e: Entry): void {
+    if (!e.payload) return;
+    this.cachedBytes -= e.payload.length;
+    e.payload = undefined;
+  }
+
   settle(seq: number): void {
     const e = this.entries[this.indexOf(seq)];
     if (!e || e.seq !== seq || e.state !== 'leased') return;
     e.state = 'settled';
+    this.dropPayload(e);
     let last: Entry | undefined;
     while (this.head < this.entries.length && this.entries[this.head]?.state === 'settled') {
       last = this.entries[this.head] as Entry;
@@ -261,6 +291,8 @@ export class SpoolCore implements Spool {
     const e = this.entries[this.indexOf(seq)];
     if (!e || e.seq !== seq || e.state !== 'leased' || e.written) return;
     e.written = true;
+    // The kernel has the bytes: a release (rare) re-reads them from disk.
+    this.dropPayload(e);
     this.advanceResume();
   }
 
@@ -345,6 +377,7 @@ export class SpoolCore implements Spool {
       pendingMessages: this.heldMessages,
       ...this.counters,
       blockedAppends: this.spaceWaiters.length,
+      cachedBytes: this.cachedBytes,
     };
   }
 

@@ -32,6 +32,8 @@ export interface SpoolStats {
   corruptFrames: number;
   /** Appends currently waiting for space. */
   blockedAppends: number;
+  /** Payload bytes kept in memory for the senders (bounded by the spool's memory budget). */
+  cachedBytes: number;
 }
 
 export interface Spool {
