@@ -298,16 +298,24 @@ class StreamSender implements Sender {
     // to the kernel synchronously: record it now rather than in the callback on the next tick.
     // (A TLS socket always completes later, in the callback.)
     if (ok && conn.socket.writableLength === 0 && !conn.socket.destroyed) written();
-    if (!ok && !conn.closed) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          conn.socket.off('drain', done);
-          resolve();
-        };
-        conn.socket.on('drain', done);
-        void conn.whenClosed.then(done);
-      });
-    }
+    if (!ok && !conn.closed) await this.drained(conn);
+  }
+
+  /**
+   * Waits for 'drain' or 'close'. Both listeners are removed again: a reaction left on
+   * `conn.whenClosed` per back-pressured write would keep every such write's frame (payload
+   * included) alive until the connection closes, i.e. hundreds of MB at a burst.
+   */
+  private drained(conn: Conn): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        conn.socket.off('drain', done);
+        conn.socket.off('close', done);
+        resolve();
+      };
+      conn.socket.on('drain', done);
+      conn.socket.on('close', done);
+    });
   }
 
   private onTick(): void {
