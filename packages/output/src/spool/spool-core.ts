@@ -281,10 +281,12 @@ export class SpoolCore implements Spool {
       this.lastSettled = last.stored;
       this.basePos = { segment: last.stored.segment, offset: last.stored.end };
       this.checkpointDirty = true;
-      this.advanceResume();
       this.scheduleCheckpoint();
       this.wakeSpaceWaiters();
     }
+    // Also when the frame settled behind an unsettled head: settled counts like written, so the
+    // resume position may move over it (e.g. head written, this one settled).
+    this.advanceResume();
   }
 
   markWritten(seq: number): void {
