@@ -110,7 +110,7 @@ export class FileStore implements SpoolStore {
     const settled = this.settledPos;
     const skip: SpoolPosition | null =
       written && (!settled || comparePositions(written, settled) >= 0) ? { segment: written.segment, offset: written.offset } : settled;
-    if (skip && written && skip !== settled) {
+    if (skip && written && (!settled || comparePositions(written, settled) > 0)) {
       this.log.info(
         `[EMERGENCY_PERSISTENCE_SYSTEM] Resuming after the frames already handed to a healthy connection (segment ${skip.segment}, byte ${skip.offset})`,
       );
