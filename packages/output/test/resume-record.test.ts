@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -100,6 +100,26 @@ describe('resume file', () => {
     const r = await ResumeFile.open(file, testLogger(), BOOT);
     expect(r).toMatchObject({ record: null, fromEarlierBoot: true });
     await r.file.close();
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('a record that cannot be written removes the file (recovery falls back to the checkpoint) and logs an ERROR', async () => {
+    const logs = captureLogs();
+    try {
+      // resume.bin -> /dev/full: reads give zeros, every write fails with ENOSPC.
+      const file = path.join(dir, 'resume.bin');
+      symlinkSync('/dev/full', file);
+      const r = await ResumeFile.open(file, testLogger('Spool'), BOOT);
+      expect(r.record).toBeNull();
+      r.file.write({ segment: 1, offset: 10 }, true);
+      expect(existsSync(file)).toBe(false); // the link is gone, /dev/full itself untouched
+      expect(existsSync('/dev/full')).toBe(true);
+      expect(logs.records.filter((x) => x.level === 'error' && x.message.includes('Cannot write the spool resume record'))).toHaveLength(1);
+      r.file.write({ segment: 1, offset: 20 }); // no retry, no second line
+      expect(logs.records.filter((x) => x.level === 'error')).toHaveLength(1);
+      await r.file.close();
+    } finally {
+      logs.stop();
+    }
   });
 
   it('the boot id of this machine is read once and is 16 bytes', () => {
