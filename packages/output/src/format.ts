@@ -52,15 +52,46 @@ export function encodeDevoLine(p: DevoLineParts, octetCounting: boolean): Buffer
   return octetCounting ? frameOctetCounted(line) : Buffer.from(line, 'utf8');
 }
 
-/** All records of a batch, header date = batch creation time (UTC), in order, as one buffer. */
+/**
+ * All records of a batch, header date = batch creation time (UTC), in order, as one buffer: the
+ * bytes of `encodeDevoLine` for each record, concatenated. The header is the same for every record
+ * of a batch, so it is encoded once and copied; each record's UTF-8 length is measured first (octet
+ * counting needs it, and it sizes the single output allocation), then the record is encoded straight
+ * into place. About twice as fast as a Buffer per line plus a concat, and no intermediate copies.
+ */
 export function formatBatch(
   batch: Pick<EventBatch, 'tag' | 'records' | 'createdAtMs'>,
   hostname: string,
   octetCounting: boolean,
 ): Buffer {
-  const date = formatDevoDate(batch.createdAtMs);
-  const parts = batch.records.map((message) => encodeDevoLine({ hostname, tag: batch.tag, message, date }, octetCounting));
-  return Buffer.concat(parts);
+  const header = Buffer.from(`<${DEVO_DEFAULT_PRI}>${formatDevoDate(batch.createdAtMs)} ${hostname} ${batch.tag}: `, 'utf8');
+  const records = batch.records;
+  const n = records.length;
+  const messageBytes = new Array<number>(n);
+  const prefixes: string[] | null = octetCounting ? new Array<string>(n) : null;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const m = records[i] as string;
+    const bytes = Buffer.byteLength(m, 'utf8');
+    messageBytes[i] = bytes;
+    const lineBytes = header.length + bytes + (m.charCodeAt(m.length - 1) === 0x0a ? 0 : 1);
+    if (prefixes) {
+      const p = `${lineBytes} `;
+      prefixes[i] = p;
+      total += p.length;
+    }
+    total += lineBytes;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    const m = records[i] as string;
+    if (prefixes) off += out.write(prefixes[i] as string, off, 'latin1');
+    off += header.copy(out, off);
+    off += out.write(m, off, messageBytes[i] as number, 'utf8');
+    if (m.charCodeAt(m.length - 1) !== 0x0a) out[off++] = 0x0a;
+  }
+  return out;
 }
 
 /** Splits a stream of lines back into `{tag, message}` (tests and the console sender). */

@@ -23,6 +23,8 @@ export interface SpoolOptions {
   segmentMaxBytes?: number;
   /** How often a moved checkpoint is written (default 200 ms). */
   checkpointIntervalMs?: number;
+  /** Payload bytes kept in memory between append and write (default 32 MiB); the rest is read back. */
+  memoryBytes?: number;
   /** Component logger for the `[EMERGENCY_PERSISTENCE_SYSTEM]` lines. */
   logger: Logger;
 }
@@ -43,6 +45,7 @@ export async function openSpool(opts: SpoolOptions): Promise<{ spool: Spool; rec
     store,
     maxBytes: opts.maxBytes,
     checkpointIntervalMs: opts.checkpointIntervalMs,
+    memoryBytes: opts.memoryBytes,
     logger: opts.logger,
   });
   const recovery = await spool.open();

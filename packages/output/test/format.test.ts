@@ -76,6 +76,34 @@ describe('formatDevoLine', () => {
   });
 });
 
+describe('formatBatch', () => {
+  const tricky = [
+    '{"pbid":1,"score":0.87}',
+    'café ☃ 𝄞', // 2-, 3- and 4-byte UTF-8
+    'line1\nline2', // embedded LF kept
+    'ends with LF\n', // no second LF
+    '', // empty message still gets its LF
+    'lone surrogate \ud800 here', // encoded as U+FFFD, as Buffer.from does
+    'x'.repeat(70_000), // a long line (5-digit octet count)
+  ];
+
+  it('is byte-identical to one encodeDevoLine per record, in both framings', () => {
+    for (const oc of [false, true]) {
+      const expected = Buffer.concat(
+        tricky.map((message) => encodeDevoLine({ hostname: HOST, tag: 'my.app.test.one', message, date: formatDevoDate(AT) }, oc)),
+      );
+      expect(formatBatch({ tag: 'my.app.test.one', records: tricky, createdAtMs: AT }, HOST, oc).equals(expected), `octet counting ${oc}`).toBe(true);
+    }
+    expect(formatBatch({ tag: 't', records: [], createdAtMs: AT }, HOST, true).length).toBe(0);
+  });
+
+  it('matches the wire captures (03 octet-counted, 05 UTF-8) when given as a batch', () => {
+    const one = (message: string, oc: boolean): Buffer => formatBatch({ tag: 'my.app.test.one', records: [message], createdAtMs: AT }, HOST, oc);
+    expect(one('line1\nline2', true).equals(fixture('03_multiline_octet_counted.bin'))).toBe(true);
+    expect(one('café ☃', false).equals(fixture('05_utf8.bin'))).toBe(true);
+  });
+});
+
 describe('lookup lines', () => {
   it('06: INC with an add and a DELETE row, byte-exact', () => {
     const spec: LookupSpec = {

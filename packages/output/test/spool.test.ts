@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSpool, type Spool } from '../src/spool.js';
+import { encodeFrame } from '../src/spool/frame-codec.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 let dir: string;
@@ -117,6 +118,41 @@ describe('file spool', () => {
     await spool.flushCheckpoint();
     expect(readdirSync(dir).filter((n) => n.startsWith('seg-')).length).toBeLessThanOrEqual(2);
     await spool.close();
+  });
+
+  it('keeps fresh payloads in memory (no read-back) within its budget, drops them once written or settled', async () => {
+    const { spool } = await open({ memoryBytes: 250 });
+    const payloads = Array.from({ length: 4 }, (_, i) => Buffer.alloc(100, 97 + i));
+    await Promise.all(payloads.map((p) => spool.append(p, 1)));
+    // Two fit in the 250-byte budget; the other two are read back from the segment.
+    expect(spool.stats().cachedBytes).toBe(200);
+    const got = [(await spool.next())!, (await spool.next())!, (await spool.next())!, (await spool.next())!];
+    expect(got[0]!.payload).toBe(payloads[0]);
+    expect(got[1]!.payload).toBe(payloads[1]);
+    expect(got[2]!.payload).not.toBe(payloads[2]);
+    expect(got.map((f) => f.payload)).toEqual(payloads);
+    spool.markWritten(got[0]!.seq);
+    spool.settle(got[1]!.seq);
+    expect(spool.stats().cachedBytes).toBe(0);
+    // The connection that had frame 0 failed: it is read back from disk, identical.
+    spool.release(got[0]!.seq);
+    const again = (await spool.next())!;
+    expect(again.seq).toBe(got[0]!.seq);
+    expect(again.payload).not.toBe(payloads[0]);
+    expect(again.payload).toEqual(payloads[0]);
+    // Freed budget goes to new appends.
+    const fresh = Buffer.from('fresh');
+    await spool.append(fresh, 1);
+    expect(spool.stats().cachedBytes).toBe(5);
+    await spool.close();
+  });
+
+  it('writes header and payload without copying them into one frame: the bytes on disk are the documented frames', async () => {
+    const { spool } = await open();
+    await Promise.all([spool.append(Buffer.from('one\n'), 1), spool.append(Buffer.from('two\nthree\n'), 2)]);
+    await spool.close();
+    const seg = readFileSync(path.join(dir, readdirSync(dir).find((n) => n.startsWith('seg-')) as string));
+    expect(seg).toEqual(Buffer.concat([encodeFrame(Buffer.from('one\n'), 1), encodeFrame(Buffer.from('two\nthree\n'), 2)]));
   });
 
   it('group commit: appends of one tick share one write', async () => {

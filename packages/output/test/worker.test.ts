@@ -166,9 +166,11 @@ describe('OutputProcess forked for real', () => {
       `kill -9: ${acked.length}/${BATCHES} batches acked before the kill (${expected.size} records), ` +
         `${beforeRestart} lines received before the restart, ${got.length} in total, ${duplicates} duplicates`,
     );
-    // Duplicates only come from the unconfirmed tail: never more than what had arrived before the kill.
-    expect(duplicates).toBeLessThan(beforeRestart);
+    // The resume record is written in the tick a frame reaches the kernel: only frames whose TLS
+    // write had not completed yet (at most the one in progress and the next one the stream already
+    // passed down) are sent again. Before resume.bin (50 ms checkpoints) this measured 50-350.
+    expect(duplicates).toBeLessThanOrEqual(3 * SIZE);
     expect(new Set(got).size).toBe(BATCHES * SIZE);
-    expect(w2.stdout()).toMatch(/\[EMERGENCY_PERSISTENCE_SYSTEM\] Recovered \d+ messages \(\d+ bytes\)/);
+    expect(w2.stdout()).toMatch(/\[EMERGENCY_PERSISTENCE_SYSTEM\] Resuming after the frames already handed to a healthy connection \(segment \d+, byte \d+\)/);
   });
 });

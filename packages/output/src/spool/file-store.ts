@@ -1,7 +1,9 @@
 /**
  * Disk backend of the spool: `<dir>/seg-<n>.log` append-only segments of CRC-checked frames
- * (frame-codec.ts), `<dir>/checkpoint.json` = end position of the last sent frame (written
- * atomically: tmp, fsync, rename, fsync dir), `<dir>/quarantine/` for damaged segments.
+ * (frame-codec.ts), `<dir>/checkpoint.json` = end position of the last settled frame (written
+ * atomically: tmp, fsync, rename, fsync dir), `<dir>/resume.bin` = where a restart after a crash
+ * of this process resumes (resume-record.ts; one synchronous pwrite per move, no fsync),
+ * `<dir>/quarantine/` for damaged segments.
  * A new segment is started at every open, so a recovered (possibly truncated) file is never
  * appended to. Files are 0600, directories 0700.
  */
@@ -9,8 +11,10 @@ import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@devo-collector/common';
-import { encodeFrame, FRAME_HEADER_BYTES, scanFrames } from './frame-codec.js';
-import type { SpoolStore, StoredFrame } from './types.js';
+import { FRAME_HEADER_BYTES, scanFrames, writeFrameHeader } from './frame-codec.js';
+import { ResumeFile } from './resume-file.js';
+import { comparePositions, type SpoolPosition } from './resume-record.js';
+import type { RecoveredStore, SpoolStore, StoredFrame } from './types.js';
 
 export const DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
 const SEGMENT = /^seg-(\d{12})\.log$/;
@@ -21,7 +25,10 @@ interface Checkpoint {
   /** End of the last settled frame: everything before it is sent. */
   segment: number;
   offset: number;
-  /** End of the last frame written to a healthy connection; where a restart after a crash resumes. */
+  /**
+   * Written by versions before resume.bin (end of the last frame written to a healthy connection);
+   * still read when resume.bin holds no record, never written any more.
+   */
   resumeSegment?: number;
   resumeOffset?: number;
 }
@@ -49,6 +56,7 @@ export class FileStore implements SpoolStore {
   private readonly readers = new Map<number, Promise<fs.FileHandle>>();
   private segments: number[] = [];
   private settledPos: { segment: number; offset: number } | null = null;
+  private resume: ResumeFile | null = null;
 
   constructor(opts: FileStoreOptions) {
     this.dir = opts.dir;
@@ -77,19 +85,36 @@ export class FileStore implements SpoolStore {
     return null;
   }
 
-  async recover(): Promise<{ frames: StoredFrame[]; corruptFrames: number; quarantinedSegments: number }> {
+  async recover(): Promise<RecoveredStore> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await fs.rm(this.file('checkpoint.json.tmp'), { force: true });
     const names = await fs.readdir(this.dir);
     const all = names.flatMap((n) => (SEGMENT.exec(n) ? [Number(SEGMENT.exec(n)?.[1])] : [])).sort((a, b) => a - b);
     const cp = await this.readCheckpoint();
     this.settledPos = cp ? { segment: cp.segment, offset: cp.offset } : null;
-    // After a crash, resume after what was written to a healthy connection (the kernel delivered
-    // it); segments are only ever deleted behind the settled position.
-    const skip = cp && cp.resumeSegment !== undefined && cp.resumeOffset !== undefined &&
-      (cp.resumeSegment > cp.segment || (cp.resumeSegment === cp.segment && cp.resumeOffset >= cp.offset))
+    const opened = await ResumeFile.open(this.file('resume.bin'), this.log);
+    this.resume = opened.file;
+    if (opened.fromEarlierBoot) {
+      this.log.warn(
+        '[EMERGENCY_PERSISTENCE_SYSTEM] The spool resume record predates a reboot (the kernel that held the written frames is gone): ' +
+          're-sending from the last checkpoint',
+      );
+    }
+    const legacy = cp && cp.resumeSegment !== undefined && cp.resumeOffset !== undefined && !opened.fromEarlierBoot
       ? { segment: cp.resumeSegment, offset: cp.resumeOffset }
-      : cp ? { segment: cp.segment, offset: cp.offset } : null;
+      : null;
+    const written: SpoolPosition | null = opened.record ?? legacy;
+    // After a crash, resume after what was written to a healthy connection (the kernel delivered
+    // it), unless the checkpoint is further (a record older than the checkpoint, e.g. a torn slot's
+    // fallback); segments are only ever deleted behind the settled position.
+    const settled = this.settledPos;
+    const skip: SpoolPosition | null =
+      written && (!settled || comparePositions(written, settled) >= 0) ? { segment: written.segment, offset: written.offset } : settled;
+    if (skip && written && (!settled || comparePositions(written, settled) > 0)) {
+      this.log.info(
+        `[EMERGENCY_PERSISTENCE_SYSTEM] Resuming after the frames already handed to a healthy connection (segment ${skip.segment}, byte ${skip.offset})`,
+      );
+    }
     const frames: StoredFrame[] = [];
     let corruptFrames = 0;
     let quarantinedSegments = 0;
@@ -138,7 +163,7 @@ export class FileStore implements SpoolStore {
       }
     }
     await this.openSegment((all[all.length - 1] ?? 0) + 1);
-    return { frames, corruptFrames, quarantinedSegments };
+    return { frames, corruptFrames, quarantinedSegments, start: skip ?? { segment: 0, offset: 0 } };
   }
 
   private async openSegment(n: number): Promise<void> {
@@ -150,26 +175,36 @@ export class FileStore implements SpoolStore {
 
   async write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]> {
     if (!this.active) throw new Error('spool store is not open');
-    const encoded = frames.map((f) => encodeFrame(f.payload, f.messages));
-    const total = encoded.reduce((n, b) => n + b.length, 0);
+    let total = 0;
+    for (const f of frames) total += FRAME_HEADER_BYTES + f.payload.length;
     if (this.active.size > 0 && this.active.size + total > this.segmentMaxBytes) {
       await this.active.handle.close();
       await this.openSegment(this.active.n + 1);
     }
     const a = this.active;
+    // Headers in one small buffer, payloads as they are: one writev, no copy of the payloads.
+    const headers = Buffer.allocUnsafe(FRAME_HEADER_BYTES * frames.length);
+    const iov: Buffer[] = [];
     const out: StoredFrame[] = [];
     let pos = a.size;
-    for (let i = 0; i < encoded.length; i++) {
-      const len = (encoded[i] as Buffer).length;
-      out.push({ segment: a.n, offset: pos, end: pos + len, length: len - FRAME_HEADER_BYTES, messages: frames[i]?.messages ?? 0 });
-      pos += len;
-    }
+    frames.forEach((f, i) => {
+      const h = headers.subarray(i * FRAME_HEADER_BYTES, (i + 1) * FRAME_HEADER_BYTES);
+      writeFrameHeader(f.payload, f.messages, h);
+      iov.push(h, f.payload);
+      const end = pos + FRAME_HEADER_BYTES + f.payload.length;
+      out.push({ segment: a.n, offset: pos, end, length: f.payload.length, messages: f.messages });
+      pos = end;
+    });
     // One write and one fsync for the whole group; the append promise resolves only after both.
-    const buf = encoded.length === 1 ? (encoded[0] as Buffer) : Buffer.concat(encoded, total);
-    let written = 0;
-    while (written < buf.length) {
-      const r = await a.handle.write(buf, written, buf.length - written, a.size + written);
-      written += r.bytesWritten;
+    const r = await a.handle.writev(iov, a.size);
+    if (r.bytesWritten < total) {
+      // A short writev (rare: a signal, a full disk): write the rest as one buffer.
+      const rest = Buffer.concat(iov, total).subarray(r.bytesWritten);
+      let done = 0;
+      while (done < rest.length) {
+        const w = await a.handle.write(rest, done, rest.length - done, a.size + r.bytesWritten + done);
+        done += w.bytesWritten;
+      }
     }
     await a.handle.sync();
     a.size += total;
@@ -193,15 +228,15 @@ export class FileStore implements SpoolStore {
     return buf;
   }
 
-  async checkpoint(settled: StoredFrame | null, resume: StoredFrame | null): Promise<void> {
+  recordResume(pos: SpoolPosition, movedBack: boolean): void {
+    this.resume?.write(pos, movedBack);
+  }
+
+  async checkpoint(settled: StoredFrame | null): Promise<void> {
     // Nothing settled since start: keep the settled position recovery read.
     const base = settled ? { segment: settled.segment, offset: settled.end } : this.settledPos;
-    if (!base && !resume) return;
-    const cp: Checkpoint = { version: 1, segment: base?.segment ?? 0, offset: base?.offset ?? 0 };
-    if (resume) {
-      cp.resumeSegment = resume.segment;
-      cp.resumeOffset = resume.end;
-    }
+    if (!base) return;
+    const cp: Checkpoint = { version: 1, segment: base.segment, offset: base.offset };
     this.settledPos = { segment: cp.segment, offset: cp.offset };
     const f = { segment: cp.segment };
     const tmp = this.file('checkpoint.json.tmp');
@@ -230,5 +265,7 @@ export class FileStore implements SpoolStore {
     this.readers.clear();
     if (this.active) await this.active.handle.close().catch(() => undefined);
     this.active = null;
+    await this.resume?.close();
+    this.resume = null;
   }
 }

@@ -14,13 +14,22 @@ import { crc32 } from 'node:zlib';
 export const FRAME_MAGIC = 0x31535644;
 export const FRAME_HEADER_BYTES = 16;
 
+/**
+ * Writes the 16-byte header of a frame carrying `payload` into `out` at `at`. The payload itself is
+ * written next to it as is (writev), never copied into a frame buffer.
+ */
+export function writeFrameHeader(payload: Buffer, messages: number, out: Buffer, at = 0): void {
+  out.writeUInt32LE(FRAME_MAGIC, at);
+  out.writeUInt32LE(payload.length, at + 4);
+  out.writeUInt32LE(messages, at + 8);
+  out.writeUInt32LE(crc32(payload, crc32(out.subarray(at + 4, at + 12))) >>> 0, at + 12);
+}
+
+/** A whole frame in one buffer (tests, tools); the store writes header and payload separately. */
 export function encodeFrame(payload: Buffer, messages: number): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  out.writeUInt32LE(FRAME_MAGIC, 0);
-  out.writeUInt32LE(payload.length, 4);
-  out.writeUInt32LE(messages, 8);
+  writeFrameHeader(payload, messages, out, 0);
   payload.copy(out, FRAME_HEADER_BYTES);
-  out.writeUInt32LE(crc32(payload, crc32(out.subarray(4, 12))) >>> 0, 12);
   return out;
 }
 

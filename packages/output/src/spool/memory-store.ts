@@ -1,11 +1,12 @@
 /** Memory backend (persistence type `memory`, `--no-save-state`): same spool, nothing survives a restart. */
-import type { SpoolStore, StoredFrame } from './types.js';
+import type { SpoolPosition } from './resume-record.js';
+import type { RecoveredStore, SpoolStore, StoredFrame } from './types.js';
 
 export class MemoryStore implements SpoolStore {
   private offset = 0;
 
-  recover(): Promise<{ frames: StoredFrame[]; corruptFrames: number; quarantinedSegments: number }> {
-    return Promise.resolve({ frames: [], corruptFrames: 0, quarantinedSegments: 0 });
+  recover(): Promise<RecoveredStore> {
+    return Promise.resolve({ frames: [], corruptFrames: 0, quarantinedSegments: 0, start: { segment: 0, offset: 0 } });
   }
 
   write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]> {
@@ -22,7 +23,11 @@ export class MemoryStore implements SpoolStore {
     return f.payload ? Promise.resolve(f.payload) : Promise.reject(new Error('frame payload missing'));
   }
 
-  checkpoint(_settled: StoredFrame | null, _resume: StoredFrame | null): Promise<void> {
+  recordResume(_pos: SpoolPosition, _movedBack: boolean): void {
+    // Nothing survives a restart: nothing to resume.
+  }
+
+  checkpoint(_settled: StoredFrame | null): Promise<void> {
     return Promise.resolve();
   }
 

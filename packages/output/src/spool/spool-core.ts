@@ -2,12 +2,22 @@
  * The spool logic shared by the disk and memory backends: byte bound with FIFO waiting appends,
  * group commit (appends of the same tick share one store write + fsync), in-order hand-out to any
  * number of senders with release/redelivery, and a checkpoint that advances over the longest
- * settled prefix, written at most every `checkpointIntervalMs`. The checkpoint also records the
- * longest prefix that is settled or written to a proven-healthy connection (`markWritten`): after
- * a crash of this process the kernel still delivers those bytes, so recovery resumes there and
- * only the frames not yet handed to such a connection are sent again.
+ * settled prefix, written at most every `checkpointIntervalMs`.
+ *
+ * The resume position is the end of the longest prefix that is settled or written to a
+ * proven-healthy connection (`markWritten`): after a crash of this process the kernel still
+ * delivers those bytes, so recovery resumes there. It is recorded synchronously by the store
+ * (`recordResume`) in the very call that moves it, so a kill -9 re-sends only a frame whose write
+ * callback had not run yet; when a failed connection gives written frames back (`release`) it
+ * moves back, durably, before the call returns.
+ *
+ * Memory: the payload of a freshly appended frame stays in memory (up to `memoryBytes`, default
+ * 32 MiB) so that the sender does not read it back from the segment it was just written to. It is
+ * dropped as soon as the frame is in the kernel (`markWritten`) or settled; frames beyond the budget,
+ * recovered frames and frames given back after they were written are read from disk.
  */
 import type { Logger } from '@devo-collector/common';
+import type { SpoolPosition } from './resume-record.js';
 import type { RecoveryReport, Spool, SpoolFrame, SpoolStats, SpoolStore, StoredFrame } from './types.js';
 
 type EntryState = 'ready' | 'leased' | 'settled';
@@ -18,6 +28,8 @@ interface Entry {
   state: EntryState;
   /** Handed to the kernel on a proven-healthy connection (see markWritten). */
   written?: boolean;
+  /** The payload while it is worth keeping (see memoryBytes); else it is read from the store. */
+  payload?: Buffer;
 }
 
 interface PendingAppend {
@@ -38,15 +50,22 @@ export interface SpoolCoreOptions {
   store: SpoolStore;
   maxBytes: number;
   checkpointIntervalMs?: number;
+  /** Budget for payloads kept in memory between append and write (default 32 MiB). */
+  memoryBytes?: number;
   logger: Logger;
 }
+
+export const DEFAULT_SPOOL_MEMORY_BYTES = 32 * 1024 * 1024;
 
 export class SpoolCore implements Spool {
   readonly name: string;
   private readonly store: SpoolStore;
   private readonly maxBytes: number;
   private readonly checkpointIntervalMs: number;
+  private readonly memoryBytes: number;
   private readonly log: Logger;
+  /** Bytes of the payloads kept in entries (Entry.payload). */
+  private cachedBytes = 0;
 
   /** Unsettled entries in seq order; entries[i].seq === baseSeq + i - head. */
   private entries: Entry[] = [];
@@ -62,9 +81,12 @@ export class SpoolCore implements Spool {
   private readers: Reader[] = [];
 
   private lastSettled: StoredFrame | null = null;
-  /** Entries [head, resumeIdx) are settled or written; the resume position is entries[resumeIdx - 1]. */
+  /** End of the last settled frame, or where recovery started when none settled yet. */
+  private basePos: SpoolPosition = { segment: 0, offset: 0 };
+  /** Entries [head, resumeIdx) are settled or written. */
   private resumeIdx = 0;
-  private resumeTarget: StoredFrame | null = null;
+  /** The position last handed to `store.recordResume` (end of entries[resumeIdx - 1], or basePos). */
+  private resumePos: SpoolPosition = { segment: 0, offset: 0 };
   private checkpointDirty = false;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private checkpointWrite: Promise<void> = Promise.resolve();
@@ -76,8 +98,10 @@ export class SpoolCore implements Spool {
     this.name = opts.name;
     this.store = opts.store;
     this.maxBytes = opts.maxBytes;
-    // Short: after a crash, what was written since the last checkpoint is sent again.
-    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 50;
+    // The resume record already survives a crash at once; the checkpoint only moves the settled
+    // position (segment deletion, the fallback after a reboot), so it need not be frequent.
+    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 200;
+    this.memoryBytes = opts.memoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES;
     this.log = opts.logger;
   }
 
@@ -85,7 +109,9 @@ export class SpoolCore implements Spool {
   async open(): Promise<RecoveryReport> {
     const started = Date.now();
     this.log.info('[EMERGENCY_PERSISTENCE_SYSTEM] Recovering any available content from the persistence system');
-    const { frames, corruptFrames, quarantinedSegments } = await this.store.recover();
+    const { frames, corruptFrames, quarantinedSegments, start } = await this.store.recover();
+    this.basePos = start;
+    this.resumePos = start;
     let bytes = 0;
     let messages = 0;
     for (const f of frames) {
@@ -133,7 +159,14 @@ export class SpoolCore implements Spool {
       try {
         const stored = await this.store.write(group);
         stored.forEach((s, i) => {
-          this.entries.push({ seq: this.nextSeq++, stored: s, state: 'ready' });
+          const e: Entry = { seq: this.nextSeq++, stored: s, state: 'ready' };
+          const payload = (group[i] as PendingAppend).payload;
+          // The memory store keeps payloads itself (s.payload); only the disk store needs the cache.
+          if (!s.payload && this.cachedBytes + payload.length <= this.memoryBytes) {
+            e.payload = payload;
+            this.cachedBytes += payload.length;
+          }
+          this.entries.push(e);
           this.heldMessages += s.messages;
           this.counters.appendedFrames++;
           this.counters.appendedMessages += s.messages;
@@ -189,6 +222,7 @@ export class SpoolCore implements Spool {
   }
 
   private async load(e: Entry, signal?: AbortSignal): Promise<SpoolFrame | null> {
+    if (e.payload) return { seq: e.seq, payload: e.payload, messages: e.stored.messages };
     try {
       const payload = await this.store.read(e.stored);
       return { seq: e.seq, payload, messages: e.stored.messages };
@@ -217,10 +251,17 @@ export class SpoolCore implements Spool {
     return first ? this.head + (seq - first.seq) : -1;
   }
 
+  private dropPayload(e: Entry): void {
+    if (!e.payload) return;
+    this.cachedBytes -= e.payload.length;
+    e.payload = undefined;
+  }
+
   settle(seq: number): void {
     const e = this.entries[this.indexOf(seq)];
     if (!e || e.seq !== seq || e.state !== 'leased') return;
     e.state = 'settled';
+    this.dropPayload(e);
     let last: Entry | undefined;
     while (this.head < this.entries.length && this.entries[this.head]?.state === 'settled') {
       last = this.entries[this.head] as Entry;
@@ -238,21 +279,33 @@ export class SpoolCore implements Spool {
     }
     if (last) {
       this.lastSettled = last.stored;
+      this.basePos = { segment: last.stored.segment, offset: last.stored.end };
       this.checkpointDirty = true;
-      this.advanceResume();
       this.scheduleCheckpoint();
       this.wakeSpaceWaiters();
     }
+    // Also when the frame settled behind an unsettled head: settled counts like written, so the
+    // resume position may move over it (e.g. head written, this one settled).
+    this.advanceResume();
   }
 
   markWritten(seq: number): void {
     const e = this.entries[this.indexOf(seq)];
     if (!e || e.seq !== seq || e.state !== 'leased' || e.written) return;
     e.written = true;
+    // The kernel has the bytes: a release (rare) re-reads them from disk.
+    this.dropPayload(e);
     this.advanceResume();
   }
 
-  /** Moves the resume position over settled or written entries; schedules a checkpoint if it moved. */
+  /** The resume position for a prefix of entries [head, idx). */
+  private positionAt(idx: number): SpoolPosition {
+    if (idx <= this.head) return this.basePos;
+    const s = (this.entries[idx - 1] as Entry).stored;
+    return { segment: s.segment, offset: s.end };
+  }
+
+  /** Moves the resume position over settled or written entries and records it if it moved. */
   private advanceResume(): void {
     let i = Math.max(this.resumeIdx, this.head);
     while (i < this.entries.length) {
@@ -261,12 +314,13 @@ export class SpoolCore implements Spool {
       i++;
     }
     this.resumeIdx = i;
-    const target = i > this.head ? (this.entries[i - 1] as Entry).stored : null;
-    if (target !== this.resumeTarget) {
-      this.resumeTarget = target;
-      this.checkpointDirty = true;
-      this.scheduleCheckpoint();
-    }
+    this.recordResume(this.positionAt(i), false);
+  }
+
+  private recordResume(pos: SpoolPosition, movedBack: boolean): void {
+    if (pos.segment === this.resumePos.segment && pos.offset === this.resumePos.offset) return;
+    this.resumePos = pos;
+    this.store.recordResume(pos, movedBack);
   }
 
   release(seq: number): void {
@@ -275,14 +329,12 @@ export class SpoolCore implements Spool {
     if (!e || e.seq !== seq || e.state !== 'leased') return;
     e.state = 'ready';
     if (e.written) {
-      // The connection failed after all: a crash from now on must re-send this frame. Roll the
-      // resume position back and write it at once rather than on the next tick.
+      // The connection failed after all: a crash from now on must re-send this frame. Move the
+      // resume position back before anything else can happen.
       e.written = false;
       if (i < this.resumeIdx) {
         this.resumeIdx = i;
-        this.resumeTarget = i > this.head ? (this.entries[i - 1] as Entry).stored : null;
-        this.checkpointDirty = true;
-        void this.flushCheckpoint();
+        this.recordResume(this.positionAt(i), true);
       }
     }
     this.scanFrom = Math.min(this.scanFrom, i);
@@ -311,10 +363,8 @@ export class SpoolCore implements Spool {
     this.checkpointWrite = this.checkpointWrite.then(async () => {
       if (!this.checkpointDirty) return;
       this.checkpointDirty = false;
-      // A resume position equal to the settled one adds nothing.
-      const resume = this.resumeTarget && this.resumeTarget !== this.lastSettled ? this.resumeTarget : null;
       try {
-        await this.store.checkpoint(this.lastSettled, resume);
+        await this.store.checkpoint(this.lastSettled);
       } catch (err) {
         this.log.error(`Cannot write the spool checkpoint: ${(err as Error).message}`);
       }
@@ -329,6 +379,7 @@ export class SpoolCore implements Spool {
       pendingMessages: this.heldMessages,
       ...this.counters,
       blockedAppends: this.spaceWaiters.length,
+      cachedBytes: this.cachedBytes,
     };
   }
 

@@ -1,4 +1,5 @@
 /** Public surface of a spool and the storage backend it runs on (disk or memory). */
+import type { SpoolPosition } from './resume-record.js';
 
 /** A frame handed to a sender: it must be `settle`d (written) or `release`d (give back) exactly once. */
 export interface SpoolFrame {
@@ -31,6 +32,8 @@ export interface SpoolStats {
   corruptFrames: number;
   /** Appends currently waiting for space. */
   blockedAppends: number;
+  /** Payload bytes kept in memory for the senders (bounded by the spool's memory budget). */
+  cachedBytes: number;
 }
 
 export interface Spool {
@@ -72,16 +75,28 @@ export interface StoredFrame {
   payload?: Buffer;
 }
 
+export interface RecoveredStore {
+  /** Frames after the resume position, in order. */
+  frames: StoredFrame[];
+  corruptFrames: number;
+  quarantinedSegments: number;
+  /** Where recovery resumed: the position just before the first recovered frame. */
+  start: SpoolPosition;
+}
+
 export interface SpoolStore {
-  /** Frames after the checkpoint, in order, plus what recovery found. */
-  recover(): Promise<{ frames: StoredFrame[]; corruptFrames: number; quarantinedSegments: number }>;
+  /** Frames after the checkpoint (or the resume record), in order, plus what recovery found. */
+  recover(): Promise<RecoveredStore>;
   /** Appends frames and makes them durable with one fsync. */
   write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]>;
   read(frame: StoredFrame): Promise<Buffer>;
   /**
-   * Everything up to and including `settled` was sent (segments before it may go); a restart after
-   * a crash resumes after `resume` (written to a healthy connection), or after `settled` when null.
+   * Synchronously records where a restart after a crash of this process resumes: everything before
+   * `pos` is settled or in the kernel of a healthy connection. `movedBack`: the position went back
+   * (a connection failed), make it durable before returning.
    */
-  checkpoint(settled: StoredFrame | null, resume: StoredFrame | null): Promise<void>;
+  recordResume(pos: SpoolPosition, movedBack: boolean): void;
+  /** Everything up to and including `settled` was sent: segments before it may go. */
+  checkpoint(settled: StoredFrame | null): Promise<void>;
   close(): Promise<void>;
 }
