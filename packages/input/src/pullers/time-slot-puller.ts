@@ -7,6 +7,7 @@
  * - a failed window is retried with backoff until it succeeds, never skipped;
  * - dedup against the persisted seen ids plus the ids in flight; ids count as seen only once acked.
  */
+import { ResponseTooLargeError } from '@devo-collector/common';
 import { backoffDelayMs, sleep } from '../backoff.js';
 import { buildBatches } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
@@ -22,6 +23,8 @@ import {
 } from './puller.js';
 import { PullerBase } from './puller-base.js';
 import { recordsOf, serviceProfile, type ServiceProfile } from './service-profile.js';
+import { SlotQueue } from './slot-queue.js';
+import { splitSlot, WindowSizer } from './window-sizer.js';
 
 export interface TimeSlot {
   /** Slot bounds as planned; the cursor moves to `endMs` once the slot is committed. */
@@ -30,6 +33,9 @@ export interface TimeSlot {
   /** What is asked: `startMs` minus the overlap for the first slot of a live-tail cycle. */
   queryStartMs: number;
 }
+
+/** A fetched slot: its records, or its two halves when the response was over the size limit. */
+type SlotFetch = { records: unknown[]; halves?: undefined } | { halves: [TimeSlot, TimeSlot] };
 
 interface FreshRecord {
   key: string;
@@ -68,9 +74,9 @@ class TimeSlotPuller extends PullerBase {
   private readonly seen: SeenIds;
   /** Sent, not yet acked: dedups later windows, never persisted. */
   private readonly pendingSeen = new Map<string, string>();
-  /** JSON bytes of the last window processed: sizes how many windows may be fetched ahead. */
-  private lastWindowBytes = 0;
-  private windowsSeen = 0;
+  /** JSON bytes per ms of window in the last window processed (null before the first): sizes how many windows may be fetched ahead. */
+  private bytesPerMs: number | null = null;
+  private readonly sizer: WindowSizer;
   private seenFlush: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
@@ -79,6 +85,7 @@ class TimeSlotPuller extends PullerBase {
     super(opts, `CollectorDarktracePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`);
     this.profile = serviceProfile(opts.service);
     this.seen = new SeenIds(opts.service.maxSeenIds, opts.store.data.seen);
+    this.sizer = new WindowSizer(opts.service.windowMs);
     this.gate = new InFlightGate(
       opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES,
       (used) => this.log.warn(`Pulling paused: ${used} bytes sent and not yet acknowledged by the output (limit ${this.gate.maxBytes})`),
@@ -118,46 +125,60 @@ class TimeSlotPuller extends PullerBase {
     const t0 = this.now();
     const svc = this.opts.service;
     this.log.info(`Starting a new pulling from darktrace at "${formatPullStart(t0)}"`);
-    const slots = planTimeSlots({
+    const planned = planTimeSlots({
       committedCursorMs: this.cursorMs,
       startTimeMs: svc.startTimeMs,
       nowMs: t0,
-      windowMs: svc.windowMs,
+      windowMs: this.sizer.lengthMs,
       overlapMs: svc.overlapMs,
     });
-    this.log.info(`Total number of time slots to be processed: ${slots.length}`);
-    const fetches: Array<Promise<unknown[]> | undefined> = [];
+    this.log.info(`Total number of time slots to be processed: ${planned.length}`);
+    // Later windows are planned when they are about to be fetched, at the length the sizer holds then.
+    const queue = new SlotQueue<Promise<SlotFetch>>(planned[0], t0, () => this.sizer.lengthMs);
     // Windows fetched ahead are held parsed in memory: with big windows fetch fewer at once.
     // Until one window's size is known, fetch two at once: a first burst of eight big windows
     // would hold them all parsed in memory.
     const aheadFor = (): number =>
-      this.lastWindowBytes === 0 && this.windowsSeen === 0
+      this.bytesPerMs === null
         ? Math.min(2, Math.max(1, svc.maxWindowsInFlight))
-        : Math.max(1, Math.min(svc.maxWindowsInFlight, Math.floor(FETCH_AHEAD_BUDGET_BYTES / Math.max(1, this.lastWindowBytes))));
+        : Math.max(1, Math.min(svc.maxWindowsInFlight, Math.floor(FETCH_AHEAD_BUDGET_BYTES / Math.max(1, this.bytesPerMs * this.sizer.lengthMs))));
     let total = 0;
     let duplicated = 0;
     let processed = 0;
-    for (let i = 0; i < slots.length && !signal.aborted; i++) {
+    for (let i = 0; !signal.aborted; ) {
+      const entry = queue.at(i);
+      if (!entry) break;
       const ahead = aheadFor();
-      for (let j = i; j < Math.min(slots.length, i + ahead); j++) {
-        if (!fetches[j]) {
-          const f = this.fetchSlot(slots[j] as TimeSlot, signal);
-          f.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
-          fetches[j] = f;
+      for (let j = i; j < i + ahead; j++) {
+        const e = queue.at(j);
+        if (!e) break;
+        if (!e.fetch) {
+          e.fetch = this.fetchSlot(e.slot, signal);
+          e.fetch.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
         }
       }
-      const slot = slots[i] as TimeSlot;
-      let records: unknown[];
+      const slot = entry.slot;
+      let got: SlotFetch;
       try {
-        records = await (fetches[i] as Promise<unknown[]>);
+        got = await (entry.fetch as Promise<SlotFetch>);
       } catch {
         return; // only an abort ends a fetch without records
       }
-      fetches[i] = undefined;
+      if (got.halves) {
+        // Too large a response: the halves take the slot's place, in order, and are fetched next.
+        queue.replace(i, got.halves);
+        const [a, b] = got.halves;
+        this.log.warn(
+          `Time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} split into 2 time slots (${formatSlotTime(a.queryStartMs)} - ${formatSlotTime(a.endMs)}, ${formatSlotTime(b.queryStartMs)} - ${formatSlotTime(b.endMs)}); total number of time slots to be processed: ${queue.estimatedTotal()}`,
+        );
+        continue;
+      }
+      entry.fetch = undefined;
+      const records = got.records;
       this.log.info(`Number of events received for time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} is: ${records.length}`);
       const { fresh, dups, maxTimeMs } = this.dedup(records);
-      this.lastWindowBytes = fresh.reduce((n, f) => n + f.text.length, 0) + dups * (fresh[0]?.text.length ?? 0);
-      this.windowsSeen++;
+      const windowBytes = fresh.reduce((n, f) => n + f.text.length, 0) + dups * (fresh[0]?.text.length ?? 0);
+      this.resize(slot, records.length, windowBytes, queue);
       total += records.length;
       duplicated += dups;
       this.opts.metrics?.receivedRecords(this.service, records.length);
@@ -169,6 +190,7 @@ class TimeSlotPuller extends PullerBase {
       }
       processed += 1;
       if (processed % 12 === 0) this.log.info(`Number of processed time slots so far: ${processed}`);
+      i++;
     }
     // The cycle ends when everything it sent is acked and committed (or we are told to stop).
     await Promise.race([this.commitChain.catch(() => undefined), whenAborted(signal)]);
@@ -179,8 +201,23 @@ class TimeSlotPuller extends PullerBase {
     );
   }
 
-  /** Fetches one slot, retrying with backoff until it succeeds; rejects only on abort. */
-  private async fetchSlot(slot: TimeSlot, signal: AbortSignal): Promise<unknown[]> {
+  /** Feeds a processed window to the sizer; logs when the length of the windows still to plan changes. */
+  private resize(slot: TimeSlot, records: number, bytes: number, queue: SlotQueue<unknown>): void {
+    const span = slot.endMs - slot.queryStartMs;
+    this.bytesPerMs = bytes / Math.max(1, span);
+    const next = this.sizer.observe(span, records, bytes);
+    if (next === null) return;
+    this.log.info(
+      `Time slot length set to ${(next / 60_000).toFixed(1)} minutes (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} had ${records} events, ${bytes} bytes); total number of time slots to be processed: ${queue.estimatedTotal()}`,
+    );
+  }
+
+  /**
+   * Fetches one slot, retrying with backoff until it succeeds; rejects only on abort. A response
+   * over the size limit would be as large on every retry: the slot comes back as two halves
+   * instead, down to the sizer's floor (then it is retried and logged like any failure).
+   */
+  private async fetchSlot(slot: TimeSlot, signal: AbortSignal): Promise<SlotFetch> {
     const svc = this.opts.service;
     const retry = this.opts.retry ?? DEFAULT_PULL_RETRY;
     for (let attempt = 0; ; attempt++) {
@@ -191,11 +228,17 @@ class TimeSlotPuller extends PullerBase {
         if (records === null) {
           throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(body).slice(0, 200)}`));
         }
-        return records;
+        return { records };
       } catch (err) {
         if (signal.aborted) throw err;
         const e = asPullError(err);
         this.opts.metrics?.pullError(this.service, e.code);
+        const halves = e instanceof ResponseTooLargeError ? splitSlot(slot, this.sizer.minMs) : null;
+        if (halves) {
+          this.log.error(`${e.toString()} (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)}); the time slot is split in two`);
+          this.sizer.oversize(slot.endMs - slot.queryStartMs);
+          return { halves };
+        }
         const delay = backoffDelayMs(attempt, retry);
         this.log.error(
           `${e.toString()} (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)}, attempt ${attempt + 1}); the time slot will be retried in ${(delay / 1000).toFixed(1)} seconds`,
