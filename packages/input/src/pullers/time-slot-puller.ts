@@ -79,6 +79,8 @@ class TimeSlotPuller extends PullerBase {
   private readonly sizer: WindowSizer;
   private seenFlush: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
+  /** The state write carrying the latest commit. */
+  private lastWrite: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
 
   constructor(opts: PullerOptions) {
@@ -100,7 +102,7 @@ class TimeSlotPuller extends PullerBase {
   protected async finish(deadlineMs: number): Promise<void> {
     // Windows already sent may still be acked before the deadline: commit them in order.
     const left = Math.max(0, deadlineMs - this.now());
-    await Promise.race([this.commitChain.catch(() => undefined), sleep(left)]);
+    await Promise.race([this.committed(), sleep(left)]);
     if (this.seenFlush) {
       clearTimeout(this.seenFlush);
       this.seenFlush = null;
@@ -193,7 +195,7 @@ class TimeSlotPuller extends PullerBase {
       i++;
     }
     // The cycle ends when everything it sent is acked and committed (or we are told to stop).
-    await Promise.race([this.commitChain.catch(() => undefined), whenAborted(signal)]);
+    await Promise.race([this.committed(), whenAborted(signal)]);
     if (signal.aborted || this.commitFailed !== null) return;
     const avg = total > 0 ? (this.now() - t0) / total : 0;
     this.log.info(
@@ -327,11 +329,25 @@ class TimeSlotPuller extends PullerBase {
       if (this.pendingSeen.get(f.key) === f.hash) this.pendingSeen.delete(f.key);
     }
     const seen = this.seen.entries();
-    await this.opts.store.update((doc) => {
+    const written = this.opts.store.update((doc) => {
       doc.cursor_ms = Math.max(doc.cursor_ms ?? slot.endMs, slot.endMs);
       if (maxTimeMs !== null) doc.last_record_time_ms = Math.max(doc.last_record_time_ms ?? maxTimeMs, maxTimeMs);
       doc.seen = seen;
     });
+    // The document moves now, in window order; the disk write is not awaited here: while one write
+    // runs, the commits of the next windows ride on the one queued write (the store coalesces and
+    // writes the latest document), so many small windows cost a few writes of the seen list
+    // instead of one each. The end of a cycle and the stop wait for the last write.
+    this.lastWrite = written;
+    written.catch((err: unknown) => {
+      if (this.commitFailed === null) this.log.error(`Could not commit time slot ${formatSlotTime(slot.startMs)}: ${String(err)}`);
+      this.commitFailed = err;
+    });
+  }
+
+  /** Every commit so far applied and written (never rejects). */
+  private committed(): Promise<void> {
+    return this.commitChain.then(() => this.lastWrite).catch(() => undefined);
   }
 }
 
