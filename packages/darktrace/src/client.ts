@@ -9,6 +9,7 @@ import { PullError, SetupError, registerSecret } from '@devo-collector/common';
 import { toPullError, toSetupError, type ErrorContext } from './error-map.js';
 import { isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from './outcome.js';
 import { createRateLimiter, sleep } from './rate-limiter.js';
+import { splitJsonArray, type ElementSlice } from './json-array-split.js';
 import { buildPathAndQuery, formatDtapiDate, signRequest, type QueryValue } from './sign.js';
 
 export interface DarktraceClientOptions {
@@ -30,8 +31,21 @@ export interface DarktraceClientOptions {
   now?: () => Date;
 }
 
+/** Called for each element of an array answer: its parsed value and its own JSON text. */
+export type RecordMapper<T> = (value: unknown, text: string, compact: boolean) => T;
+
+/** A `getRecords` answer: the mapped elements, or the parsed body when it is not an array. */
+export type RecordsAnswer<T> = { records: T[] } | { body: unknown };
+
 export interface DarktraceClient {
   get(endpoint: string, query?: Record<string, QueryValue>, opts?: { signal?: AbortSignal }): Promise<unknown>;
+  /**
+   * Like `get`, for endpoints that answer a JSON array: each element is handed to `each` with its
+   * parsed value and its raw text from the body (`compact`: no whitespace outside strings), so a
+   * caller can forward the appliance's own bytes instead of re-stringifying. Same retries and
+   * errors as `get` (an invalid body is PullError 301 with the same message).
+   */
+  getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, opts: { signal?: AbortSignal; each: RecordMapper<T> }): Promise<RecordsAnswer<T>>;
   checkCredentials(endpoint: string, query?: Record<string, QueryValue>): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,7 +84,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
   const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('****'), text);
   const errorContext = (endpoint: string, attempts: number): ErrorContext => ({ endpoint, scrub, now: now(), attempts });
 
-  async function attempt(endpoint: string, pathAndQuery: string, signal?: AbortSignal): Promise<AttemptOutcome> {
+  async function attempt(endpoint: string, pathAndQuery: string, signal?: AbortSignal, each?: RecordMapper<unknown>): Promise<AttemptOutcome> {
     const date = formatDtapiDate(now()); // one date per request, used for header and signature alike
     const headers = {
       'DTAPI-Token': publicToken,
@@ -106,7 +120,13 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
         }
         chunks.push(chunk);
       }
-      const text = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      if (ok && !cut && each) {
+        const records = splitRecords(status, headerValue(res.headers['content-type']) ?? '', bytes, each);
+        if (records) return records;
+        // Not a plain array (or not valid JSON): the text path below decides, with its messages.
+      }
+      const text = bytes.toString('utf8');
       if (!ok) {
         const location = headerValue(res.headers['location']);
         const retryAfterMs = parseRetryAfterMs(headerValue(res.headers['retry-after']), now().getTime());
@@ -127,9 +147,17 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     }
   }
 
-  async function get(endpoint: string, query?: Record<string, QueryValue>, o?: { signal?: AbortSignal }): Promise<unknown> {
+  function get(endpoint: string, query?: Record<string, QueryValue>, o?: { signal?: AbortSignal }): Promise<unknown> {
+    return pull(endpoint, query, o?.signal);
+  }
+
+  async function getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, o: { signal?: AbortSignal; each: RecordMapper<T> }): Promise<RecordsAnswer<T>> {
+    const body = await pull(endpoint, query, o.signal, o.each);
+    return body instanceof MappedRecords ? { records: body.records as T[] } : { body };
+  }
+
+  async function pull(endpoint: string, query: Record<string, QueryValue> | undefined, signal?: AbortSignal, each?: RecordMapper<unknown>): Promise<unknown> {
     const pathAndQuery = buildPathAndQuery(endpoint, query);
-    const signal = o?.signal;
     for (let n = 0; ; n++) {
       if (closed) throw new PullError(301, 'Some error occurred while retrieving events from Darktrace server. Error details: the client is closed');
       try {
@@ -137,7 +165,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
       } catch {
         throw aborted(endpoint);
       }
-      const outcome = await attempt(endpoint, pathAndQuery, signal);
+      const outcome = await attempt(endpoint, pathAndQuery, signal, each);
       if (outcome.kind === 'ok') return outcome.body;
       if (n >= maxRetries || !isRetryable(outcome)) throw toPullError(outcome, errorContext(endpoint, n + 1));
       try {
@@ -163,7 +191,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     await agent.close();
   }
 
-  return { get, checkCredentials, close };
+  return { get, getRecords, checkCredentials, close };
 }
 
 function aborted(endpoint: string): PullError {
@@ -178,6 +206,35 @@ function discard(body: { on(event: 'error', fn: () => void): unknown; destroy():
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The elements of an array answer, already mapped (an `ok` outcome's body). */
+class MappedRecords {
+  constructor(readonly records: unknown[]) {}
+}
+
+/**
+ * The fast path of `getRecords`: split the array into element texts and parse each (which
+ * validates it). Null when the body is anything else or any element does not parse; the caller
+ * then takes the text path, so errors and non-array answers are exactly those of `get`.
+ */
+function splitRecords(status: number, contentType: string, bytes: Buffer, each: RecordMapper<unknown>): AttemptOutcome | null {
+  if (status === 204 || /text\/html/i.test(contentType)) return null;
+  const slices = splitJsonArray(bytes);
+  if (!slices) return null;
+  const records: unknown[] = new Array(slices.length);
+  for (let i = 0; i < slices.length; i++) {
+    const s = slices[i] as ElementSlice;
+    const text = bytes.toString('utf8', s.start, s.end);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    records[i] = each(value, text, s.compact);
+  }
+  return { kind: 'ok', status, body: new MappedRecords(records) };
 }
 
 function parseJsonBody(status: number, contentType: string, text: string): AttemptOutcome {
