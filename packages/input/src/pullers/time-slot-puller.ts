@@ -22,6 +22,7 @@ import {
   type PullerOptions,
 } from './puller.js';
 import { PullerBase } from './puller-base.js';
+import { pullRecord, type PulledRecord } from './pulled-record.js';
 import { recordsOf, serviceProfile, type ServiceProfile } from './service-profile.js';
 import { SlotQueue } from './slot-queue.js';
 import { splitSlot, WindowSizer } from './window-sizer.js';
@@ -35,7 +36,7 @@ export interface TimeSlot {
 }
 
 /** A fetched slot: its records, or its two halves when the response was over the size limit. */
-type SlotFetch = { records: unknown[]; halves?: undefined } | { halves: [TimeSlot, TimeSlot] };
+type SlotFetch = { records: PulledRecord[]; halves?: undefined } | { halves: [TimeSlot, TimeSlot] };
 
 interface FreshRecord {
   key: string;
@@ -179,7 +180,7 @@ class TimeSlotPuller extends PullerBase {
       const records = got.records;
       this.log.info(`Number of events received for time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} is: ${records.length}`);
       const { fresh, dups, maxTimeMs } = this.dedup(records);
-      const windowBytes = fresh.reduce((n, f) => n + f.text.length, 0) + dups * (fresh[0]?.text.length ?? 0);
+      const windowBytes = records.reduce((n, r) => n + r.text.length, 0);
       this.resize(slot, records.length, windowBytes, queue);
       total += records.length;
       duplicated += dups;
@@ -225,12 +226,18 @@ class TimeSlotPuller extends PullerBase {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw new Error('aborted');
       try {
-        const body = await this.opts.client.get(svc.endpoint, this.profile.windowQuery(slot.queryStartMs, slot.endMs), { signal });
-        const records = recordsOf(body);
+        const query = this.profile.windowQuery(slot.queryStartMs, slot.endMs);
+        // Records are reduced to what dedup and delivery need as they arrive: no parsed window is held.
+        const each = (value: unknown, text: string, compact: boolean) => pullRecord(this.profile, value, compact ? text : null);
+        const answer = this.opts.client.getRecords
+          ? await this.opts.client.getRecords(svc.endpoint, query, { signal, each })
+          : { body: await this.opts.client.get(svc.endpoint, query, { signal }) };
+        if ('records' in answer) return { records: answer.records };
+        const records = recordsOf(answer.body);
         if (records === null) {
-          throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(body).slice(0, 200)}`));
+          throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(answer.body).slice(0, 200)}`));
         }
-        return { records };
+        return { records: records.map((r) => pullRecord(this.profile, r, null)) };
       } catch (err) {
         if (signal.aborted) throw err;
         const e = asPullError(err);
@@ -250,24 +257,23 @@ class TimeSlotPuller extends PullerBase {
     }
   }
 
-  private dedup(records: unknown[]): { fresh: FreshRecord[]; dups: number; maxTimeMs: number | null } {
+  private dedup(records: PulledRecord[]): { fresh: FreshRecord[]; dups: number; maxTimeMs: number | null } {
     const fresh: FreshRecord[] = [];
     const local = new Map<string, string>();
     let dups = 0;
     let maxTimeMs: number | null = null;
     for (const r of records) {
       // Never trust response order: the max is computed over every record.
-      const t = this.profile.recordTimeMs(r);
+      const t = r.timeMs;
       if (t !== null && (maxTimeMs === null || t > maxTimeMs)) maxTimeMs = t;
-      const key = this.profile.key(r);
-      const hash = this.profile.contentHash(r);
+      const { key, hash } = r;
       const known = local.get(key) ?? this.pendingSeen.get(key) ?? this.seen.get(key);
       if (known === hash) {
         dups += 1;
         continue;
       }
       local.set(key, hash);
-      fresh.push({ key, hash, text: JSON.stringify(r) });
+      fresh.push({ key, hash, text: r.text });
     }
     return { fresh, dups, maxTimeMs };
   }

@@ -1,0 +1,38 @@
+/** Records go out as the appliance's own compact bytes when the client hands them over. */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DarktraceApi } from '../src/client.js';
+import { createTimeSlotPuller } from '../src/pullers/time-slot-puller.js';
+import { openStateStore } from '../src/state/state-store.js';
+import { makeServiceConfig } from '../src/test-config.js';
+import { RecordingSink, captureLogs, waitFor } from './helpers.js';
+
+const logs = captureLogs();
+afterAll(() => logs.dispose());
+
+describe('raw record texts', () => {
+  it('a compact element is sent byte for byte; one with whitespace is re-stringified; dedup sees the parsed fields', async () => {
+    const start = Date.now() - 10 * 60_000;
+    // `\u00e9` and `1.50` would read `é` and `1.5` after JSON.stringify: proof the bytes are the appliance's.
+    const elements = [
+      { text: `{"pbid":1,"creationTime":${start + 1},"name":"caf\\u00e9","score":1.50}`, compact: true },
+      { text: `{"pbid": 2, "creationTime": ${start + 2}}`, compact: false },
+      { text: `{"pbid":1,"creationTime":${start + 1},"name":"dup"}`, compact: true },
+    ];
+    const api: DarktraceApi = {
+      get: () => Promise.reject(new Error('getRecords expected')),
+      getRecords: <T>(_e: string, _q: unknown, o: { each: (v: unknown, t: string, c: boolean) => T }) =>
+        Promise.resolve({ records: elements.map((e) => o.each(JSON.parse(e.text), e.text, e.compact)) }),
+      checkCredentials: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const store = await openStateStore({ mode: 'memory', directory: '', inputName: 'd', inputId: '1', service: 'modelbreaches', startTimeText: 'x', version: 1, ownerName: 'P' });
+    const sink = new RecordingSink();
+    const service = makeServiceConfig('modelbreaches', { startTimeMs: start, requestPeriodMs: 60_000 });
+    const puller = createTimeSlotPuller({ inputName: 'd', inputId: '1', service, client: api, store, sink, maxMessagesPerBatch: 10 });
+    puller.start();
+    await waitFor(() => puller.cursorMs !== null, 5000, 'commit');
+    await puller.stop(Date.now() + 200);
+    expect(sink.sent.flatMap((b) => b.records)).toEqual([elements[0]?.text, `{"pbid":2,"creationTime":${start + 2}}`]);
+    expect(store.data.last_record_time_ms).toBe(start + 2);
+  });
+});
