@@ -65,8 +65,12 @@ export function planTimeSlots(p: {
   return slots;
 }
 
-/** Parsed responses held ahead of delivery, in JSON bytes (parsed objects take a few times more). */
-const FETCH_AHEAD_BUDGET_BYTES = 32 * 1024 * 1024;
+/**
+ * Responses held ahead of delivery, in JSON bytes (held as record texts, see pulled-record.ts).
+ * Windows are sized to ~2 MB once the volume is known (window-sizer.ts), so 12 MiB still keeps
+ * 4-6 windows in flight: the appliance always has a request to work on while one is processed.
+ */
+const FETCH_AHEAD_BUDGET_BYTES = 12 * 1024 * 1024;
 const SEEN_FLUSH_MS = 100;
 
 class TimeSlotPuller extends PullerBase {
