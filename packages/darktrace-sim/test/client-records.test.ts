@@ -32,6 +32,20 @@ describe('getRecords', () => {
     await c.close();
   });
 
+  it('with fields, parses only those top-level fields of each element', async () => {
+    const c = clientFor(sim);
+    const parsed = (await c.get('/modelbreaches', window)) as Array<Record<string, unknown>>;
+    const got = await c.getRecords('/modelbreaches', window, {
+      fields: ['pbid', 'creationTime', 'absent'],
+      each: (value, text, compact, complete) => ({ value, text, compact, complete }),
+    });
+    if (!('records' in got)) throw new Error('expected records');
+    expect(got.records.map((r) => r.value)).toEqual(parsed.map((p) => ({ pbid: p['pbid'], creationTime: p['creationTime'] })));
+    expect(got.records.every((r) => !r.complete && r.compact)).toBe(true);
+    expect(got.records.map((r) => JSON.parse(r.text) as unknown)).toEqual(parsed);
+    await c.close();
+  });
+
   it('answers the parsed body when it is not an array', async () => {
     const c = clientFor(sim);
     const got = await c.getRecords('/status', undefined, { each });

@@ -31,8 +31,19 @@ export interface DarktraceClientOptions {
   now?: () => Date;
 }
 
-/** Called for each element of an array answer: its parsed value and its own JSON text. */
-export type RecordMapper<T> = (value: unknown, text: string, compact: boolean) => T;
+/**
+ * Called for each element of an array answer with its own JSON text. `value` is the parsed
+ * element (`complete`), or, when `fields` were given and the element is an object, an object
+ * with only those of its top-level fields that are present (`complete` false).
+ */
+export type RecordMapper<T> = (value: unknown, text: string, compact: boolean, complete: boolean) => T;
+
+export interface RecordsOptions<T> {
+  signal?: AbortSignal;
+  /** Top-level fields the caller needs: only these are parsed (the scan validates the rest). */
+  fields?: readonly string[];
+  each: RecordMapper<T>;
+}
 
 /** A `getRecords` answer: the mapped elements, or the parsed body when it is not an array. */
 export type RecordsAnswer<T> = { records: T[] } | { body: unknown };
@@ -45,7 +56,7 @@ export interface DarktraceClient {
    * caller can forward the appliance's own bytes instead of re-stringifying. Same retries and
    * errors as `get` (an invalid body is PullError 301 with the same message).
    */
-  getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, opts: { signal?: AbortSignal; each: RecordMapper<T> }): Promise<RecordsAnswer<T>>;
+  getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, opts: RecordsOptions<T>): Promise<RecordsAnswer<T>>;
   checkCredentials(endpoint: string, query?: Record<string, QueryValue>): Promise<void>;
   close(): Promise<void>;
 }
@@ -84,7 +95,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
   const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('****'), text);
   const errorContext = (endpoint: string, attempts: number): ErrorContext => ({ endpoint, scrub, now: now(), attempts });
 
-  async function attempt(endpoint: string, pathAndQuery: string, signal?: AbortSignal, each?: RecordMapper<unknown>): Promise<AttemptOutcome> {
+  async function attempt(endpoint: string, pathAndQuery: string, signal?: AbortSignal, each?: RecordsOptions<unknown>): Promise<AttemptOutcome> {
     const date = formatDtapiDate(now()); // one date per request, used for header and signature alike
     const headers = {
       'DTAPI-Token': publicToken,
@@ -151,12 +162,12 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     return pull(endpoint, query, o?.signal);
   }
 
-  async function getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, o: { signal?: AbortSignal; each: RecordMapper<T> }): Promise<RecordsAnswer<T>> {
-    const body = await pull(endpoint, query, o.signal, o.each);
+  async function getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, o: RecordsOptions<T>): Promise<RecordsAnswer<T>> {
+    const body = await pull(endpoint, query, o.signal, o as RecordsOptions<unknown>);
     return body instanceof MappedRecords ? { records: body.records as T[] } : { body };
   }
 
-  async function pull(endpoint: string, query: Record<string, QueryValue> | undefined, signal?: AbortSignal, each?: RecordMapper<unknown>): Promise<unknown> {
+  async function pull(endpoint: string, query: Record<string, QueryValue> | undefined, signal?: AbortSignal, each?: RecordsOptions<unknown>): Promise<unknown> {
     const pathAndQuery = buildPathAndQuery(endpoint, query);
     for (let n = 0; ; n++) {
       if (closed) throw new PullError(301, 'Some error occurred while retrieving events from Darktrace server. Error details: the client is closed');
@@ -214,25 +225,34 @@ class MappedRecords {
 }
 
 /**
- * The fast path of `getRecords`: split the array into element texts and parse each (which
- * validates it). Null when the body is anything else or any element does not parse; the caller
- * then takes the text path, so errors and non-array answers are exactly those of `get`.
+ * The fast path of `getRecords`: one scan validates the body and splits it into element texts;
+ * only the requested fields are parsed (whole elements when no fields are given or a projection is
+ * not possible). Null when the body is anything else: the caller then takes the text path, so
+ * errors and non-array answers are exactly those of `get`.
  */
-function splitRecords(status: number, contentType: string, bytes: Buffer, each: RecordMapper<unknown>): AttemptOutcome | null {
+function splitRecords(status: number, contentType: string, bytes: Buffer, o: RecordsOptions<unknown>): AttemptOutcome | null {
   if (status === 204 || /text\/html/i.test(contentType)) return null;
-  const slices = splitJsonArray(bytes);
+  const fields = o.fields ?? [];
+  const slices = splitJsonArray(bytes, fields);
   if (!slices) return null;
   const records: unknown[] = new Array(slices.length);
-  for (let i = 0; i < slices.length; i++) {
-    const s = slices[i] as ElementSlice;
-    const text = bytes.toString('utf8', s.start, s.end);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return null;
+  try {
+    for (let i = 0; i < slices.length; i++) {
+      const s = slices[i] as ElementSlice;
+      const text = bytes.toString('utf8', s.start, s.end);
+      if (o.fields && s.fields) {
+        const projection: Record<string, unknown> = {};
+        for (let f = 0; f < fields.length; f++) {
+          const at = s.fields[f];
+          if (at) projection[fields[f] as string] = JSON.parse(bytes.toString('utf8', at[0], at[1]));
+        }
+        records[i] = o.each(projection, text, s.compact, false);
+      } else {
+        records[i] = o.each(JSON.parse(text), text, s.compact, true);
+      }
     }
-    records[i] = each(value, text, s.compact);
+  } catch {
+    return null; // the scan accepted what JSON.parse refuses: let JSON.parse of the body decide
   }
   return { kind: 'ok', status, body: new MappedRecords(records) };
 }

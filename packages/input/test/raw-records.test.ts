@@ -1,6 +1,8 @@
 /** Records go out as the appliance's own compact bytes when the client hands them over. */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DarktraceApi } from '../src/client.js';
+import { pullRecord } from '../src/pullers/pulled-record.js';
+import { serviceProfile } from '../src/pullers/service-profile.js';
 import { createTimeSlotPuller } from '../src/pullers/time-slot-puller.js';
 import { openStateStore } from '../src/state/state-store.js';
 import { makeServiceConfig } from '../src/test-config.js';
@@ -8,6 +10,21 @@ import { RecordingSink, captureLogs, waitFor } from './helpers.js';
 
 const logs = captureLogs();
 afterAll(() => logs.dispose());
+
+describe('pullRecord', () => {
+  it('uses the projected fields, and reads the whole record when the id is missing or the text is not compact', () => {
+    const profile = serviceProfile(makeServiceConfig('aianalyst_incidentevents', { startTimeMs: 0 }));
+    const full = { id: 'e1', createdAt: 5, groupScore: 10, currentGroup: 'g', other: [1, 2] };
+    const text = JSON.stringify(full);
+    const projected = pullRecord(profile, { id: 'e1', createdAt: 5, groupScore: 10, currentGroup: 'g' }, text, true, false);
+    expect(projected).toEqual({ key: 'e1', hash: profile.contentHash(full), timeMs: 5, text });
+    // No id: keyed by a hash of the whole record, exactly as when the whole record was parsed.
+    const noId = { createdAt: 5, groupScore: 1, other: 'x' };
+    expect(pullRecord(profile, { createdAt: 5, groupScore: 1 }, JSON.stringify(noId), true, false).key).toBe(profile.key(noId));
+    // Not compact: sent re-stringified.
+    expect(pullRecord(profile, { id: 'e1' }, '{ "id" : "e1" }', false, false).text).toBe('{"id":"e1"}');
+  });
+});
 
 describe('raw record texts', () => {
   it('a compact element is sent byte for byte; one with whitespace is re-stringified; dedup sees the parsed fields', async () => {
@@ -20,8 +37,8 @@ describe('raw record texts', () => {
     ];
     const api: DarktraceApi = {
       get: () => Promise.reject(new Error('getRecords expected')),
-      getRecords: <T>(_e: string, _q: unknown, o: { each: (v: unknown, t: string, c: boolean) => T }) =>
-        Promise.resolve({ records: elements.map((e) => o.each(JSON.parse(e.text), e.text, e.compact)) }),
+      getRecords: <T>(_e: string, _q: unknown, o: { each: (v: unknown, t: string, c: boolean, complete: boolean) => T }) =>
+        Promise.resolve({ records: elements.map((e) => o.each(JSON.parse(e.text), e.text, e.compact, true)) }),
       checkCredentials: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };

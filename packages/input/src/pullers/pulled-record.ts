@@ -14,14 +14,25 @@ export interface PulledRecord {
 }
 
 /**
- * `text`: the record's own compact JSON from the response when the client could hand it over
- * (the appliance's bytes, no re-stringify); null to stringify the parsed value.
+ * `text`: the record's own JSON from the response, `compact` when it can be sent as it is (the
+ * appliance's bytes, no re-stringify). `complete`: `value` is the whole parsed record, not just
+ * `profile.fields`.
  */
-export function pullRecord(profile: ServiceProfile, value: unknown, text: string | null): PulledRecord {
+export function pullRecord(profile: ServiceProfile, value: unknown, text: string, compact: boolean, complete: boolean): PulledRecord {
+  const idField = profile.fields?.[0];
+  // Without its id field a record is keyed by a hash of all of it; re-stringified unless compact.
+  if (!complete && (idField === undefined || !hasField(value, idField) || !compact)) {
+    value = JSON.parse(text) as unknown;
+  }
   return {
     key: profile.key(value),
     hash: profile.contentHash(value),
     timeMs: profile.recordTimeMs(value),
-    text: text ?? JSON.stringify(value),
+    text: compact ? text : JSON.stringify(value),
   };
+}
+
+function hasField(value: unknown, name: string): boolean {
+  const v = value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
+  return v !== undefined && v !== null;
 }

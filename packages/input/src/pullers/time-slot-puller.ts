@@ -232,16 +232,17 @@ class TimeSlotPuller extends PullerBase {
       try {
         const query = this.profile.windowQuery(slot.queryStartMs, slot.endMs);
         // Records are reduced to what dedup and delivery need as they arrive: no parsed window is held.
-        const each = (value: unknown, text: string, compact: boolean) => pullRecord(this.profile, value, compact ? text : null);
+        const each = (value: unknown, text: string, compact: boolean, complete: boolean) => pullRecord(this.profile, value, text, compact, complete);
+        const fields = this.profile.fields ?? undefined;
         const answer = this.opts.client.getRecords
-          ? await this.opts.client.getRecords(svc.endpoint, query, { signal, each })
+          ? await this.opts.client.getRecords(svc.endpoint, query, { signal, each, ...(fields ? { fields } : {}) })
           : { body: await this.opts.client.get(svc.endpoint, query, { signal }) };
         if ('records' in answer) return { records: answer.records };
         const records = recordsOf(answer.body);
         if (records === null) {
           throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(answer.body).slice(0, 200)}`));
         }
-        return { records: records.map((r) => pullRecord(this.profile, r, null)) };
+        return { records: records.map((r) => pullRecord(this.profile, r, JSON.stringify(r), true, true)) };
       } catch (err) {
         if (signal.aborted) throw err;
         const e = asPullError(err);
