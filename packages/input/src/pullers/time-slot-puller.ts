@@ -4,6 +4,8 @@
  *   tail every `requestPeriodMs` whose first window re-reads `overlapMs` before the cursor;
  * - up to `maxWindowsInFlight` windows are fetched concurrently, but processed (dedup, send) and
  *   committed strictly in window order: the cursor never passes a window that is not fully acked;
+ * - windows are at most `windowMs`, shorter after a big one (window-sizer.ts); a window whose
+ *   response is over the size limit is replaced by its halves, down to a 1-minute floor;
  * - a failed window is retried with backoff until it succeeds, never skipped;
  * - dedup against the persisted seen ids plus the ids in flight; ids count as seen only once acked.
  */
