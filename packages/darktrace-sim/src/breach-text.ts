@@ -102,3 +102,74 @@ export function renderBreachText(r: BreachRow, opts: { historicModelOnly: boolea
   }
   return out;
 }
+
+/** Slot values of one row as they are written: ASCII number texts and cached object bytes. */
+function slotPiece(r: BreachRow, slot: Slot, opts: { historicModelOnly: boolean }): string | Buffer {
+  switch (slot) {
+    case 'pbid':
+      return numberText(r.pbid);
+    case 'time':
+      return numberText(r.time);
+    case 'creationTime':
+      return numberText(r.creationTime);
+    case 'score':
+      return numberText(r.score);
+    case 'model':
+      return bytesOf(breachModel(r.variant, opts.historicModelOnly));
+    case 'device':
+      return bytesOf(breachDevice(r.variant));
+  }
+}
+
+const byteTexts = new WeakMap<object, Buffer>();
+
+function bytesOf(value: object): Buffer {
+  let b = byteTexts.get(value);
+  if (b === undefined) {
+    b = Buffer.from(textOf(value), 'utf8');
+    byteTexts.set(value, b);
+  }
+  return b;
+}
+
+let literalBytes: Buffer[] | undefined;
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/**
+ * `JSON.stringify(rows.map(renderBreach))` as UTF-8 bytes, written straight into one buffer: a
+ * window of 2,500 breaches is 15 MB, and joining per-record strings would build and flatten
+ * ~40k string pieces and then encode the result once more.
+ */
+export function renderBreachesJson(rows: readonly BreachRow[], opts: { historicModelOnly: boolean }): Buffer {
+  layout ??= compile();
+  const { literals, slots } = layout;
+  literalBytes ??= literals.map((l) => Buffer.from(l, 'utf8'));
+  const lits = literalBytes;
+  const pieces: Array<string | Buffer> = [OPEN];
+  let length = 1;
+  const add = (p: string | Buffer) => {
+    pieces.push(p);
+    // Number texts are ASCII; a slow-path record text may not be.
+    length += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+  };
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k] as BreachRow;
+    if (k > 0) add(COMMA);
+    if (r.overrides !== undefined || !Number.isFinite(r.pbid) || !Number.isFinite(r.time) || !Number.isFinite(r.creationTime) || !Number.isFinite(r.score)) {
+      add(JSON.stringify(renderBreach(r, opts)));
+      continue;
+    }
+    add(lits[0] as Buffer);
+    for (let i = 0; i < slots.length; i++) {
+      add(slotPiece(r, slots[i] as Slot, opts));
+      add(lits[i + 1] as Buffer);
+    }
+  }
+  add(CLOSE);
+  const out = Buffer.allocUnsafe(length);
+  let off = 0;
+  for (const p of pieces) off += typeof p === 'string' ? out.write(p, off, 'utf8') : p.copy(out, off);
+  return out;
+}

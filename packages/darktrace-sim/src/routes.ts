@@ -8,15 +8,15 @@ import { HOUR_MS } from './hourly-store.js';
 import { rngFor, shuffle } from './prng.js';
 import { createAiSource } from './ai-events.js';
 import { createAntigenaSource, renderAntigena } from './antigena.js';
-import { renderBreachText } from './breach-text.js';
+import { renderBreachesJson, renderBreachText } from './breach-text.js';
 import { createBreachSource } from './breaches.js';
 import { statusSnapshot, summaryStatisticsSnapshot } from './snapshots.js';
 import type { SimOrder } from './types.js';
 
 export interface RouteResult {
   status: number;
-  /** The body's JSON text; record arrays are joined from per-record texts (breach-text.ts). */
-  json: string;
+  /** The body's JSON: text, or UTF-8 bytes for breach arrays (written from cached pieces, breach-text.ts). */
+  json: string | Buffer;
 }
 
 export interface Sources {
@@ -37,10 +37,6 @@ function json(status: number, body: unknown): RouteResult {
   return { status, json: JSON.stringify(body) };
 }
 
-/** Same text as JSON.stringify of the array of parsed records. */
-function jsonArray(texts: string[]): RouteResult {
-  return { status: 200, json: `[${texts.join(',')}]` };
-}
 
 /** `YYYY-MM-DD HH:MM:SS` (from/to), UTC. */
 function parseFromTo(v: string): number {
@@ -75,7 +71,7 @@ export function route(path: string, q: Query, nowMs: number, s: Sources, how: Si
         const one = s.breaches.byPbid(Number(q['pbid']), nowMs);
         return one ? { status: 200, json: renderBreachText(one, { historicModelOnly }) } : json(404, { error: 'Not found' });
       }
-      return jsonArray(order(rows, (r) => r.time, how, s.seed, requestNo).map((r) => renderBreachText(r, { historicModelOnly })));
+      return { status: 200, json: renderBreachesJson(order(rows, (r) => r.time, how, s.seed, requestNo), { historicModelOnly }) };
     }
     case '/aianalyst/incidentevents': {
       // Only endtime: start = end - 1 week; only starttime: end = now; neither: last 7 days.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderBreachText } from '../src/breach-text.js';
+import { renderBreachesJson, renderBreachText } from '../src/breach-text.js';
 import { renderBreach, type BreachRow } from '../src/breaches.js';
 import { rngFor } from '../src/prng.js';
 
@@ -32,5 +32,16 @@ describe('renderBreachText', () => {
     const text = renderBreachText(r, { historicModelOnly: false });
     expect(text).toBe(JSON.stringify(renderBreach(r, { historicModelOnly: false })));
     expect(JSON.parse(text)).toMatchObject({ score: 0.99, extra: { note: 'live' }, commentCount: 3, pbid: 42 });
+  });
+
+  it('renderBreachesJson is the UTF-8 of JSON.stringify of the rendered array, with live-added (non-ASCII) records mixed in', () => {
+    const rng = rngFor(4, 'breaches-json-test');
+    const rows: BreachRow[] = Array.from({ length: 50 }, (_, i) => ({ pbid: i + 1, time: 1_700_000_000_000 + i, creationTime: 1_700_000_000_500 + i, score: Math.round(rng() * 1000) / 1000, variant: Math.floor(rng() * 1_000_000) }));
+    rows.splice(7, 0, { pbid: 999, time: 1, creationTime: 2, score: 0.5, variant: 3, overrides: { note: 'café €' } });
+    for (const historicModelOnly of [false, true]) {
+      const expected = JSON.stringify(rows.map((r) => renderBreach(r, { historicModelOnly })));
+      expect(renderBreachesJson(rows, { historicModelOnly }).toString('utf8')).toBe(expected);
+    }
+    expect(renderBreachesJson([], { historicModelOnly: false }).toString()).toBe('[]');
   });
 });
