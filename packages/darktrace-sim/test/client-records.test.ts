@@ -3,6 +3,7 @@
  * errors of `get` for anything that is not a valid array.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RawRecord } from '@devo-collector/darktrace';
 import type { FaultKind, Simulator } from '../src/index.js';
 import { clientFor, NOW, rejection, startSim } from './helpers.js';
 
@@ -13,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const window = { starttime: NOW - 3_600_000, endtime: NOW, creationtime: true };
-const each = (value: unknown, text: string, compact: boolean) => ({ value, text, compact });
+const each = (value: unknown, raw: RawRecord) => ({ value, text: raw.text(), compact: raw.compact, size: raw.size });
 
 describe('getRecords', () => {
   it('hands each element with its own compact text, equal to JSON.stringify of its value', async () => {
@@ -26,6 +27,7 @@ describe('getRecords', () => {
     for (const r of got.records) {
       expect(r.compact).toBe(true);
       expect(r.text).toBe(JSON.stringify(r.value));
+      expect(r.size).toBe(Buffer.byteLength(r.text));
     }
     const ai = await c.getRecords('/aianalyst/incidentevents', { starttime: NOW - 3_600_000, endtime: NOW }, { each });
     expect('records' in ai && ai.records.length).toBeGreaterThan(0);
@@ -37,7 +39,7 @@ describe('getRecords', () => {
     const parsed = (await c.get('/modelbreaches', window)) as Array<Record<string, unknown>>;
     const got = await c.getRecords('/modelbreaches', window, {
       fields: ['pbid', 'creationTime', 'absent'],
-      each: (value, text, compact, complete) => ({ value, text, compact, complete }),
+      each: (value, raw, complete) => ({ value, text: raw.text(), compact: raw.compact, complete }),
     });
     if (!('records' in got)) throw new Error('expected records');
     expect(got.records.map((r) => r.value)).toEqual(parsed.map((p) => ({ pbid: p['pbid'], creationTime: p['creationTime'] })));

@@ -32,11 +32,34 @@ export interface DarktraceClientOptions {
 }
 
 /**
- * Called for each element of an array answer with its own JSON text. `value` is the parsed
- * element (`complete`), or, when `fields` were given and the element is an object, an object
- * with only those of its top-level fields that are present (`complete` false).
+ * Called for each element of an array answer with its raw bytes. `value` is the parsed element
+ * (`complete`), or, when `fields` were given and the element is an object, an object with only
+ * those of its top-level fields that are present (`complete` false).
  */
-export type RecordMapper<T> = (value: unknown, text: string, compact: boolean, complete: boolean) => T;
+export type RecordMapper<T> = (value: unknown, raw: RawRecord, complete: boolean) => T;
+
+/**
+ * An element's own JSON in the response body. Decoded only when asked: a caller that drops the
+ * element (a duplicate) never pays for it, and one that holds it ahead holds bytes off the JS heap.
+ */
+export class RawRecord {
+  constructor(
+    private readonly body: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+    /** No whitespace outside strings: the text is already compact JSON. */
+    readonly compact: boolean,
+  ) {}
+
+  /** Size in bytes. */
+  get size(): number {
+    return this.end - this.start;
+  }
+
+  text(): string {
+    return this.body.toString('utf8', this.start, this.end);
+  }
+}
 
 export interface RecordsOptions<T> {
   signal?: AbortSignal;
@@ -239,16 +262,16 @@ function splitRecords(status: number, contentType: string, bytes: Buffer, o: Rec
   try {
     for (let i = 0; i < slices.length; i++) {
       const s = slices[i] as ElementSlice;
-      const text = bytes.toString('utf8', s.start, s.end);
+      const raw = new RawRecord(bytes, s.start, s.end, s.compact);
       if (o.fields && s.fields) {
         const projection: Record<string, unknown> = {};
         for (let f = 0; f < fields.length; f++) {
           const at = s.fields[f];
           if (at) projection[fields[f] as string] = JSON.parse(bytes.toString('utf8', at[0], at[1]));
         }
-        records[i] = o.each(projection, text, s.compact, false);
+        records[i] = o.each(projection, raw, false);
       } else {
-        records[i] = o.each(JSON.parse(text), text, s.compact, true);
+        records[i] = o.each(JSON.parse(raw.text()), raw, true);
       }
     }
   } catch {

@@ -1,6 +1,6 @@
 /** Records go out as the appliance's own compact bytes when the client hands them over. */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DarktraceApi } from '../src/client.js';
+import type { DarktraceApi, RawText } from '../src/client.js';
 import { pullRecord } from '../src/pullers/pulled-record.js';
 import { serviceProfile } from '../src/pullers/service-profile.js';
 import { createTimeSlotPuller } from '../src/pullers/time-slot-puller.js';
@@ -9,6 +9,7 @@ import { makeServiceConfig } from '../src/test-config.js';
 import { RecordingSink, captureLogs, waitFor } from './helpers.js';
 
 const logs = captureLogs();
+const raw = (text: string, compact: boolean): RawText => ({ size: Buffer.byteLength(text), compact, text: () => text });
 afterAll(() => logs.dispose());
 
 describe('pullRecord', () => {
@@ -16,13 +17,13 @@ describe('pullRecord', () => {
     const profile = serviceProfile(makeServiceConfig('aianalyst_incidentevents', { startTimeMs: 0 }));
     const full = { id: 'e1', createdAt: 5, groupScore: 10, currentGroup: 'g', other: [1, 2] };
     const text = JSON.stringify(full);
-    const projected = pullRecord(profile, { id: 'e1', createdAt: 5, groupScore: 10, currentGroup: 'g' }, text, true, false);
-    expect(projected).toEqual({ key: 'e1', hash: profile.contentHash(full), timeMs: 5, text });
+    const projected = pullRecord(profile, { id: 'e1', createdAt: 5, groupScore: 10, currentGroup: 'g' }, raw(text, true), false);
+    expect({ ...projected, text: projected.text() }).toEqual({ key: 'e1', hash: profile.contentHash(full), timeMs: 5, size: text.length, text });
     // No id: keyed by a hash of the whole record, exactly as when the whole record was parsed.
     const noId = { createdAt: 5, groupScore: 1, other: 'x' };
-    expect(pullRecord(profile, { createdAt: 5, groupScore: 1 }, JSON.stringify(noId), true, false).key).toBe(profile.key(noId));
+    expect(pullRecord(profile, { createdAt: 5, groupScore: 1 }, raw(JSON.stringify(noId), true), false).key).toBe(profile.key(noId));
     // Not compact: sent re-stringified.
-    expect(pullRecord(profile, { id: 'e1' }, '{ "id" : "e1" }', false, false).text).toBe('{"id":"e1"}');
+    expect(pullRecord(profile, { id: 'e1' }, raw('{ "id" : "e1" }', false), false).text()).toBe('{"id":"e1"}');
   });
 });
 
@@ -37,8 +38,8 @@ describe('raw record texts', () => {
     ];
     const api: DarktraceApi = {
       get: () => Promise.reject(new Error('getRecords expected')),
-      getRecords: <T>(_e: string, _q: unknown, o: { each: (v: unknown, t: string, c: boolean, complete: boolean) => T }) =>
-        Promise.resolve({ records: elements.map((e) => o.each(JSON.parse(e.text), e.text, e.compact, true)) }),
+      getRecords: <T>(_e: string, _q: unknown, o: { each: (v: unknown, raw: RawText, complete: boolean) => T }) =>
+        Promise.resolve({ records: elements.map((e) => o.each(JSON.parse(e.text), raw(e.text, e.compact), true)) }),
       checkCredentials: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };

@@ -24,7 +24,8 @@ import {
   type PullerOptions,
 } from './puller.js';
 import { PullerBase } from './puller-base.js';
-import { pullRecord, type PulledRecord } from './pulled-record.js';
+import type { RawText } from '../client.js';
+import { parsedRecord, pullRecord, type PulledRecord } from './pulled-record.js';
 import { recordsOf, serviceProfile, type ServiceProfile } from './service-profile.js';
 import { SlotQueue } from './slot-queue.js';
 import { splitSlot, WindowSizer } from './window-sizer.js';
@@ -68,7 +69,7 @@ export function planTimeSlots(p: {
 }
 
 /**
- * Responses held ahead of delivery, in JSON bytes (held as record texts, see pulled-record.ts).
+ * Responses held ahead of delivery, in JSON bytes (held as raw response bytes, see pulled-record.ts).
  * Windows are sized to ~2 MB once the volume is known (window-sizer.ts), so 12 MiB still keeps
  * 4-6 windows in flight: the appliance always has a request to work on while one is processed.
  */
@@ -186,7 +187,7 @@ class TimeSlotPuller extends PullerBase {
       const records = got.records;
       this.log.info(`Number of events received for time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} is: ${records.length}`);
       const { fresh, dups, maxTimeMs } = this.dedup(records);
-      const windowBytes = records.reduce((n, r) => n + r.text.length, 0);
+      const windowBytes = records.reduce((n, r) => n + r.size, 0);
       this.resize(slot, records.length, windowBytes, queue);
       total += records.length;
       duplicated += dups;
@@ -234,7 +235,7 @@ class TimeSlotPuller extends PullerBase {
       try {
         const query = this.profile.windowQuery(slot.queryStartMs, slot.endMs);
         // Records are reduced to what dedup and delivery need as they arrive: no parsed window is held.
-        const each = (value: unknown, text: string, compact: boolean, complete: boolean) => pullRecord(this.profile, value, text, compact, complete);
+        const each = (value: unknown, raw: RawText, complete: boolean) => pullRecord(this.profile, value, raw, complete);
         const fields = this.profile.fields ?? undefined;
         const answer = this.opts.client.getRecords
           ? await this.opts.client.getRecords(svc.endpoint, query, { signal, each, ...(fields ? { fields } : {}) })
@@ -244,7 +245,7 @@ class TimeSlotPuller extends PullerBase {
         if (records === null) {
           throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(answer.body).slice(0, 200)}`));
         }
-        return { records: records.map((r) => pullRecord(this.profile, r, JSON.stringify(r), true, true)) };
+        return { records: records.map((r) => parsedRecord(this.profile, r)) };
       } catch (err) {
         if (signal.aborted) throw err;
         const e = asPullError(err);
@@ -280,7 +281,7 @@ class TimeSlotPuller extends PullerBase {
         continue;
       }
       local.set(key, hash);
-      fresh.push({ key, hash, text: r.text });
+      fresh.push({ key, hash, text: r.text() });
     }
     return { fresh, dups, maxTimeMs };
   }
