@@ -11,6 +11,7 @@
  */
 import { ResponseTooLargeError } from '@devo-collector/common';
 import { backoffDelayMs, sleep } from '../backoff.js';
+import type { RawText } from '../client.js';
 import { buildBatches } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
 import { SeenIds } from '../state/seen-ids.js';
@@ -24,7 +25,6 @@ import {
   type PullerOptions,
 } from './puller.js';
 import { PullerBase } from './puller-base.js';
-import type { RawText } from '../client.js';
 import { parsedRecord, pullRecord, type PulledRecord } from './pulled-record.js';
 import { recordsOf, serviceProfile, type ServiceProfile } from './service-profile.js';
 import { SlotQueue } from './slot-queue.js';
@@ -145,9 +145,9 @@ class TimeSlotPuller extends PullerBase {
     this.log.info(`Total number of time slots to be processed: ${planned.length}`);
     // Later windows are planned when they are about to be fetched, at the length the sizer holds then.
     const queue = new SlotQueue<Promise<SlotFetch>>(planned[0], t0, () => this.sizer.lengthMs);
-    // Windows fetched ahead are held parsed in memory: with big windows fetch fewer at once.
+    // Windows fetched ahead are held in memory: with big windows fetch fewer at once.
     // Until one window's size is known, fetch two at once: a first burst of eight big windows
-    // would hold them all parsed in memory.
+    // would hold them all in memory.
     const aheadFor = (): number =>
       this.bytesPerMs === null
         ? Math.min(2, Math.max(1, svc.maxWindowsInFlight))
