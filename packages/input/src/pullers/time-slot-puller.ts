@@ -96,6 +96,11 @@ class TimeSlotPuller extends PullerBase {
     this.profile = serviceProfile(opts.service);
     this.seen = new SeenIds(opts.service.maxSeenIds, opts.store.data.seen);
     this.sizer = new WindowSizer(opts.service.windowMs);
+    // Every write carries the seen ids as of that write (a superset of those of each commit it
+    // carries: all acked), copied once per write instead of once per window commit.
+    opts.store.beforeWrite((doc) => {
+      doc.seen = this.seen.entries();
+    });
     this.gate = new InFlightGate(
       opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES,
       (used) => this.log.warn(`Pulling paused: ${used} bytes sent and not yet acknowledged by the output (limit ${this.gate.maxBytes})`),
@@ -342,11 +347,10 @@ class TimeSlotPuller extends PullerBase {
       this.seen.set(f.key, f.hash);
       if (this.pendingSeen.get(f.key) === f.hash) this.pendingSeen.delete(f.key);
     }
-    const seen = this.seen.entries();
+    // The seen ids are filled in by the store right before the write (constructor).
     const written = this.opts.store.update((doc) => {
       doc.cursor_ms = Math.max(doc.cursor_ms ?? slot.endMs, slot.endMs);
       if (maxTimeMs !== null) doc.last_record_time_ms = Math.max(doc.last_record_time_ms ?? maxTimeMs, maxTimeMs);
-      doc.seen = seen;
     });
     // The document moves now, in window order; the disk write is not awaited here: while one write
     // runs, the commits of the next windows ride on the one queued write (the store coalesces and
