@@ -49,6 +49,9 @@ class Scanner {
 
   ws(i: number): number {
     const b = this.b;
+    const first = b[i] as number;
+    // Compact JSON (the common case) has none: one compare and out.
+    if (first > 0x20) return i;
     const start = i;
     for (;;) {
       const c = b[i];
