@@ -54,6 +54,12 @@ export class PullError extends CollectorError {
   override readonly name = 'PullError' as const;
 }
 
+/**
+ * PullError(301) for a response over `max_response_size_in_mb`. Same id, name and message as any
+ * PullError(301); the subclass only tells a time-slot puller that a smaller window can succeed.
+ */
+export class ResponseTooLargeError extends PullError {}
+
 /** Delivery side: TLS material, connection, spool (ids 400 up, ours). */
 export class OutputError extends CollectorError {
   override readonly name = 'OutputError' as const;

@@ -101,20 +101,53 @@ function buildVariants(): { models: Json[]; devices: Json[] } {
   return { models, devices };
 }
 
-export function renderBreach(r: BreachRow, opts: { historicModelOnly: boolean }): Json {
-  variants ??= buildVariants();
+/** What a rendered breach is made of; `renderBreach` and the text cache both build from this. */
+export interface BreachParts {
+  pbid: unknown;
+  time: unknown;
+  creationTime: unknown;
+  score: unknown;
+  model: unknown;
+  device: unknown;
+  overrides?: Json | undefined;
+}
+
+/** The breach object for given parts: key order and values are those of the appliance sample. */
+export function breachObject(p: BreachParts): Json {
   const t = breachTemplate();
-  const model = variants.models[r.variant % variants.models.length] as { then: Json; now: Json };
-  const components = (t['triggeredComponents'] as Json[]).map((c) => ({ ...c, time: r.time }));
+  const components = (t['triggeredComponents'] as Json[]).map((c) => ({ ...c, time: p.time }));
   return {
     ...t,
+    pbid: p.pbid,
+    time: p.time,
+    creationTime: p.creationTime,
+    score: p.score,
+    model: p.model,
+    triggeredComponents: components,
+    device: p.device,
+    ...p.overrides,
+  };
+}
+
+export function breachModel(variant: number, historicModelOnly: boolean): Json {
+  variants ??= buildVariants();
+  const model = variants.models[variant % variants.models.length] as { then: Json; now: Json };
+  return historicModelOnly ? model.then : model;
+}
+
+export function breachDevice(variant: number): Json {
+  variants ??= buildVariants();
+  return variants.devices[Math.floor(variant / 8) % variants.devices.length] as Json;
+}
+
+export function renderBreach(r: BreachRow, opts: { historicModelOnly: boolean }): Json {
+  return breachObject({
     pbid: r.pbid,
     time: r.time,
     creationTime: r.creationTime,
     score: r.score,
-    model: opts.historicModelOnly ? model.then : model,
-    triggeredComponents: components,
-    device: variants.devices[Math.floor(r.variant / 8) % variants.devices.length],
-    ...r.overrides,
-  };
+    model: breachModel(r.variant, opts.historicModelOnly),
+    device: breachDevice(r.variant),
+    overrides: r.overrides,
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * The data endpoints, as pure functions of (query, clock) -> {status, body}. Parameter semantics
+ * The data endpoints, as pure functions of (query, clock) -> {status, JSON text}. Parameter semantics
  * follow reference §2: epoch-ms windows, inclusive on both ends; the time field each endpoint
  * filters on; defaults when a bound is missing.
  */
@@ -8,13 +8,15 @@ import { HOUR_MS } from './hourly-store.js';
 import { rngFor, shuffle } from './prng.js';
 import { createAiSource } from './ai-events.js';
 import { createAntigenaSource, renderAntigena } from './antigena.js';
-import { createBreachSource, renderBreach } from './breaches.js';
+import { renderBreachesJson, renderBreachText } from './breach-text.js';
+import { createBreachSource } from './breaches.js';
 import { statusSnapshot, summaryStatisticsSnapshot } from './snapshots.js';
 import type { SimOrder } from './types.js';
 
 export interface RouteResult {
   status: number;
-  body: unknown;
+  /** The body's JSON: text, or UTF-8 bytes for breach arrays (written from cached pieces, breach-text.ts). */
+  json: string | Buffer;
 }
 
 export interface Sources {
@@ -28,8 +30,13 @@ type Query = Record<string, string>;
 const DAY_MS = 24 * HOUR_MS;
 
 function inputError(endpoint: string): RouteResult {
-  return { status: 400, body: { [endpoint]: 'INPUT ERROR' } };
+  return json(400, { [endpoint]: 'INPUT ERROR' });
 }
+
+function json(status: number, body: unknown): RouteResult {
+  return { status, json: JSON.stringify(body) };
+}
+
 
 /** `YYYY-MM-DD HH:MM:SS` (from/to), UTC. */
 function parseFromTo(v: string): number {
@@ -62,9 +69,9 @@ export function route(path: string, q: Query, nowMs: number, s: Sources, how: Si
       if (q['pbid'] !== undefined) {
         // With pbid the answer is a single object, not an array (reference §2).
         const one = s.breaches.byPbid(Number(q['pbid']), nowMs);
-        return one ? { status: 200, body: renderBreach(one, { historicModelOnly }) } : { status: 404, body: { error: 'Not found' } };
+        return one ? { status: 200, json: renderBreachText(one, { historicModelOnly }) } : json(404, { error: 'Not found' });
       }
-      return { status: 200, body: order(rows, (r) => r.time, how, s.seed, requestNo).map((r) => renderBreach(r, { historicModelOnly })) };
+      return { status: 200, json: renderBreachesJson(order(rows, (r) => r.time, how, s.seed, requestNo), { historicModelOnly }) };
     }
     case '/aianalyst/incidentevents': {
       // Only endtime: start = end - 1 week; only starttime: end = now; neither: last 7 days.
@@ -74,7 +81,7 @@ export function route(path: string, q: Query, nowMs: number, s: Sources, how: Si
         { fromMs: from, toMs: to, includeAllPinned: q['includeallpinned'] !== 'false', onlyPinned: q['includeonlypinned'] === 'true' },
         nowMs,
       );
-      return { status: 200, body: order(rows, (r) => r.createdAt, how, s.seed, requestNo).map((r) => s.ai.render(r)) };
+      return json(200, order(rows, (r) => r.createdAt, how, s.seed, requestNo).map((r) => s.ai.render(r)));
     }
     case '/antigena': {
       const includeCleared = q['includecleared'] === 'true';
@@ -83,14 +90,14 @@ export function route(path: string, q: Query, nowMs: number, s: Sources, how: Si
       if (Number.isNaN(from) || Number.isNaN(to)) return inputError('antigena');
       const rows = windowed ? s.antigena.query({ fromMs: from, toMs: to, includeCleared }, nowMs) : s.antigena.current(includeCleared, nowMs);
       const includeHistory = q['includehistory'] === 'true';
-      return { status: 200, body: order(rows, (r) => r.start, how, s.seed, requestNo).map((r) => renderAntigena(r, nowMs, includeHistory)) };
+      return json(200, order(rows, (r) => r.start, how, s.seed, requestNo).map((r) => renderAntigena(r, nowMs, includeHistory)));
     }
     case '/summarystatistics':
       // `hours` is rejected on 7.0.42 (reference §2, [R]).
       if (q['hours'] !== undefined) return inputError('summarystatistics');
-      return { status: 200, body: pickResponseData(summaryStatisticsSnapshot(nowMs), q) };
+      return json(200, pickResponseData(summaryStatisticsSnapshot(nowMs), q));
     case '/status':
-      return { status: 200, body: pickResponseData(statusSnapshot(nowMs, s.seed), q) };
+      return json(200, pickResponseData(statusSnapshot(nowMs, s.seed), q));
     default:
       return null;
   }

@@ -35,12 +35,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const sockets = new Set<Socket>();
   let requestNo = 0;
 
-  function send(res: ServerResponse, entry: RequestLogEntry, status: number, body: string, headers: Record<string, string | number>): void {
+  function send(res: ServerResponse, entry: RequestLogEntry, status: number, body: string | Buffer, headers: Record<string, string | number>): void {
     entry.status = status;
+    // Encoded once: a window's body can be 15 MB, and byteLength + end(string) would scan it twice.
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const write = () => {
       if (res.destroyed) return;
-      res.writeHead(status, { 'Content-Length': Buffer.byteLength(body), ...headers });
-      res.end(body);
+      res.writeHead(status, { 'Content-Length': bytes.length, ...headers });
+      res.end(bytes);
     };
     if (latencyMs > 0) setTimeout(write, latencyMs);
     else write();
@@ -90,10 +92,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     if (!result) return redirect(res, entry, '/login'); // valid HMAC, unknown endpoint
     if (fault?.kind === 'truncated-json') {
       // A body cut mid-way, with a Content-Length matching what is sent (as a proxy would cut it).
-      const full = JSON.stringify(result.body);
+      const full = typeof result.json === 'string' ? result.json : result.json.toString('utf8');
       return send(res, entry, result.status, full.slice(0, Math.max(1, Math.floor(full.length / 2))), { 'Content-Type': JSON_TYPE });
     }
-    return sendJson(res, entry, result.status, result.body);
+    return send(res, entry, result.status, result.json, { 'Content-Type': JSON_TYPE });
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -1,4 +1,4 @@
-import { PullError } from '@devo-collector/common';
+import { PullError, ResponseTooLargeError } from '@devo-collector/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultKind, Simulator } from '../src/index.js';
 import { clientFor, NOW, rejection, startSim } from './helpers.js';
@@ -75,6 +75,9 @@ describe('retry behaviour', () => {
     const e = await rejection(c.get('/status'));
     expect(e.code).toBe(301);
     expect(e.message).toMatch(/exceeds the limit of 100 bytes/);
+    // Typed, so a time-slot puller splits the window; still a plain PullError(301) to everyone else.
+    expect(e).toBeInstanceOf(ResponseTooLargeError);
+    expect(String(e)).toMatch(/^PullError\(301\): /);
     expect(hits('/status', before)).toBe(1);
     await c.close();
   });

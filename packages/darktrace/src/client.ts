@@ -9,6 +9,7 @@ import { PullError, SetupError, registerSecret } from '@devo-collector/common';
 import { toPullError, toSetupError, type ErrorContext } from './error-map.js';
 import { isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from './outcome.js';
 import { createRateLimiter, sleep } from './rate-limiter.js';
+import { splitJsonArray, type ElementSlice } from './json-array-split.js';
 import { buildPathAndQuery, formatDtapiDate, signRequest, type QueryValue } from './sign.js';
 
 export interface DarktraceClientOptions {
@@ -30,8 +31,55 @@ export interface DarktraceClientOptions {
   now?: () => Date;
 }
 
+/**
+ * Called for each element of an array answer with its raw bytes. `value` is the parsed element
+ * (`complete`), or, when `fields` were given and the element is an object, an object with only
+ * those of its top-level fields that are present (`complete` false).
+ */
+export type RecordMapper<T> = (value: unknown, raw: RawRecord, complete: boolean) => T;
+
+/**
+ * An element's own JSON in the response body. Decoded only when asked: a caller that drops the
+ * element (a duplicate) never pays for it, and one that holds it ahead holds bytes off the JS heap.
+ */
+export class RawRecord {
+  constructor(
+    private readonly body: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+    /** No whitespace outside strings: the text is already compact JSON. */
+    readonly compact: boolean,
+  ) {}
+
+  /** Size in bytes. */
+  get size(): number {
+    return this.end - this.start;
+  }
+
+  text(): string {
+    return this.body.toString('utf8', this.start, this.end);
+  }
+}
+
+export interface RecordsOptions<T> {
+  signal?: AbortSignal;
+  /** Top-level fields the caller needs: only these are parsed (the scan validates the rest). */
+  fields?: readonly string[];
+  each: RecordMapper<T>;
+}
+
+/** A `getRecords` answer: the mapped elements, or the parsed body when it is not an array. */
+export type RecordsAnswer<T> = { records: T[] } | { body: unknown };
+
 export interface DarktraceClient {
   get(endpoint: string, query?: Record<string, QueryValue>, opts?: { signal?: AbortSignal }): Promise<unknown>;
+  /**
+   * Like `get`, for endpoints that answer a JSON array: each element is handed to `each` with its
+   * parsed value and its raw text from the body (`compact`: no whitespace outside strings), so a
+   * caller can forward the appliance's own bytes instead of re-stringifying. Same retries and
+   * errors as `get` (an invalid body is PullError 301 with the same message).
+   */
+  getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, opts: RecordsOptions<T>): Promise<RecordsAnswer<T>>;
   checkCredentials(endpoint: string, query?: Record<string, QueryValue>): Promise<void>;
   close(): Promise<void>;
 }
@@ -70,7 +118,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
   const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('****'), text);
   const errorContext = (endpoint: string, attempts: number): ErrorContext => ({ endpoint, scrub, now: now(), attempts });
 
-  async function attempt(endpoint: string, pathAndQuery: string, signal?: AbortSignal): Promise<AttemptOutcome> {
+  async function attempt(endpoint: string, pathAndQuery: string, signal?: AbortSignal, each?: RecordsOptions<unknown>): Promise<AttemptOutcome> {
     const date = formatDtapiDate(now()); // one date per request, used for header and signature alike
     const headers = {
       'DTAPI-Token': publicToken,
@@ -106,7 +154,13 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
         }
         chunks.push(chunk);
       }
-      const text = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      if (ok && !cut && each) {
+        const records = splitRecords(status, headerValue(res.headers['content-type']) ?? '', bytes, each);
+        if (records) return records;
+        // Not a plain array (or not valid JSON): the text path below decides, with its messages.
+      }
+      const text = bytes.toString('utf8');
       if (!ok) {
         const location = headerValue(res.headers['location']);
         const retryAfterMs = parseRetryAfterMs(headerValue(res.headers['retry-after']), now().getTime());
@@ -127,9 +181,17 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     }
   }
 
-  async function get(endpoint: string, query?: Record<string, QueryValue>, o?: { signal?: AbortSignal }): Promise<unknown> {
+  function get(endpoint: string, query?: Record<string, QueryValue>, o?: { signal?: AbortSignal }): Promise<unknown> {
+    return pull(endpoint, query, o?.signal);
+  }
+
+  async function getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, o: RecordsOptions<T>): Promise<RecordsAnswer<T>> {
+    const body = await pull(endpoint, query, o.signal, o as RecordsOptions<unknown>);
+    return body instanceof MappedRecords ? { records: body.records as T[] } : { body };
+  }
+
+  async function pull(endpoint: string, query: Record<string, QueryValue> | undefined, signal?: AbortSignal, each?: RecordsOptions<unknown>): Promise<unknown> {
     const pathAndQuery = buildPathAndQuery(endpoint, query);
-    const signal = o?.signal;
     for (let n = 0; ; n++) {
       if (closed) throw new PullError(301, 'Some error occurred while retrieving events from Darktrace server. Error details: the client is closed');
       try {
@@ -137,7 +199,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
       } catch {
         throw aborted(endpoint);
       }
-      const outcome = await attempt(endpoint, pathAndQuery, signal);
+      const outcome = await attempt(endpoint, pathAndQuery, signal, each);
       if (outcome.kind === 'ok') return outcome.body;
       if (n >= maxRetries || !isRetryable(outcome)) throw toPullError(outcome, errorContext(endpoint, n + 1));
       try {
@@ -163,7 +225,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     await agent.close();
   }
 
-  return { get, checkCredentials, close };
+  return { get, getRecords, checkCredentials, close };
 }
 
 function aborted(endpoint: string): PullError {
@@ -178,6 +240,44 @@ function discard(body: { on(event: 'error', fn: () => void): unknown; destroy():
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The elements of an array answer, already mapped (an `ok` outcome's body). */
+class MappedRecords {
+  constructor(readonly records: unknown[]) {}
+}
+
+/**
+ * The fast path of `getRecords`: one scan validates the body and splits it into element texts;
+ * only the requested fields are parsed (whole elements when no fields are given or a projection is
+ * not possible). Null when the body is anything else: the caller then takes the text path, so
+ * errors and non-array answers are exactly those of `get`.
+ */
+function splitRecords(status: number, contentType: string, bytes: Buffer, o: RecordsOptions<unknown>): AttemptOutcome | null {
+  if (status === 204 || /text\/html/i.test(contentType)) return null;
+  const fields = o.fields ?? [];
+  const slices = splitJsonArray(bytes, fields);
+  if (!slices) return null;
+  const records: unknown[] = new Array(slices.length);
+  try {
+    for (let i = 0; i < slices.length; i++) {
+      const s = slices[i] as ElementSlice;
+      const raw = new RawRecord(bytes, s.start, s.end, s.compact);
+      if (o.fields && s.fields) {
+        const projection: Record<string, unknown> = {};
+        for (let f = 0; f < fields.length; f++) {
+          const at = s.fields[f];
+          if (at) projection[fields[f] as string] = JSON.parse(bytes.toString('utf8', at[0], at[1]));
+        }
+        records[i] = o.each(projection, raw, false);
+      } else {
+        records[i] = o.each(JSON.parse(raw.text()), raw, true);
+      }
+    }
+  } catch {
+    return null; // the scan accepted what JSON.parse refuses: let JSON.parse of the body decide
+  }
+  return { kind: 'ok', status, body: new MappedRecords(records) };
 }
 
 function parseJsonBody(status: number, contentType: string, text: string): AttemptOutcome {

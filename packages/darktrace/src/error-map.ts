@@ -3,7 +3,7 @@
  * darktrace-collector-doc): SetupError 100-103 for the credential check, PullError 300/301 for pulls.
  * Every text goes through `scrub` so that a token can never leak, even if a server echoed one.
  */
-import { PullError, SetupError } from '@devo-collector/common';
+import { PullError, ResponseTooLargeError, SetupError } from '@devo-collector/common';
 import { authProblem, type AttemptOutcome } from './outcome.js';
 
 export interface ErrorContext {
@@ -72,5 +72,8 @@ export function toPullError(o: AttemptOutcome, ctx: ErrorContext): PullError {
     else if (problem === 'permission' || problem === 'login') details = `${details} (the tokens lack permission for this endpoint)`;
     return new PullError(300, `HTTP Error occurred while retrieving events from Darktrace server: summary ${summary} details ${details}`);
   }
-  return new PullError(301, `Some error occurred while retrieving events from Darktrace server. Error details: ${ctx.scrub(describe(o, ctx))}${after}`);
+  const message = `Some error occurred while retrieving events from Darktrace server. Error details: ${ctx.scrub(describe(o, ctx))}${after}`;
+  // Typed so that a time-slot puller can split the window instead of asking the same again.
+  if (o.kind === 'failure' && o.reason === 'oversize') return new ResponseTooLargeError(301, message);
+  return new PullError(301, message);
 }

@@ -1,3 +1,3 @@
-export { createDarktraceClient, type DarktraceClient, type DarktraceClientOptions } from './client.js';
+export { createDarktraceClient, RawRecord, type DarktraceClient, type DarktraceClientOptions, type RecordMapper, type RecordsAnswer, type RecordsOptions } from './client.js';
 export { signRequest, formatDtapiDate, buildPathAndQuery, type QueryValue } from './sign.js';
 export { isRetryable, retryDelayMs, parseRetryAfterMs, authProblem, type AttemptOutcome } from './outcome.js';

@@ -5,9 +5,27 @@
 export type QueryValue = string | number | boolean;
 export type Query = Record<string, QueryValue>;
 
+/** A record's JSON as received: its size in bytes, whether it is compact, its text on demand. */
+export interface RawText {
+  readonly size: number;
+  readonly compact: boolean;
+  text(): string;
+}
+
 export interface DarktraceApi {
   /** Signed GET; resolves with the parsed JSON body. Throws PullError(300/301). */
   get(endpoint: string, query?: Query, opts?: { signal?: AbortSignal }): Promise<unknown>;
+  /**
+   * Optional fast path for array answers: each element's own JSON (`raw`, decoded on demand;
+   * `compact`: no whitespace outside strings) with its parsed value (`complete`) or, given
+   * `fields`, an object of just those top-level fields. Resolves `{body}` when the answer is not
+   * an array. Same errors as `get`.
+   */
+  getRecords?<T>(
+    endpoint: string,
+    query: Query | undefined,
+    opts: { signal?: AbortSignal; fields?: readonly string[]; each: (value: unknown, raw: RawText, complete: boolean) => T },
+  ): Promise<{ records: T[] } | { body: unknown }>;
   /** Throws SetupError(100-103) when the appliance refuses the tokens or cannot be reached. */
   checkCredentials(endpoint: string, query?: Query): Promise<void>;
   close(): Promise<void>;

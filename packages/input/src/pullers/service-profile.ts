@@ -15,6 +15,12 @@ export interface ServiceProfile {
   contentHash(record: unknown): string;
   /** The field the window filters on (epoch ms), to compute the max ourselves. */
   recordTimeMs(record: unknown): number | null;
+  /**
+   * Every top-level field the three functions above read, the id field first; null when they
+   * need the whole record. A record without its id field is always read whole (keyed by a hash
+   * of all its content).
+   */
+  fields: readonly string[] | null;
 }
 
 function field(record: unknown, name: string): unknown {
@@ -47,6 +53,7 @@ export function serviceProfile(service: ServiceConfig): ServiceProfile {
         key: (r) => keyOrHash(r, uid ?? 'pbid'),
         contentHash: () => '',
         recordTimeMs: (r) => toMs(field(r, 'creationTime')),
+        fields: [uid ?? 'pbid', 'creationTime'],
       };
     case 'aianalyst_incidentevents':
       return {
@@ -56,6 +63,7 @@ export function serviceProfile(service: ServiceConfig): ServiceProfile {
         // Re-emit when the incident scoring or grouping changed (groupScore increases, groups merge).
         contentHash: (r) => sha1(JSON.stringify([field(r, 'groupScore') ?? null, field(r, 'currentGroup') ?? null])),
         recordTimeMs: (r) => toMs(field(r, 'createdAt')),
+        fields: [uid ?? 'id', 'groupScore', 'currentGroup', 'createdAt'],
       };
     case 'antigena':
       return {
@@ -64,6 +72,7 @@ export function serviceProfile(service: ServiceConfig): ServiceProfile {
         key: (r) => `${keyOrHash(r, uid ?? 'codeid')}:${String(field(r, 'updated') ?? '')}`,
         contentHash: () => '',
         recordTimeMs: (r) => toMs(field(r, 'updated')) ?? toMs(field(r, 'start')),
+        fields: [uid ?? 'codeid', 'updated', 'start'],
       };
     default:
       return {
@@ -71,6 +80,7 @@ export function serviceProfile(service: ServiceConfig): ServiceProfile {
         key: (r) => (uid ? keyOrHash(r, uid) : `#${sha1(JSON.stringify(r))}`),
         contentHash: () => '',
         recordTimeMs: () => null,
+        fields: uid ? [uid] : null,
       };
   }
 }

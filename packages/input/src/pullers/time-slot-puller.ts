@@ -4,10 +4,14 @@
  *   tail every `requestPeriodMs` whose first window re-reads `overlapMs` before the cursor;
  * - up to `maxWindowsInFlight` windows are fetched concurrently, but processed (dedup, send) and
  *   committed strictly in window order: the cursor never passes a window that is not fully acked;
+ * - windows are at most `windowMs`, shorter after a big one (window-sizer.ts); a window whose
+ *   response is over the size limit is replaced by its halves, down to a 1-minute floor;
  * - a failed window is retried with backoff until it succeeds, never skipped;
  * - dedup against the persisted seen ids plus the ids in flight; ids count as seen only once acked.
  */
+import { ResponseTooLargeError } from '@devo-collector/common';
 import { backoffDelayMs, sleep } from '../backoff.js';
+import type { RawText } from '../client.js';
 import { buildBatches } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
 import { SeenIds } from '../state/seen-ids.js';
@@ -21,7 +25,10 @@ import {
   type PullerOptions,
 } from './puller.js';
 import { PullerBase } from './puller-base.js';
+import { parsedRecord, pullRecord, type PulledRecord } from './pulled-record.js';
 import { recordsOf, serviceProfile, type ServiceProfile } from './service-profile.js';
+import { SlotQueue } from './slot-queue.js';
+import { splitSlot, WindowSizer } from './window-sizer.js';
 
 export interface TimeSlot {
   /** Slot bounds as planned; the cursor moves to `endMs` once the slot is committed. */
@@ -30,6 +37,9 @@ export interface TimeSlot {
   /** What is asked: `startMs` minus the overlap for the first slot of a live-tail cycle. */
   queryStartMs: number;
 }
+
+/** A fetched slot: its records, or its two halves when the response was over the size limit. */
+type SlotFetch = { records: PulledRecord[]; halves?: undefined } | { halves: [TimeSlot, TimeSlot] };
 
 interface FreshRecord {
   key: string;
@@ -58,8 +68,12 @@ export function planTimeSlots(p: {
   return slots;
 }
 
-/** Parsed responses held ahead of delivery, in JSON bytes (parsed objects take a few times more). */
-const FETCH_AHEAD_BUDGET_BYTES = 32 * 1024 * 1024;
+/**
+ * Responses held ahead of delivery, in JSON bytes (held as raw response bytes, see pulled-record.ts).
+ * Windows are sized to ~2 MB once the volume is known (window-sizer.ts), so 12 MiB still keeps
+ * 4-6 windows in flight: the appliance always has a request to work on while one is processed.
+ */
+const FETCH_AHEAD_BUDGET_BYTES = 12 * 1024 * 1024;
 
 class TimeSlotPuller extends PullerBase {
   private readonly profile: ServiceProfile;
@@ -67,10 +81,12 @@ class TimeSlotPuller extends PullerBase {
   private readonly seen: SeenIds;
   /** Sent, not yet acked: dedups later windows, never persisted. */
   private readonly pendingSeen = new Map<string, string>();
-  /** JSON bytes of the last window processed: sizes how many windows may be fetched ahead. */
-  private lastWindowBytes = 0;
-  private windowsSeen = 0;
+  /** JSON bytes per ms of window in the last window processed (null before the first): sizes how many windows may be fetched ahead. */
+  private bytesPerMs: number | null = null;
+  private readonly sizer: WindowSizer;
   private commitChain: Promise<void> = Promise.resolve();
+  /** The state write carrying the latest commit. */
+  private lastWrite: Promise<void> = Promise.resolve();
   private commitFailed: unknown = null;
   /**
    * Until the first cycle completes, what we send may already have been sent by the process that
@@ -84,6 +100,12 @@ class TimeSlotPuller extends PullerBase {
     this.profile = serviceProfile(opts.service);
     this.replay = !opts.store.startTimeReset;
     this.seen = new SeenIds(opts.service.maxSeenIds, opts.store.data.seen);
+    this.sizer = new WindowSizer(opts.service.windowMs);
+    // Every write carries the seen ids as of that write (a superset of those of each commit it
+    // carries: all acked), copied once per write instead of once per window commit.
+    opts.store.beforeWrite((doc) => {
+      doc.seen = this.seen.entries();
+    });
     this.gate = new InFlightGate(
       opts.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES,
       (used) => this.log.warn(`Pulling paused: ${used} bytes sent and not yet acknowledged by the output (limit ${this.gate.maxBytes})`),
@@ -98,7 +120,7 @@ class TimeSlotPuller extends PullerBase {
   protected async finish(deadlineMs: number): Promise<void> {
     // Windows already sent may still be acked before the deadline: commit them in order.
     const left = Math.max(0, deadlineMs - this.now());
-    await Promise.race([this.commitChain.catch(() => undefined), sleep(left)]);
+    await Promise.race([this.committed(), sleep(left)]);
   }
 
   protected async pull(signal: AbortSignal): Promise<void> {
@@ -115,46 +137,60 @@ class TimeSlotPuller extends PullerBase {
     const t0 = this.now();
     const svc = this.opts.service;
     this.log.info(`Starting a new pulling from darktrace at "${formatPullStart(t0)}"`);
-    const slots = planTimeSlots({
+    const planned = planTimeSlots({
       committedCursorMs: this.cursorMs,
       startTimeMs: svc.startTimeMs,
       nowMs: t0,
-      windowMs: svc.windowMs,
+      windowMs: this.sizer.lengthMs,
       overlapMs: svc.overlapMs,
     });
-    this.log.info(`Total number of time slots to be processed: ${slots.length}`);
-    const fetches: Array<Promise<unknown[]> | undefined> = [];
-    // Windows fetched ahead are held parsed in memory: with big windows fetch fewer at once.
+    this.log.info(`Total number of time slots to be processed: ${planned.length}`);
+    // Later windows are planned when they are about to be fetched, at the length the sizer holds then.
+    const queue = new SlotQueue<Promise<SlotFetch>>(planned[0], t0, () => this.sizer.lengthMs);
+    // Windows fetched ahead are held in memory: with big windows fetch fewer at once.
     // Until one window's size is known, fetch two at once: a first burst of eight big windows
-    // would hold them all parsed in memory.
+    // would hold them all in memory.
     const aheadFor = (): number =>
-      this.lastWindowBytes === 0 && this.windowsSeen === 0
+      this.bytesPerMs === null
         ? Math.min(2, Math.max(1, svc.maxWindowsInFlight))
-        : Math.max(1, Math.min(svc.maxWindowsInFlight, Math.floor(FETCH_AHEAD_BUDGET_BYTES / Math.max(1, this.lastWindowBytes))));
+        : Math.max(1, Math.min(svc.maxWindowsInFlight, Math.floor(FETCH_AHEAD_BUDGET_BYTES / Math.max(1, this.bytesPerMs * this.sizer.lengthMs))));
     let total = 0;
     let duplicated = 0;
     let processed = 0;
-    for (let i = 0; i < slots.length && !signal.aborted; i++) {
+    for (let i = 0; !signal.aborted; ) {
+      const entry = queue.at(i);
+      if (!entry) break;
       const ahead = aheadFor();
-      for (let j = i; j < Math.min(slots.length, i + ahead); j++) {
-        if (!fetches[j]) {
-          const f = this.fetchSlot(slots[j] as TimeSlot, signal);
-          f.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
-          fetches[j] = f;
+      for (let j = i; j < i + ahead; j++) {
+        const e = queue.at(j);
+        if (!e) break;
+        if (!e.fetch) {
+          e.fetch = this.fetchSlot(e.slot, signal);
+          e.fetch.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
         }
       }
-      const slot = slots[i] as TimeSlot;
-      let records: unknown[];
+      const slot = entry.slot;
+      let got: SlotFetch;
       try {
-        records = await (fetches[i] as Promise<unknown[]>);
+        got = await (entry.fetch as Promise<SlotFetch>);
       } catch {
         return; // only an abort ends a fetch without records
       }
-      fetches[i] = undefined;
+      if (got.halves) {
+        // Too large a response: the halves take the slot's place, in order, and are fetched next.
+        queue.replace(i, got.halves);
+        const [a, b] = got.halves;
+        this.log.warn(
+          `Time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} split into 2 time slots (${formatSlotTime(a.queryStartMs)} - ${formatSlotTime(a.endMs)}, ${formatSlotTime(b.queryStartMs)} - ${formatSlotTime(b.endMs)}); total number of time slots to be processed: ${queue.estimatedTotal()}`,
+        );
+        continue;
+      }
+      entry.fetch = undefined;
+      const records = got.records;
       this.log.info(`Number of events received for time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} is: ${records.length}`);
       const { fresh, dups, maxTimeMs } = this.dedup(records);
-      this.lastWindowBytes = fresh.reduce((n, f) => n + f.text.length, 0) + dups * (fresh[0]?.text.length ?? 0);
-      this.windowsSeen++;
+      const windowBytes = records.reduce((n, r) => n + r.size, 0);
+      this.resize(slot, records.length, windowBytes, queue);
       total += records.length;
       duplicated += dups;
       this.opts.metrics?.receivedRecords(this.service, records.length);
@@ -166,9 +202,10 @@ class TimeSlotPuller extends PullerBase {
       }
       processed += 1;
       if (processed % 12 === 0) this.log.info(`Number of processed time slots so far: ${processed}`);
+      i++;
     }
     // The cycle ends when everything it sent is acked and committed (or we are told to stop).
-    await Promise.race([this.commitChain.catch(() => undefined), whenAborted(signal)]);
+    await Promise.race([this.committed(), whenAborted(signal)]);
     if (signal.aborted || this.commitFailed !== null) return;
     this.replay = false;
     const avg = total > 0 ? (this.now() - t0) / total : 0;
@@ -177,23 +214,51 @@ class TimeSlotPuller extends PullerBase {
     );
   }
 
-  /** Fetches one slot, retrying with backoff until it succeeds; rejects only on abort. */
-  private async fetchSlot(slot: TimeSlot, signal: AbortSignal): Promise<unknown[]> {
+  /** Feeds a processed window to the sizer; logs when the length of the windows still to plan changes. */
+  private resize(slot: TimeSlot, records: number, bytes: number, queue: SlotQueue<unknown>): void {
+    const span = slot.endMs - slot.queryStartMs;
+    this.bytesPerMs = bytes / Math.max(1, span);
+    const next = this.sizer.observe(span, records, bytes);
+    if (next === null) return;
+    this.log.info(
+      `Time slot length set to ${(next / 60_000).toFixed(1)} minutes (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)} had ${records} events, ${bytes} bytes); total number of time slots to be processed: ${queue.estimatedTotal()}`,
+    );
+  }
+
+  /**
+   * Fetches one slot, retrying with backoff until it succeeds; rejects only on abort. A response
+   * over the size limit would be as large on every retry: the slot comes back as two halves
+   * instead, down to the sizer's floor (then it is retried and logged like any failure).
+   */
+  private async fetchSlot(slot: TimeSlot, signal: AbortSignal): Promise<SlotFetch> {
     const svc = this.opts.service;
     const retry = this.opts.retry ?? DEFAULT_PULL_RETRY;
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw new Error('aborted');
       try {
-        const body = await this.opts.client.get(svc.endpoint, this.profile.windowQuery(slot.queryStartMs, slot.endMs), { signal });
-        const records = recordsOf(body);
+        const query = this.profile.windowQuery(slot.queryStartMs, slot.endMs);
+        // Records are reduced to what dedup and delivery need as they arrive: no parsed window is held.
+        const each = (value: unknown, raw: RawText, complete: boolean) => pullRecord(this.profile, value, raw, complete);
+        const fields = this.profile.fields ?? undefined;
+        const answer = this.opts.client.getRecords
+          ? await this.opts.client.getRecords(svc.endpoint, query, { signal, each, ...(fields ? { fields } : {}) })
+          : { body: await this.opts.client.get(svc.endpoint, query, { signal }) };
+        if ('records' in answer) return { records: answer.records };
+        const records = recordsOf(answer.body);
         if (records === null) {
-          throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(body).slice(0, 200)}`));
+          throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(answer.body).slice(0, 200)}`));
         }
-        return records;
+        return { records: records.map((r) => parsedRecord(this.profile, r)) };
       } catch (err) {
         if (signal.aborted) throw err;
         const e = asPullError(err);
         this.opts.metrics?.pullError(this.service, e.code);
+        const halves = e instanceof ResponseTooLargeError ? splitSlot(slot, this.sizer.minMs) : null;
+        if (halves) {
+          this.log.error(`${e.toString()} (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)}); the time slot is split in two`);
+          this.sizer.oversize(slot.endMs - slot.queryStartMs);
+          return { halves };
+        }
         const delay = backoffDelayMs(attempt, retry);
         this.log.error(
           `${e.toString()} (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)}, attempt ${attempt + 1}); the time slot will be retried in ${(delay / 1000).toFixed(1)} seconds`,
@@ -203,24 +268,23 @@ class TimeSlotPuller extends PullerBase {
     }
   }
 
-  private dedup(records: unknown[]): { fresh: FreshRecord[]; dups: number; maxTimeMs: number | null } {
+  private dedup(records: PulledRecord[]): { fresh: FreshRecord[]; dups: number; maxTimeMs: number | null } {
     const fresh: FreshRecord[] = [];
     const local = new Map<string, string>();
     let dups = 0;
     let maxTimeMs: number | null = null;
     for (const r of records) {
       // Never trust response order: the max is computed over every record.
-      const t = this.profile.recordTimeMs(r);
+      const t = r.timeMs;
       if (t !== null && (maxTimeMs === null || t > maxTimeMs)) maxTimeMs = t;
-      const key = this.profile.key(r);
-      const hash = this.profile.contentHash(r);
+      const { key, hash } = r;
       const known = local.get(key) ?? this.pendingSeen.get(key) ?? this.seen.get(key);
       if (known === hash) {
         dups += 1;
         continue;
       }
       local.set(key, hash);
-      fresh.push({ key, hash, text: JSON.stringify(r) });
+      fresh.push({ key, hash, text: r.text() });
     }
     return { fresh, dups, maxTimeMs };
   }
@@ -246,7 +310,7 @@ class TimeSlotPuller extends PullerBase {
       offset += b.records.length;
       await this.gate.acquire(b.bytes, signal);
       // An ack means the batch is durable downstream: its ids are seen from now on, even before the
-      // window commits, so a restart that pulls the window again does not send them twice.
+      // window commits (later and overlapping windows dedup against them).
       acks.push(this.opts.sink.send(b).finally(() => this.gate.release(b.bytes)).then(() => this.markSeen(part)));
     }
     const acked = Promise.all(acks);
@@ -280,12 +344,25 @@ class TimeSlotPuller extends PullerBase {
       this.seen.set(f.key, f.hash);
       if (this.pendingSeen.get(f.key) === f.hash) this.pendingSeen.delete(f.key);
     }
-    const seen = this.seen.entries();
-    await this.opts.store.update((doc) => {
+    // The seen ids are filled in by the store right before the write (constructor).
+    const written = this.opts.store.update((doc) => {
       doc.cursor_ms = Math.max(doc.cursor_ms ?? slot.endMs, slot.endMs);
       if (maxTimeMs !== null) doc.last_record_time_ms = Math.max(doc.last_record_time_ms ?? maxTimeMs, maxTimeMs);
-      doc.seen = seen;
     });
+    // The document moves now, in window order; the disk write is not awaited here: while one write
+    // runs, the commits of the next windows ride on the one queued write (the store coalesces and
+    // writes the latest document), so many small windows cost a few writes of the seen list
+    // instead of one each. The end of a cycle and the stop wait for the last write.
+    this.lastWrite = written;
+    written.catch((err: unknown) => {
+      if (this.commitFailed === null) this.log.error(`Could not commit time slot ${formatSlotTime(slot.startMs)}: ${String(err)}`);
+      this.commitFailed = err;
+    });
+  }
+
+  /** Every commit so far applied and written (never rejects). */
+  private committed(): Promise<void> {
+    return this.commitChain.then(() => this.lastWrite).catch(() => undefined);
   }
 }
 

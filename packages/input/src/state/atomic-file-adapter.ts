@@ -32,7 +32,9 @@ export class AtomicJsonFileAdapter<T> implements Adapter<T> {
     const tmp = `${this.filePath}.${process.pid}.${++tmpSeq}.tmp`;
     const fh = await open(tmp, 'w', STATE_FILE_MODE);
     try {
-      await fh.writeFile(JSON.stringify(data, null, 1), 'utf8');
+      // Compact: the seen list is tens of thousands of pairs, rewritten up to ten times a second
+      // during a burst; indenting it doubled the bytes and a third of the time per write.
+      await fh.writeFile(JSON.stringify(data), 'utf8');
       await fh.chmod(STATE_FILE_MODE); // the umask may have masked `mode` in open()
       await fh.sync();
     } finally {

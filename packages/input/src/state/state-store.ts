@@ -40,6 +40,11 @@ export interface StateStore {
   readonly startTimeReset: boolean;
   /** Applies `fn` to the document and persists it; writes are serialized. */
   update(fn: (doc: ServiceStateDoc) => void): Promise<void>;
+  /**
+   * `fn` fills the document right before each write: for a part that is costly to copy and
+   * changes all the time (the seen ids), so it is copied once per write, not once per update.
+   */
+  beforeWrite(fn: (doc: ServiceStateDoc) => void): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ class LowStateStore implements StateStore {
   private queued: Promise<void> | null = null;
   private closed = false;
   startTimeReset = false;
+  private readonly fillers: Array<(doc: ServiceStateDoc) => void> = [];
 
   constructor(
     private readonly db: Low<ServiceStateDoc>,
@@ -72,12 +78,17 @@ class LowStateStore implements StateStore {
     if (!this.queued) {
       const next = this.writing.then(() => {
         this.queued = null;
+        for (const fill of this.fillers) fill(this.db.data);
         return this.db.write();
       });
       this.queued = next;
       this.writing = next.catch(() => undefined);
     }
     return this.queued;
+  }
+
+  beforeWrite(fn: (doc: ServiceStateDoc) => void): void {
+    this.fillers.push(fn);
   }
 
   async close(): Promise<void> {
