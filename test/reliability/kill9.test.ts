@@ -129,9 +129,10 @@ describe('kill -9 at random moments of a backfill', () => {
       expect(kills.length).toBeGreaterThanOrEqual(6);
       expect(missing.slice(0, 20)).toEqual([]);
       expect(dups).toBeLessThanOrEqual(bound);
-      // Regression guard on the measured figure (0.2-1.7 % for 8 kills in 30-60 s, RELIABILITY.md):
-      // a sender that re-sent whole bursts after each crash measured 80-170 %.
-      expect(dups).toBeLessThanOrEqual(Math.ceil(expected.length * 0.03));
+      // Regression guard on the measured figure (0-0.15 % for 8 kills, RELIABILITY.md; the target is
+      // 0.1 %). Before the synchronous resume record and the delivery ledger it was 0.2-1.4 %; a
+      // sender that re-sent whole bursts after each crash measured 80-170 %.
+      expect(dups).toBeLessThanOrEqual(Math.ceil(expected.length * 0.005));
       expect((await c.stop()).code).toBe(0);
     } finally {
       await c.stop();
