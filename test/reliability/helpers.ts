@@ -12,6 +12,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { mulberry32 } from '@devo-collector/darktrace-sim';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const distMain = path.join(repoRoot, 'dist', 'main.js');
@@ -29,17 +30,8 @@ export function artifactsRoot(name: string): string {
   return dir;
 }
 
-/** mulberry32 */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, shared with the simulator (a seed replays a run). */
+export const seededRng = mulberry32;
 
 export interface Certs {
   dir: string;

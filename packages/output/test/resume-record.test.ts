@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mulberry32 as rng } from '@devo-collector/darktrace-sim';
 import { openSpool, type Spool } from '../src/spool.js';
 import { currentBootId, ResumeFile } from '../src/spool/resume-file.js';
 import {
@@ -233,17 +234,6 @@ describe('file spool resume after a crash', () => {
   });
 });
 
-/** mulberry32: a seeded generator, so that a failing trial can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('file spool resume, random operation sequences', () => {
   it('after a crash at any point recovery starts exactly after the settled-or-written prefix, incarnation after incarnation', async () => {

@@ -48,6 +48,9 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
+/** At most two state writes a second per service (see LowStateStore.minWriteSpacingMs). */
+export const STATE_WRITE_SPACING_MS = 500;
+
 export function stateFileName(inputName: string, inputId: string, service: string): string {
   const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_');
   return `${safe(inputName)};${safe(inputId)};${safe(service)}.json`;
@@ -60,10 +63,20 @@ class LowStateStore implements StateStore {
   private closed = false;
   startTimeReset = false;
   private readonly fillers: Array<(doc: ServiceStateDoc) => void> = [];
+  private lastWriteAt = 0;
+  /** Ends the spacing wait of the queued write at once (close). */
+  private hurry: (() => void) | null = null;
 
   constructor(
     private readonly db: Low<ServiceStateDoc>,
     readonly filePath: string | null,
+    /**
+     * Least time between the starts of two writes. Each write rewrites the whole seen list (MBs at
+     * a burst), and small volume-sized windows commit many times a second: spacing the writes
+     * lets the commits of a burst share one. A crash loses at most this much of cursor progress,
+     * and what is pulled again goes out marked replay (the output's ledger drops it).
+     */
+    private readonly minWriteSpacingMs = 0,
   ) {}
 
   get data(): Readonly<ServiceStateDoc> {
@@ -76,8 +89,9 @@ class LowStateStore implements StateStore {
     this.db.data.updated_at = new Date().toISOString();
     // Writes are serialized; a burst of commits coalesces into one write of the latest document.
     if (!this.queued) {
-      const next = this.writing.then(() => {
+      const next = this.writing.then(() => this.spacing()).then(() => {
         this.queued = null;
+        this.lastWriteAt = Date.now();
         for (const fill of this.fillers) fill(this.db.data);
         return this.db.write();
       });
@@ -87,12 +101,29 @@ class LowStateStore implements StateStore {
     return this.queued;
   }
 
+  private spacing(): Promise<void> {
+    const wait = this.lastWriteAt + this.minWriteSpacingMs - Date.now();
+    if (wait <= 0 || this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.hurry = null;
+        resolve();
+      }, wait);
+      this.hurry = () => {
+        clearTimeout(t);
+        this.hurry = null;
+        resolve();
+      };
+    });
+  }
+
   beforeWrite(fn: (doc: ServiceStateDoc) => void): void {
     this.fillers.push(fn);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.hurry?.();
     await this.writing;
   }
 }
@@ -118,7 +149,7 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     plog(`Created persistence instance, filename_path: ${filePath}`);
     stored = (await adapter.read()) as unknown as Record<string, unknown> | null;
   }
-  const store = new LowStateStore(db, filePath);
+  const store = new LowStateStore(db, filePath, filePath === null ? 0 : STATE_WRITE_SPACING_MS);
 
   if (stored === null) {
     plog('There is no data persisted with the latest format, any previous persisted data will be migrated');
