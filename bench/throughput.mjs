@@ -64,7 +64,12 @@ export async function benchThroughput({ hours = 24, perHour = PER_HOUR } = {}) {
     const spanS = (rx.lastRecordAt - rx.firstRecordAt) / 1000;
     const eps = rx.records / spanS;
     const avgLine = rx.recordBytes / rx.records;
-    const raw = await rawTlsWrite(certs, rx.raw, 'edr.darktrace.respond.model_breach');
+    // The raw writer's own figure swings ±15 % between runs on this shared machine: take the
+    // median of three runs as the physical limit, so the ratio does not follow one lucky run.
+    const raws = [];
+    for (let i = 0; i < 3; i++) raws.push(await rawTlsWrite(certs, rx.raw, 'edr.darktrace.respond.model_breach'));
+    const raw = raws.sort((a, b) => a.eps - b.eps)[1];
+    raw.runsEps = raws.map((r) => Math.round(r.eps));
     return {
       expected: expected.length,
       records: rx.records,

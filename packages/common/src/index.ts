@@ -3,6 +3,7 @@ export * from './secrets.js';
 export * from './logger.js';
 export * from './config/types.js';
 export * from './ipc/batch.js';
+export * from './ipc/batch-lines.js';
 export * from './ipc/channel.js';
 export * from './ipc/packed-batch.js';
 export * from './ipc/lane.js';

@@ -59,6 +59,11 @@ export class RawRecord {
   text(): string {
     return this.body.toString('utf8', this.start, this.end);
   }
+
+  /** The bytes themselves (a view into the body, no copy). */
+  bytes(): Buffer {
+    return this.body.subarray(this.start, this.end);
+  }
 }
 
 export interface RecordsOptions<T> {

@@ -10,6 +10,8 @@ export interface RawText {
   readonly size: number;
   readonly compact: boolean;
   text(): string;
+  /** The UTF-8 bytes as received, when the client has them (no decode, no copy). */
+  bytes?(): Buffer;
 }
 
 export interface DarktraceApi {

@@ -1,5 +1,6 @@
 /** Records go out as the appliance's own compact bytes when the client hands them over. */
 import { afterAll, describe, expect, it } from 'vitest';
+import { batchTexts } from '@devo-collector/common';
 import type { DarktraceApi, RawText } from '../src/client.js';
 import { pullRecord } from '../src/pullers/pulled-record.js';
 import { serviceProfile } from '../src/pullers/service-profile.js';
@@ -18,12 +19,14 @@ describe('pullRecord', () => {
     const full = { id: 'e1', createdAt: 5, groupScore: 10, currentGroup: 'g', other: [1, 2] };
     const text = JSON.stringify(full);
     const projected = pullRecord(profile, { id: 'e1', createdAt: 5, groupScore: 10, currentGroup: 'g' }, raw(text, true), false);
-    expect({ ...projected, text: projected.text() }).toEqual({ key: 'e1', hash: profile.contentHash(full), timeMs: 5, size: text.length, text });
+    expect({ ...projected, text: projected.text(), bytes: projected.bytes().toString() }).toEqual({ key: 'e1', hash: profile.contentHash(full), timeMs: 5, size: text.length, text, bytes: text });
     // No id: keyed by a hash of the whole record, exactly as when the whole record was parsed.
     const noId = { createdAt: 5, groupScore: 1, other: 'x' };
     expect(pullRecord(profile, { createdAt: 5, groupScore: 1 }, raw(JSON.stringify(noId), true), false).key).toBe(profile.key(noId));
     // Not compact: sent re-stringified.
-    expect(pullRecord(profile, { id: 'e1' }, raw('{ "id" : "e1" }', false), false).text()).toBe('{"id":"e1"}');
+    const spaced = pullRecord(profile, { id: 'e1' }, raw('{ "id" : "e1" }', false), false);
+    expect(spaced.text()).toBe('{"id":"e1"}');
+    expect(spaced.bytes().toString()).toBe('{"id":"e1"}');
   });
 });
 
@@ -50,7 +53,9 @@ describe('raw record texts', () => {
     puller.start();
     await waitFor(() => puller.cursorMs !== null, 5000, 'commit');
     await puller.stop(Date.now() + 200);
-    expect(sink.sent.flatMap((b) => b.records)).toEqual([elements[0]?.text, `{"pbid":2,"creationTime":${start + 2}}`]);
+    // The compact record goes out as the response's own bytes, the spaced one re-stringified.
+    expect(sink.sent.flatMap((b) => batchTexts(b))).toEqual([elements[0]?.text, `{"pbid":2,"creationTime":${start + 2}}`]);
+    expect(sink.sent.every((b) => b.lines !== undefined && b.records.length === 0)).toBe(true);
     expect(store.data.last_record_time_ms).toBe(start + 2);
   });
 });

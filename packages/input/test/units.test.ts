@@ -1,6 +1,6 @@
 /** Unit tests with fakes: slot planning, seen ids, store versions, commit order, content changes, IPC sink, setup retries. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { SetupError, PullError, unpackBatch, type EventBatch, type PackedBatch } from '@devo-collector/common';
+import { batchTexts, SetupError, PullError, unpackBatch, type EventBatch, type PackedBatch } from '@devo-collector/common';
 import { IpcBatchSink } from '../src/delivery/ipc-sink.js';
 import { buildBatches } from '../src/delivery/batch-sink.js';
 import type { DarktraceApi, Query } from '../src/client.js';
@@ -81,7 +81,9 @@ function fakeApi(answer: (q: Query) => Promise<unknown>): DarktraceApi & { calls
 
 describe('time-slot puller with a fake API', () => {
   it('fetches windows concurrently but commits strictly in window order; a failing window blocks the cursor', async () => {
-    const start = Date.now() - 3 * HOUR;
+    // A second more than three hours: four windows, the last one never empty (with exactly three
+    // hours a fast start planned the cycle in the same millisecond and saw only three).
+    const start = Date.now() - 3 * HOUR - 1000;
     let failFirst = true;
     let releaseFirst: () => void = () => undefined;
     const firstGate = new Promise<void>((r) => (releaseFirst = r));
@@ -108,7 +110,7 @@ describe('time-slot puller with a fake API', () => {
     expect(logs.lines.some((l) => l.includes('PullError(300)'))).toBe(true);
     releaseFirst();
     await waitFor(() => (puller.cursorMs ?? 0) > Date.now() - 60_000, 5000, 'commit');
-    expect(sink.sent.map((b) => JSON.parse(b.records[0] as string).pbid)).toEqual([0, 1, 2, 3].map((i) => Math.floor((start + i * HOUR) / 1000)));
+    expect(sink.sent.map((b) => JSON.parse(batchTexts(b)[0] as string).pbid)).toEqual([0, 1, 2, 3].map((i) => Math.floor((start + i * HOUR) / 1000)));
     await puller.stop(Date.now());
   });
 

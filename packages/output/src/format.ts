@@ -94,6 +94,35 @@ export function formatBatch(
   return out;
 }
 
+/**
+ * The same bytes as `formatBatch`, from records that arrive as LF-terminated bytes
+ * (`EventBatch.lines`): `bounds` are the [start, end) of the records to format (all of them, or
+ * the ones a replay filter kept), end excluding the LF. No record is decoded to a string.
+ */
+export function formatLines(
+  batch: Pick<EventBatch, 'tag' | 'createdAtMs'>,
+  lines: Buffer,
+  bounds: ReadonlyArray<readonly [number, number]>,
+  hostname: string,
+  octetCounting: boolean,
+): Buffer {
+  const header = Buffer.from(`<${DEVO_DEFAULT_PRI}>${formatDevoDate(batch.createdAtMs)} ${hostname} ${batch.tag}: `, 'utf8');
+  let total = 0;
+  for (const [s, e] of bounds) {
+    const lineBytes = header.length + (e - s) + 1;
+    total += lineBytes + (octetCounting ? String(lineBytes).length + 1 : 0);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let off = 0;
+  for (const [s, e] of bounds) {
+    if (octetCounting) off += out.write(`${header.length + (e - s) + 1} `, off, 'latin1');
+    off += header.copy(out, off);
+    off += lines.copy(out, off, s, e);
+    out[off++] = 0x0a;
+  }
+  return out;
+}
+
 /** Splits a stream of lines back into `{tag, message}` (tests and the console sender). */
 export interface ParsedDevoLine {
   pri: number;

@@ -21,11 +21,14 @@ import {
   type OutputToSupervisorMessage,
   type SenderGroup,
   type SupervisorToOutputMessage,
+  batchCount,
+  lineBounds,
+  linesBuffer,
   unpackBatch,
   utf8Bytes,
 } from '@devo-collector/common';
 import { OUTPUT_ERROR } from './errors.js';
-import { formatBatch } from './format.js';
+import { formatBatch, formatLines } from './format.js';
 import { InternalFeed } from './internal-feed.js';
 import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
 import { checkOutput } from './output-check.js';
@@ -218,31 +221,41 @@ export class OutputService {
    * Once durable, its keys go into the ledger before the ack can leave. Resolves to the error, if any.
    */
   private appendBatch(hostname: string, ns: string, batch: EventBatch): Promise<OutputError | null> {
+    const ledger = this.ledger;
+    const total = batchCount(batch);
+    // The records, as text or as LF-terminated bytes, reduced to what is kept: a replayed batch
+    // drops the records the ledger says are already durable.
+    const lines = batch.lines ? linesBuffer(batch.lines) : null;
+    let bounds = lines ? lineBounds(lines) : null;
     let records = batch.records;
     let keys = batch.keys;
-    const ledger = this.ledger;
     if (batch.replay && keys && ledger) {
       const k = keys;
-      const keep = records.map((_, i) => !ledger.has(ns, k[i] ?? ''));
+      const keep = k.map((key) => !ledger.has(ns, key));
       const skipped = keep.filter((x) => !x).length;
       if (skipped > 0) {
-        records = records.filter((_, i) => keep[i]);
+        if (bounds) bounds = bounds.filter((_, i) => keep[i]);
+        else records = records.filter((_, i) => keep[i]);
         keys = k.filter((_, i) => keep[i]);
-        this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${batch.records.length} records were already spooled before a restart and are not sent again`);
+        this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${total} records were already spooled before a restart and are not sent again`);
       }
     }
-    if (records.length === 0) return Promise.resolve(null);
-    const part = records === batch.records ? batch : { ...batch, records };
-    return Promise.all(this.outputs.map((r) => r.managers[batch.group].append(formatBatch(part, hostname, r.config.octetCounting), records.length))).then(
+    const count = bounds ? bounds.length : records.length;
+    if (count === 0) return Promise.resolve(null);
+    const bytes = bounds ? bounds.reduce((n, [s, e]) => n + e - s, 0) : records === batch.records ? batch.bytes : utf8Bytes(records);
+    const format = (octetCounting: boolean): Buffer =>
+      lines && bounds ? formatLines(batch, lines, bounds, hostname, octetCounting) : formatBatch(records === batch.records ? batch : { ...batch, records }, hostname, octetCounting);
+    return Promise.all(this.outputs.map((r) => r.managers[batch.group].append(format(r.config.octetCounting), count))).then(
       () => {
         if (keys) ledger?.add(ns, keys);
-        this.enqueued[batch.group].count += records.length;
-        this.enqueued[batch.group].bytes += records === batch.records ? batch.bytes : utf8Bytes(records);
+        this.enqueued[batch.group].count += count;
+        this.enqueued[batch.group].bytes += bytes;
         return null;
       },
       (err: unknown) => new OutputError(OUTPUT_ERROR.spoolAppend, `batch ${batch.batchId} is not durable: ${(err as Error).message}`),
     );
   }
+
 
   metrics(): OutputMetrics {
     const m: OutputMetrics = { enqueued: structuredClone(this.enqueued), sent: {}, spoolBytes: {}, connected: {}, quarantinedSegments: 0 };

@@ -8,8 +8,18 @@ export interface EventBatch {
   inputName: string;
   serviceName: string;
   tag: string;
-  /** Compact JSON text of each record, one Devo message each (never split, never truncated). */
+  /**
+   * Compact JSON text of each record, one Devo message each (never split, never truncated).
+   * Empty when `lines` carries the records.
+   */
   records: string[];
+  /**
+   * The hot path's form of the records: their UTF-8 bytes, each followed by a LF (compact JSON
+   * never contains a raw LF), `count` of them. The input fills it from the response bytes and the
+   * output formats from it, so no record becomes a JS string on the way (batch-lines.ts).
+   */
+  lines?: Uint8Array;
+  count?: number;
   /** Sum of the UTF-8 byte length of records. */
   bytes: number;
   /** When the batch was built (epoch ms); used as the syslog header date. */

@@ -3,7 +3,7 @@
  * output's `batch-ack`); pullers commit cursors only after that. Rejected batches are re-sent by
  * the sink with identical content, so `send` never resolves for a batch that was not acked.
  */
-import { utf8Bytes, type EventBatch } from '@devo-collector/common';
+import { joinLines, utf8Bytes, type EventBatch } from '@devo-collector/common';
 
 export interface BatchSink {
   send(batch: EventBatch): Promise<void>;
@@ -42,6 +42,33 @@ export function buildBatches(records: readonly string[], shape: BatchShape, nowM
       tag: shape.tag,
       records: chunk,
       bytes: utf8Bytes(chunk),
+      createdAtMs: nowMs,
+    });
+  }
+  return out;
+}
+
+/**
+ * The hot path's batches: each record as its UTF-8 bytes (the response's own), joined with LFs into
+ * one buffer per batch (`EventBatch.lines`), so no record becomes a JS string in this process.
+ */
+export function buildLineBatches(items: readonly Uint8Array[], shape: BatchShape, nowMs = Date.now(), keys?: readonly string[]): EventBatch[] {
+  const out: EventBatch[] = [];
+  const size = Math.max(1, shape.maxMessages);
+  for (let i = 0; i < items.length; i += size) {
+    const chunk = items.slice(i, i + size);
+    const lines = joinLines(chunk);
+    out.push({
+      ...(keys ? { keys: keys.slice(i, i + size) } : {}),
+      batchId: nextBatchId(shape.serviceName),
+      group: 'standard',
+      inputName: shape.inputName,
+      serviceName: shape.serviceName,
+      tag: shape.tag,
+      records: [],
+      lines,
+      count: chunk.length,
+      bytes: lines.length - chunk.length,
       createdAtMs: nowMs,
     });
   }

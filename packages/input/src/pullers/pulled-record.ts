@@ -16,6 +16,8 @@ export interface PulledRecord {
   size: number;
   /** The compact JSON sent to Devo. */
   text(): string;
+  /** The same as UTF-8 bytes: the response's own bytes when compact (never a JS string). */
+  bytes(): Buffer;
 }
 
 /**
@@ -30,9 +32,9 @@ export function pullRecord(profile: ServiceProfile, value: unknown, raw: RawText
     value = JSON.parse(raw.text()) as unknown;
   }
   const base = { key: profile.key(value), hash: profile.contentHash(value), timeMs: profile.recordTimeMs(value), size: raw.size };
-  if (raw.compact) return { ...base, text: () => raw.text() };
+  if (raw.compact) return { ...base, text: () => raw.text(), bytes: () => (raw.bytes ? raw.bytes() : Buffer.from(raw.text(), 'utf8')) };
   const text = JSON.stringify(value);
-  return { ...base, text: () => text };
+  return { ...base, text: () => text, bytes: () => Buffer.from(text, 'utf8') };
 }
 
 /** A record that only exists parsed (the plain `get` path): its text is JSON.stringify of it. */

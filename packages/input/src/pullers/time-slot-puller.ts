@@ -12,7 +12,7 @@
 import { ResponseTooLargeError } from '@devo-collector/common';
 import { backoffDelayMs, sleep } from '../backoff.js';
 import type { RawText } from '../client.js';
-import { buildBatches } from '../delivery/batch-sink.js';
+import { buildLineBatches } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
 import { SeenIds } from '../state/seen-ids.js';
 import { formatPullStart, formatSlotTime } from '../time-format.js';
@@ -44,7 +44,8 @@ type SlotFetch = { records: PulledRecord[]; halves?: undefined } | { halves: [Ti
 interface FreshRecord {
   key: string;
   hash: string;
-  text: string;
+  /** The record's compact JSON bytes (a view into the response when it came compact). */
+  bytes: Buffer;
 }
 
 /** Splits [cursor, now) into slots; only the first slot re-reads the overlap. Pure, for tests. */
@@ -284,15 +285,15 @@ class TimeSlotPuller extends PullerBase {
         continue;
       }
       local.set(key, hash);
-      fresh.push({ key, hash, text: r.text() });
+      fresh.push({ key, hash, bytes: r.bytes() });
     }
     return { fresh, dups, maxTimeMs };
   }
 
   private async deliver(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null, signal: AbortSignal): Promise<void> {
     for (const f of fresh) this.pendingSeen.set(f.key, f.hash);
-    const batches = buildBatches(
-      fresh.map((f) => f.text),
+    const batches = buildLineBatches(
+      fresh.map((f) => f.bytes),
       {
         inputName: this.opts.inputName,
         serviceName: this.service,
@@ -306,8 +307,8 @@ class TimeSlotPuller extends PullerBase {
     const acks: Promise<void>[] = [];
     let offset = 0;
     for (const b of batches) {
-      const part = fresh.slice(offset, offset + b.records.length);
-      offset += b.records.length;
+      const part = fresh.slice(offset, offset + (b.count ?? 0));
+      offset += b.count ?? 0;
       await this.gate.acquire(b.bytes, signal);
       // An ack means the batch is durable downstream: its ids are seen from now on, even before the
       // window commits (later and overlapping windows dedup against them).
