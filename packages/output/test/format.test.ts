@@ -1,12 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { batchTexts, joinLines, lineBounds } from '@devo-collector/common';
 import {
   DEVO_DEFAULT_DATE,
   encodeDevoLine,
   formatBatch,
   formatDevoDate,
   formatDevoLine,
+  formatLines,
   frameOctetCounted,
   splitFrameLines,
 } from '../src/format.js';
@@ -147,5 +149,24 @@ describe('lookup lines', () => {
     expect(formatLookupField(' a\nb ', false, true)).toBe('"a\\nb"');
     expect(formatLookupField('-1.5')).toBe('-1.5');
     expect(() => lookupLines({ ...spec, name: 'bad-name' }, 'FULL', 'h', [])).toThrow(RangeError);
+  });
+});
+
+describe('formatLines (records as LF-terminated bytes)', () => {
+  const records = ['{"pbid":1,"t":"é €"}', '{"pbid":2,"s":"\\u00e9\\n"}', '{}', `{"pad":"${'x'.repeat(70_000)}"}`];
+  const batch = { tag: 'edr.darktrace.respond.model_breach', createdAtMs: Date.UTC(2024, 4, 1, 12, 34, 56, 789), records };
+  const lines = joinLines(records.map((r) => Buffer.from(r, 'utf8')));
+
+  it('gives the bytes formatBatch gives for the same records, with and without octet counting', () => {
+    for (const octet of [false, true]) {
+      expect(formatLines(batch, lines, lineBounds(lines), 'host-1', octet).equals(formatBatch(batch, 'host-1', octet))).toBe(true);
+    }
+  });
+
+  it('formats only the records a replay filter kept', () => {
+    const kept = lineBounds(lines).filter((_, i) => i !== 1);
+    const expected = formatBatch({ ...batch, records: records.filter((_, i) => i !== 1) }, 'h', true);
+    expect(formatLines(batch, lines, kept, 'h', true).equals(expected)).toBe(true);
+    expect(batchTexts({ records: [], lines })).toEqual(records);
   });
 });
