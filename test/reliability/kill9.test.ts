@@ -6,7 +6,7 @@
  * duplicates are counted and bounded by the documented re-send bound (see RELIABILITY.md).
  * KILL_SEED overrides the seed, KILLS the number of kills (default 8).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
@@ -102,6 +102,7 @@ describe('kill -9 at random moments of a backfill', () => {
         if (!firstSeen.has(id)) return void firstSeen.add(id);
         const k = kills.filter((x) => x.lines <= i).at(-1);
         if (k) k.dupsAfter = (k.dupsAfter ?? 0) + 1;
+        if (process.env['KEEP_ARTIFACTS']) appendFileSync(path.join(ws, 'duplicates.txt'), `${id} line ${i} after kill ${k?.n ?? 0}\n`);
       });
       const elapsedS = (Date.now() - t0) / 1000;
       // The documented re-send bound, read from what the collector itself reports across all its
