@@ -24,24 +24,26 @@ export interface BatchShape {
   maxMessages: number;
 }
 
-/**
- * Splits serialized records into EventBatch messages of at most `maxMessages` records each.
- * `keys` (parallel to `records`) are the records' dedup identities for the output's ledger.
- */
-export function buildBatches(records: readonly string[], shape: BatchShape, nowMs = Date.now(), keys?: readonly string[]): EventBatch[] {
+/** Cuts `n` items into runs of at most `maxMessages`; `body` fills each batch's records part. */
+function chunked(
+  n: number,
+  shape: BatchShape,
+  nowMs: number,
+  keys: readonly string[] | undefined,
+  body: (from: number, to: number) => Pick<EventBatch, 'records' | 'lines' | 'count' | 'bytes'>,
+): EventBatch[] {
   const out: EventBatch[] = [];
   const size = Math.max(1, shape.maxMessages);
-  for (let i = 0; i < records.length; i += size) {
-    const chunk = records.slice(i, i + size);
+  for (let i = 0; i < n; i += size) {
+    const to = Math.min(n, i + size);
     out.push({
-      ...(keys ? { keys: keys.slice(i, i + size) } : {}),
+      ...(keys ? { keys: keys.slice(i, to) } : {}),
       batchId: nextBatchId(shape.serviceName),
       group: 'standard',
       inputName: shape.inputName,
       serviceName: shape.serviceName,
       tag: shape.tag,
-      records: chunk,
-      bytes: utf8Bytes(chunk),
+      ...body(i, to),
       createdAtMs: nowMs,
     });
   }
@@ -49,28 +51,23 @@ export function buildBatches(records: readonly string[], shape: BatchShape, nowM
 }
 
 /**
+ * Splits serialized records into EventBatch messages of at most `maxMessages` records each.
+ * `keys` (parallel to `records`) are the records' dedup identities for the output's ledger.
+ */
+export function buildBatches(records: readonly string[], shape: BatchShape, nowMs = Date.now(), keys?: readonly string[]): EventBatch[] {
+  return chunked(records.length, shape, nowMs, keys, (from, to) => {
+    const chunk = records.slice(from, to);
+    return { records: chunk, bytes: utf8Bytes(chunk) };
+  });
+}
+
+/**
  * The hot path's batches: each record as its UTF-8 bytes (the response's own), joined with LFs into
  * one buffer per batch (`EventBatch.lines`), so no record becomes a JS string in this process.
  */
 export function buildLineBatches(items: readonly Uint8Array[], shape: BatchShape, nowMs = Date.now(), keys?: readonly string[]): EventBatch[] {
-  const out: EventBatch[] = [];
-  const size = Math.max(1, shape.maxMessages);
-  for (let i = 0; i < items.length; i += size) {
-    const chunk = items.slice(i, i + size);
-    const lines = joinLines(chunk);
-    out.push({
-      ...(keys ? { keys: keys.slice(i, i + size) } : {}),
-      batchId: nextBatchId(shape.serviceName),
-      group: 'standard',
-      inputName: shape.inputName,
-      serviceName: shape.serviceName,
-      tag: shape.tag,
-      records: [],
-      lines,
-      count: chunk.length,
-      bytes: lines.length - chunk.length,
-      createdAtMs: nowMs,
-    });
-  }
-  return out;
+  return chunked(items.length, shape, nowMs, keys, (from, to) => {
+    const lines = joinLines(items.slice(from, to));
+    return { records: [], lines, count: to - from, bytes: lines.length - (to - from) };
+  });
 }
