@@ -317,7 +317,7 @@ class TimeSlotPuller extends PullerBase {
     const acked = Promise.all(acks);
     this.commitChain = this.commitChain
       .then(() => acked)
-      .then(() => this.commit(slot, fresh, maxTimeMs))
+      .then(() => this.commit(slot, maxTimeMs))
       .catch((err: unknown) => {
         // Keep the cursor where it is: nothing after this slot may be committed.
         if (this.commitFailed === null) this.log.error(`Could not commit time slot ${formatSlotTime(slot.startMs)}: ${String(err)}`);
@@ -340,12 +340,11 @@ class TimeSlotPuller extends PullerBase {
     }
   }
 
-  private async commit(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null): Promise<void> {
-    for (const f of fresh) {
-      this.seen.set(f.key, f.hash);
-      if (this.pendingSeen.get(f.key) === f.hash) this.pendingSeen.delete(f.key);
-    }
-    // The seen ids are filled in by the store right before the write (constructor).
+  /**
+   * Runs after every batch of the slot was acked, so `markSeen` has already moved each of its
+   * records to the seen ids; the store copies them into the document right before the write.
+   */
+  private async commit(slot: TimeSlot, maxTimeMs: number | null): Promise<void> {
     const written = this.opts.store.update((doc) => {
       doc.cursor_ms = Math.max(doc.cursor_ms ?? slot.endMs, slot.endMs);
       if (maxTimeMs !== null) doc.last_record_time_ms = Math.max(doc.last_record_time_ms ?? maxTimeMs, maxTimeMs);
