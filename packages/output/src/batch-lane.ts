@@ -29,7 +29,7 @@ export async function startBatchLane(
     };
     socket.on('data', (chunk: Buffer) => {
       try {
-        reader.push(chunk, (body) => onBatch(unpackBatch({ batchId: '', packed: body }), reply));
+        reader.push(chunk, (body) => onBatch(unpackBatch({ packed: body }), reply));
       } catch (err) {
         // Only our own input connects here; a frame we cannot read means a bug, not data to keep.
         log.error(`Batch lane: unreadable frame (${(err as Error).message}); closing the connection, the input re-sends`);

@@ -256,7 +256,6 @@ export class OutputService {
     );
   }
 
-
   metrics(): OutputMetrics {
     const m: OutputMetrics = { enqueued: structuredClone(this.enqueued), sent: {}, spoolBytes: {}, connected: {}, quarantinedSegments: 0 };
     for (const r of this.outputs) {

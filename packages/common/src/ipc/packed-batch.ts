@@ -17,6 +17,6 @@ export function packBatch(batch: EventBatch): PackedBatch {
   return { batchId: batch.batchId, packed: v8.serialize(batch) };
 }
 
-export function unpackBatch(p: PackedBatch): EventBatch {
+export function unpackBatch(p: Pick<PackedBatch, 'packed'>): EventBatch {
   return v8.deserialize(p.packed) as EventBatch;
 }
