@@ -186,8 +186,8 @@ export function writeConfig(dir, config) {
   return p;
 }
 
-/** Runs dist/main.js; every output line is kept (and appended to `logFile` when given). */
-export function runCollector(cwd, { args = ['--config', 'config.yaml'], env = {}, logFile, nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) } = {}) {
+/** Runs dist/main.js; every output line is kept (and appended to `logFile`, default $BENCH_LOG, when given). */
+export function runCollector(cwd, { args = ['--config', 'config.yaml'], env = {}, logFile = process.env.BENCH_LOG, nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) } = {}) {
   // Node flags before the script are inherited by the cluster workers (cluster.settings.execArgv).
   const proc = spawn(process.execPath, [...nodeArgs, distMain, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];

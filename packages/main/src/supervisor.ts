@@ -167,7 +167,7 @@ export class Supervisor {
         // Same rule; the bytes are forwarded as they are (never deserialized here).
         if (this.output?.state === 'ready') {
           this.figures.batchesRouted++;
-          void this.output.send({ type: 'packed-batch', batchId: msg.batchId, packed: msg.packed });
+          void this.output.send({ type: 'packed-batch', batchId: msg.batchId, packed: msg.packed, ...(msg.lines ? { lines: msg.lines } : {}) });
         }
         break;
       case 'metrics':

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { createLogger, LaneReader, laneAckFrame, unpackBatch, type EventBatch, type LaneAck } from '@devo-collector/common';
+import { createLogger, decodeLaneBatch, LaneReader, laneAckFrame, unpackBatch, type EventBatch, type LaneAck } from '@devo-collector/common';
 
 export interface BatchLaneServer {
   readonly path: string;
@@ -29,7 +29,7 @@ export async function startBatchLane(
     };
     socket.on('data', (chunk: Buffer) => {
       try {
-        reader.push(chunk, (body) => onBatch(unpackBatch({ packed: body }), reply));
+        reader.push(chunk, (body) => onBatch(unpackBatch(decodeLaneBatch(body)), reply));
       } catch (err) {
         // Only our own input connects here; a frame we cannot read means a bug, not data to keep.
         log.error(`Batch lane: unreadable frame (${(err as Error).message}); closing the connection, the input re-sends`);

@@ -48,11 +48,11 @@ export class LanePeer implements IpcPeer {
   }
 
   send(message: unknown, callback?: (error: Error | null) => void): boolean {
-    const m = message as { type?: string; packed?: Uint8Array };
+    const m = message as { type?: string; packed?: Uint8Array; lines?: Uint8Array };
     const s = this.socket;
     if (m.type === 'packed-batch' && m.packed && s && !s.destroyed) {
       s.cork();
-      for (const part of laneFrame(m.packed)) s.write(part);
+      for (const part of laneFrame({ packed: m.packed, lines: m.lines })) s.write(part);
       s.uncork();
       callback?.(null);
       return true;
