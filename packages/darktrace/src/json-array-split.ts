@@ -11,6 +11,7 @@
  * contain bytes below 0x80. (Invalid UTF-8 is not an error: the text decoding replaces it, as
  * `toString('utf8')` + `JSON.parse` did.)
  */
+import { splitJsonArrayWasm } from './wasm-element-scanner.js';
 
 export interface ElementSlice {
   start: number;
@@ -200,9 +201,16 @@ function sameBytes(b: Uint8Array, start: number, end: number, want: Uint8Array):
 
 /**
  * The element slices of a top-level JSON array, or null when the body is not a valid one.
- * `fields`: top-level keys whose value positions are wanted for object elements.
+ * `fields`: top-level keys whose value positions are wanted for object elements. Runs the
+ * WebAssembly scanner (wasm-element-scanner.ts), or this file's JavaScript one where it cannot.
  */
 export function splitJsonArray(b: Uint8Array, fields: readonly string[] = []): ElementSlice[] | null {
+  const fast = splitJsonArrayWasm(b, fields);
+  return fast === undefined ? splitJsonArrayJs(b, fields) : fast;
+}
+
+/** The JavaScript scanner: the reference the WebAssembly one is tested against, and its fallback. */
+export function splitJsonArrayJs(b: Uint8Array, fields: readonly string[] = []): ElementSlice[] | null {
   const want = fields.map((f) => Buffer.from(f, 'utf8'));
   const s = new Scanner(b);
   const out: ElementSlice[] = [];

@@ -1,11 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { splitJsonArray } from '../src/json-array-split.js';
+import { splitJsonArray, splitJsonArrayJs, type ElementSlice } from '../src/json-array-split.js';
+import { splitJsonArrayWasm } from '../src/wasm-element-scanner.js';
 
-function texts(body: string): Array<[string, boolean]> | null {
-  const b = Buffer.from(body, 'utf8');
-  const s = splitJsonArray(b);
-  return s && s.map((e) => [b.toString('utf8', e.start, e.end), e.compact]);
-}
+type Split = (b: Uint8Array, fields?: readonly string[]) => ElementSlice[] | null;
+const wasmOnly: Split = (b, fields = []) => {
+  const r = splitJsonArrayWasm(b, fields);
+  if (r === undefined) throw new Error('the WebAssembly scanner did not run');
+  return r;
+};
 
 /** A tiny deterministic PRNG so the fuzz cases are the same on every run. */
 function rng(seed: number): () => number {
@@ -18,7 +23,16 @@ function rng(seed: number): () => number {
   };
 }
 
-describe('splitJsonArray', () => {
+describe.each([
+  ['WebAssembly', wasmOnly],
+  ['JavaScript', splitJsonArrayJs],
+])('splitJsonArray, %s scanner', (_name, splitJsonArray: Split) => {
+  function texts(body: string): Array<[string, boolean]> | null {
+    const b = Buffer.from(body, 'utf8');
+    const s = splitJsonArray(b);
+    return s && s.map((e) => [b.toString('utf8', e.start, e.end), e.compact]);
+  }
+
   it('gives each element its own bytes, compact when there is no whitespace outside strings', () => {
     expect(texts('[]')).toEqual([]);
     expect(texts(' \n[ ]\r\n')).toEqual([]);
@@ -120,4 +134,45 @@ describe('splitJsonArray', () => {
     const got = texts(JSON.stringify(records));
     expect(got?.map(([t]) => t)).toEqual(records.map((r) => JSON.stringify(r)));
   });
+});
+
+describe('the WebAssembly scanner', () => {
+  it('is what splitJsonArray runs, and agrees with the JavaScript one slice for slice (fuzz, with fields)', () => {
+    const body = Buffer.from(JSON.stringify([{ pbid: 1, creationTime: 2 }]));
+    expect(splitJsonArrayWasm(body, ['pbid'])).not.toBeUndefined();
+    expect(splitJsonArray(body, ['pbid'])).toEqual(splitJsonArrayWasm(body, ['pbid']));
+    const next = rng(777);
+    const base = JSON.stringify([{ pbid: 1, creationTime: 5, s: 'a\"b', n: [1, { pbid: 3 }] }, { creationTime: -1.5e2, pbid: 'x' }, [1], 'pbid', { 'pb\u0069d': 2 }]);
+    const alphabet = '[]{}",:\\ \t\n0123456789-+.eEtrufalsn"pbid\u0001';
+    for (let n = 0; n < 3000; n++) {
+      let body = base;
+      for (let k = 0, edits = 1 + Math.floor(next() * 3); k < edits; k++) {
+        const at = Math.floor(next() * body.length);
+        const ch = alphabet[Math.floor(next() * alphabet.length)] as string;
+        body = next() < 0.5 ? body.slice(0, at) + ch + body.slice(at) : body.slice(0, at) + ch + body.slice(at + 1);
+      }
+      const b = Buffer.from(body, 'utf8');
+      expect(wasmOnly(b, ['pbid', 'creationTime']), body).toEqual(splitJsonArrayJs(b, ['pbid', 'creationTime']));
+    }
+  });
+
+  it('scans bodies larger than its 1 MiB window: elements across the window edge, and one element of 3 MiB', () => {
+    const next = rng(99);
+    const records = Array.from({ length: 600 }, (_, i) => ({ pbid: i, pad: 'x'.repeat(Math.floor(next() * 8000)), creationTime: i * 7 }));
+    records.splice(300, 0, { pbid: -1, pad: 'y'.repeat(3 * 1024 * 1024), creationTime: 1 });
+    for (const body of [JSON.stringify(records), JSON.stringify(records, null, 1)]) {
+      const b = Buffer.from(body);
+      const got = wasmOnly(b, ['pbid', 'creationTime']);
+      expect(got).toEqual(splitJsonArrayJs(b, ['pbid', 'creationTime']));
+      expect(got?.map((e) => JSON.parse(b.toString('utf8', e.start, e.end)))).toEqual(records);
+      // Truncated anywhere, including inside the big element and at the very end: invalid.
+      for (const cut of [b.length - 1, Math.floor(b.length / 2), 1024 * 1024 + 3]) expect(wasmOnly(b.subarray(0, cut)), String(cut)).toBeNull();
+    }
+  });
+
+  it('src/json-scan-wasm.ts is the compilation of assembly/json-scan.ts', () => {
+    const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+    const out = execFileSync(process.execPath, [path.join(pkg, 'scripts/build-wasm.mjs'), '--check'], { encoding: 'utf8' });
+    expect(out).toMatch(/matches/);
+  }, 60_000);
 });
