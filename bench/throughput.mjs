@@ -58,6 +58,7 @@ export async function benchThroughput({ hours = 24, perHour = PER_HOUR } = {}) {
     let dups = 0;
     for (const n of rx.ids.values()) dups += n - 1;
     await sleep(500);
+    const requests = await sim.call('requestCount');
     const burst = rss.summary();
     const pids = { supervisor: c.proc.pid, ...workerPids(c.lines), simulator: sim.pid };
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
@@ -82,6 +83,7 @@ export async function benchThroughput({ hours = 24, perHour = PER_HOUR } = {}) {
       startToFirstRecordS: (rx.firstRecordAt - c.startedAt) / 1000,
       startToDoneS: (done.at - c.startedAt) / 1000,
       tags: Object.fromEntries(rx.tags),
+      requests,
       raw,
       ratio: eps / raw.eps,
       rss: burst,

@@ -95,9 +95,9 @@ export function formatBatch(
 }
 
 /**
- * The same bytes as `formatBatch`, from records that arrive as LF-terminated bytes
- * (`EventBatch.lines`): `bounds` are the [start, end) of the records to format (all of them, or
- * the ones a replay filter kept), end excluding the LF. No record is decoded to a string.
+ * The same bytes as `formatBatch`, from records that arrive as bytes (`EventBatch.lines`):
+ * `bounds` are the [start, end) of the records to format (all of them, or the ones a replay filter
+ * kept; `recordBounds`). No record is decoded to a string.
  */
 export function formatLines(
   batch: Pick<EventBatch, 'tag' | 'createdAtMs'>,

@@ -22,8 +22,8 @@ import {
   type SenderGroup,
   type SupervisorToOutputMessage,
   batchCount,
-  lineBounds,
   linesBuffer,
+  recordBounds,
   unpackBatch,
   utf8Bytes,
 } from '@devo-collector/common';
@@ -226,7 +226,7 @@ export class OutputService {
     // The records, as text or as LF-terminated bytes, reduced to what is kept: a replayed batch
     // drops the records the ledger says are already durable.
     const lines = batch.lines ? linesBuffer(batch.lines) : null;
-    let bounds = lines ? lineBounds(lines) : null;
+    let bounds = lines ? recordBounds(batch) : null;
     let records = batch.records;
     let keys = batch.keys;
     if (batch.replay && keys && ledger) {

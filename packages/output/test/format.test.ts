@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchTexts, joinLines, lineBounds } from '@devo-collector/common';
+import { batchTexts, joinLines, lineBounds, packLines, recordBounds } from '@devo-collector/common';
 import {
   DEVO_DEFAULT_DATE,
   encodeDevoLine,
@@ -168,5 +168,40 @@ describe('formatLines (records as LF-terminated bytes)', () => {
     const expected = formatBatch({ ...batch, records: records.filter((_, i) => i !== 1) }, 'h', true);
     expect(formatLines(batch, lines, kept, 'h', true).equals(expected)).toBe(true);
     expect(batchTexts({ records: [], lines })).toEqual(records);
+  });
+});
+
+describe('packLines (records as views of the response they came from)', () => {
+  const records = ['{"pbid":1,"t":"é €"}', '{"pbid":2}', '{}', `{"pad":"${'x'.repeat(70_000)}"}`];
+  const body = Buffer.from(`[${records.join(',')}]`, 'utf8');
+  const views: Buffer[] = [];
+  for (let at = 1, k = 0; k < records.length; k++) {
+    const n = Buffer.byteLength(records[k] as string);
+    views.push(body.subarray(at, at + n));
+    at += n + 1;
+  }
+  const batch = { tag: 't.a.g', createdAtMs: Date.UTC(2024, 4, 1), records };
+
+  it('sends a run of records as one view of the response plus bounds: no copy, the same Devo bytes', () => {
+    const p = packLines(views);
+    expect(p.bounds).toBeInstanceOf(Uint32Array);
+    expect(p.lines?.buffer).toBe(body.buffer); // a view, not a copy
+    const lines = Buffer.from(p.lines!.buffer, p.lines!.byteOffset, p.lines!.byteLength);
+    for (const octet of [false, true]) expect(formatLines(batch, lines, recordBounds(p), 'h', octet).equals(formatBatch(batch, 'h', octet))).toBe(true);
+    expect(batchTexts({ records: [], ...p })).toEqual(records);
+    // with a record dropped in between (a duplicate): still a view, the bounds skip it
+    const q = packLines([views[0]!, views[1]!, views[3]!]);
+    expect(q.bounds).toBeDefined();
+    expect(batchTexts({ records: [], ...q })).toEqual([records[0], records[1], records[3]]);
+  });
+
+  it('joins with LFs when the records are not in order in one buffer, or mostly gaps', () => {
+    const tail = body.subarray(body.length - 3, body.length - 1); // 70 KB of other records before it
+    for (const items of [[views[1]!, views[0]!], [views[0]!, Buffer.from(records[1]!)], [views[0]!, tail]]) {
+      const p = packLines(items);
+      expect(p.bounds).toBeUndefined();
+      expect(Buffer.from(p.lines!).equals(joinLines(items))).toBe(true);
+    }
+    expect(packLines([views[2]!]).bounds).toEqual(new Uint32Array([0, 2]));
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { joinLines, type EventBatch, type OutputToSupervisorMessage } from '@devo-collector/common';
+import { packLines, type EventBatch, type OutputToSupervisorMessage } from '@devo-collector/common';
 import { OutputService } from '../src/output-service.js';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
@@ -184,11 +184,18 @@ describe('OutputService delivery ledger (replayed batches after a crash)', () =>
     expect(sent).toEqual([1, 2, 3, 4, 5, 1]);
     expect(logs.lines().some((l) => l.includes('Batch modelbreaches:3 (modelbreaches): 2 of 3 records were already spooled before a restart'))).toBe(true);
 
-    // The hot path's form (records as LF-terminated bytes) is filtered the same way.
+    // The hot path's form (records as views of the response, with bounds) is filtered the same way.
     const m3: OutputToSupervisorMessage[] = [];
     const third = service(m3, stream);
     await third.handle({ type: 'init', config, validateOnly: false });
-    const asLines = (b: EventBatch): EventBatch => ({ ...b, records: [], lines: joinLines(b.records.map((r) => Buffer.from(r))), count: b.records.length });
+    const asLines = (b: EventBatch): EventBatch => {
+      const body = Buffer.from(`[${b.records.join(',')}]`);
+      let at = 1;
+      const views = b.records.map((r) => body.subarray(at, (at += Buffer.byteLength(r) + 1) - 1));
+      const packed = packLines(views);
+      expect(packed.bounds).toBeDefined();
+      return { ...b, records: [], ...packed, count: b.records.length };
+    };
     await third.handle({ type: 'batch', batch: asLines(keyed(5, [5, 6, 7], true)) });
     await third.handle({ type: 'shutdown', deadlineMs: 2_000 });
     expect(m3.filter((m) => m.type === 'batch-durable')).toHaveLength(1);

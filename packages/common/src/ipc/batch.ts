@@ -19,6 +19,12 @@ export interface EventBatch {
    * output formats from it, so no record becomes a JS string on the way (batch-lines.ts).
    */
   lines?: Uint8Array;
+  /**
+   * When present, the records are not LF-terminated: record k is `lines[bounds[2k], bounds[2k+1])`.
+   * The input sends a run of records as the response's own bytes this way (separated by the
+   * response's commas), without copying them into a LF-joined buffer first.
+   */
+  bounds?: Uint32Array;
   count?: number;
   /** Sum of the UTF-8 byte length of records. */
   bytes: number;

@@ -3,7 +3,7 @@
  * output's `batch-ack`); pullers commit cursors only after that. Rejected batches are re-sent by
  * the sink with identical content, so `send` never resolves for a batch that was not acked.
  */
-import { joinLines, utf8Bytes, type EventBatch } from '@devo-collector/common';
+import { packLines, utf8Bytes, type EventBatch } from '@devo-collector/common';
 
 export interface BatchSink {
   send(batch: EventBatch): Promise<void>;
@@ -30,7 +30,7 @@ function chunked(
   shape: BatchShape,
   nowMs: number,
   keys: readonly string[] | undefined,
-  body: (from: number, to: number) => Pick<EventBatch, 'records' | 'lines' | 'count' | 'bytes'>,
+  body: (from: number, to: number) => Pick<EventBatch, 'records' | 'lines' | 'bounds' | 'count' | 'bytes'>,
 ): EventBatch[] {
   const out: EventBatch[] = [];
   const size = Math.max(1, shape.maxMessages);
@@ -62,12 +62,15 @@ export function buildBatches(records: readonly string[], shape: BatchShape, nowM
 }
 
 /**
- * The hot path's batches: each record as its UTF-8 bytes (the response's own), joined with LFs into
- * one buffer per batch (`EventBatch.lines`), so no record becomes a JS string in this process.
+ * The hot path's batches: each record as its UTF-8 bytes (the response's own), as one view of the
+ * response with the records' bounds, or joined with LFs into one buffer (`packLines`), so no record
+ * becomes a JS string in this process.
  */
 export function buildLineBatches(items: readonly Uint8Array[], shape: BatchShape, nowMs = Date.now(), keys?: readonly string[]): EventBatch[] {
   return chunked(items.length, shape, nowMs, keys, (from, to) => {
-    const lines = joinLines(items.slice(from, to));
-    return { records: [], lines, count: to - from, bytes: lines.length - (to - from) };
+    const run = items.slice(from, to);
+    let bytes = 0;
+    for (const it of run) bytes += it.byteLength;
+    return { records: [], ...packLines(run), count: to - from, bytes };
   });
 }
