@@ -39,7 +39,8 @@ export async function benchThroughput({ hours = 24, perHour = PER_HOUR } = {}) {
   const startMs = Math.floor(now / HOUR) * HOUR - hours * HOUR;
   const sim = await forkSim({ seed: 21, dataStartMs: startMs, modelBreachesPerHour: perHour, lateCreatedShare: 0 });
   const certs = makeCerts();
-  const rx = await startReceiver({ certs, keepRaw: true });
+  const arrivals = [];
+  const rx = await startReceiver({ certs, keepRaw: true, onRecord: (_id, now) => arrivals.push(now) });
   const dir = makeWorkspace('bench-tput-');
   const start = new Date(startMs).toISOString().slice(0, 19);
   writeConfig(dir, collectorConfig({
@@ -84,6 +85,9 @@ export async function benchThroughput({ hours = 24, perHour = PER_HOUR } = {}) {
       startToDoneS: (done.at - c.startedAt) / 1000,
       tags: Object.fromEntries(rx.tags),
       requests,
+      // Seconds from the first arrival until this share of the records had arrived: shows whether
+      // a slow run was slow throughout or waited at its tail.
+      arrivalS: Object.fromEntries([0.1, 0.5, 0.9, 0.99, 1].map((q) => [`p${q * 100}`, +((arrivals[Math.min(arrivals.length - 1, Math.ceil(q * arrivals.length) - 1)] - arrivals[0]) / 1000).toFixed(2)])),
       raw,
       ratio: eps / raw.eps,
       rss: burst,

@@ -9,6 +9,7 @@ import { PullError, SetupError, registerSecret } from '@devo-collector/common';
 import { toPullError, toSetupError, type ErrorContext } from './error-map.js';
 import { isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from './outcome.js';
 import { createRateLimiter, sleep } from './rate-limiter.js';
+import { BodyBuffer } from './body-buffer.js';
 import { splitJsonArray, type ElementSlice } from './json-array-split.js';
 import { buildPathAndQuery, formatDtapiDate, signRequest, type QueryValue } from './sign.js';
 
@@ -147,19 +148,19 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
         return { kind: 'failure', reason: 'oversize', status, message: `response of ${declared} bytes exceeds the limit of ${maxBytes} bytes` };
       }
       const limit = ok ? maxBytes : MAX_ERROR_BODY_BYTES;
-      const chunks: Buffer[] = [];
-      let size = 0;
+      // With a declared length the body is copied into one buffer as it arrives: the socket's
+      // chunks die young instead of all living until a concat doubles the window in memory.
+      const body = new BodyBuffer(ok && Number.isFinite(declared) ? declared : -1);
       let cut = false;
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > limit) {
+        if (body.size + chunk.length > limit) {
           cut = true;
           discard(res.body);
           break;
         }
-        chunks.push(chunk);
+        body.push(chunk);
       }
-      const bytes = Buffer.concat(chunks);
+      const bytes = body.bytes();
       if (ok && !cut && each) {
         const records = splitRecords(status, headerValue(res.headers['content-type']) ?? '', bytes, each);
         if (records) return records;
