@@ -10,7 +10,7 @@ import { benchLiveTail } from './memory.mjs';
 import { benchThroughput } from './throughput.mjs';
 import { distMain, machineInfo, repoRoot } from './lib.mjs';
 
-const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const { values } = parseArgs({ options: { only: { type: 'string' }, runs: { type: 'string' } } });
 const only = values.only;
 if (!existsSync(distMain)) throw new Error(`${distMain} missing: run pnpm build first`);
 const m = machineInfo();
@@ -25,8 +25,22 @@ if (want('backfill')) {
   console.log(JSON.stringify(results.backfill, null, 1));
 }
 if (want('throughput') || want('memory')) {
-  results.throughput = await benchThroughput();
-  console.log(JSON.stringify(results.throughput, null, 1));
+  // This shared 2-core machine swings ±30 % between runs: run the scenario several times and
+  // publish the median run (and every run's figure), not one lucky or unlucky run.
+  const runs = [];
+  for (let i = 0; i < Number(values.runs ?? 3); i++) {
+    runs.push(await benchThroughput());
+    console.log(JSON.stringify(runs.at(-1), null, 1));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const byEps = [...runs].sort((a, b) => a.eps - b.eps);
+  const t = byEps[Math.floor((byEps.length - 1) / 2)];
+  const rawEps = median(runs.map((r) => r.raw.eps));
+  const rss = Object.fromEntries(Object.keys(t.rss).filter((k) => k !== 'n').map((k) => [k, {
+    peakMB: Math.max(...runs.map((r) => r.rss[k]?.peakMB ?? 0)),
+    medianMB: median(runs.map((r) => r.rss[k]?.medianMB ?? 0)),
+  }]));
+  results.throughput = { ...t, runsEps: runs.map((r) => Math.round(r.eps)), rawRunsEps: runs.map((r) => Math.round(r.raw.eps)), rawMedianEps: rawEps, ratio: t.eps / rawEps, ratios: runs.map((r) => +(r.eps / r.raw.eps).toFixed(3)), rss, runs: runs.length };
 }
 if (want('memory')) {
   results.live = await benchLiveTail({ seconds: 60, perSecond: 5 });
@@ -52,10 +66,10 @@ if (results.throughput) {
   out.push('| figure | value | target |', '|---|---|---|');
   out.push(`| breaches delivered / expected (exact set) | ${t.records} / ${t.expected}, missing ${t.missing}, duplicates ${t.duplicates} | all |`);
   out.push(`| average Devo line (syslog header + compact JSON) | ${t.avgLineBytes.toFixed(0)} bytes | ≈ 6.6 KB |`);
-  out.push(`| collector: first → last record arrival | ${t.spanS.toFixed(1)} s → **${t.eps.toFixed(0)} events/s** (${t.mbps.toFixed(1)} MiB/s) | ≥ 10,000 events/s ${hold(t.eps >= 10_000)} |`);
-  out.push(`| raw Node TLS writer, same bytes, same kind of connection (median of 3 runs${t.raw.runsEps ? `: ${t.raw.runsEps.join(' / ')} events/s` : ''}) | ${t.raw.spanS.toFixed(2)} s → ${t.raw.eps.toFixed(0)} events/s (${t.raw.mbps.toFixed(0)} MiB/s) | physical limit |`);
-  out.push(`| ratio collector / raw | ${t.ratio.toFixed(3)} | ≥ 0.3 ${hold(t.ratio >= 0.3)} |`);
-  out.push(`| CPU seconds (supervisor / input / output / simulator) | ${['supervisor', 'input', 'output', 'simulator'].map((k) => f1(t.cpuSeconds[k])).join(' / ')} | |`);
+  out.push(`| collector: first → last record arrival, median of ${t.runs} runs (${t.runsEps.join(' / ')} events/s) | ${t.spanS.toFixed(1)} s → **${t.eps.toFixed(0)} events/s** (${t.mbps.toFixed(1)} MiB/s) | ≥ 10,000 events/s ${hold(t.eps >= 10_000)} |`);
+  out.push(`| raw Node TLS writer, same bytes, same kind of connection: three runs after each collector run, median of each (${t.rawRunsEps.join(' / ')} events/s) | **${t.rawMedianEps.toFixed(0)} events/s** (the median of those) | physical limit |`);
+  out.push(`| ratio collector / raw (median / median; per run: ${t.ratios.join(' / ')}) | ${t.ratio.toFixed(3)} | ≥ 0.3 ${hold(t.ratio >= 0.3)} |`);
+  out.push(`| CPU seconds of the median run (supervisor / input / output / simulator) | ${['supervisor', 'input', 'output', 'simulator'].map((k) => f1(t.cpuSeconds[k])).join(' / ')} | |`);
   out.push('');
 }
 if (results.throughput || results.live) {
@@ -66,7 +80,7 @@ if (results.throughput || results.live) {
     const worst = Math.max(...['supervisor', 'input', 'output'].map((k) => r[k]?.[target === 'steady' ? 'medianMB' : 'peakMB'] ?? 0));
     out.push(`| ${name} | ${cell('supervisor')} | ${cell('input')} | ${cell('output')} | ${cell('total')} | ${target === 'steady' ? '≤ 150 MB steady per process' : '≤ 250 MB at the burst per process'} ${hold(worst <= limit)} |`);
   };
-  if (results.throughput) row('throughput burst (60k breaches)', results.throughput.rss, 'burst', 250);
+  if (results.throughput) row(`throughput burst (60k breaches; highest peak of ${results.throughput.runs} runs)`, results.throughput.rss, 'burst', 250);
   if (results.live) row(`steady live tail (${results.live.perSecond}/s, after the first 10 s)`, results.live.rssSteady, 'steady', 150);
   if (results.live) {
     const l = results.live.latencyMs;
