@@ -1,10 +1,13 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { joinLines, type EventBatch, type OutputToSupervisorMessage } from '@devo-collector/common';
-import { OutputService } from '../src/output-service.js';
+import { formatBatch } from '../src/format.js';
+import { OutputService, SPOOL_FRAME_MAX_BYTES } from '../src/output-service.js';
+import { spoolDir } from '../src/spool.js';
+import { FRAME_HEADER_BYTES, scanFrames } from '../src/spool/frame-codec.js';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
 import { startTcpReceiver, type TcpReceiver } from './helpers/tcp-receiver.js';
@@ -105,6 +108,44 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     const metrics = messages.filter((m) => m.type === 'metrics').at(-1) as Extract<OutputToSupervisorMessage, { type: 'metrics' }>;
     expect(metrics.metrics.enqueued.standard).toEqual({ count: 410, bytes: expect.any(Number) });
     expect(metrics.metrics.sent['relay_1.standard']?.count).toBe(410);
+  });
+
+  it('spools a batch as frames of at most SPOOL_FRAME_MAX_BYTES (a bigger record alone), in order, both record forms', async () => {
+    receiver = await startTcpReceiver();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-frames-'));
+    const out = outputConfig({ name: 'relay_1', type: 'syslog', port: receiver.port });
+    const messages: OutputToSupervisorMessage[] = [];
+    const svc = service(messages);
+    await svc.handle({ type: 'init', config: compiledConfig(dir, [out]), validateOnly: false });
+    // ~6 KB records like the appliance's breaches, one of them larger than a whole frame.
+    const sized = (seq: number): EventBatch => {
+      const records = Array.from({ length: 30 }, (_, k) =>
+        JSON.stringify({ n: seq * 30 + k, pad: 'x'.repeat(k === 7 ? SPOOL_FRAME_MAX_BYTES + 5_000 : 5_000 + k * 97) }),
+      );
+      return { ...batch(seq), records, bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0) };
+    };
+    const asLines = (b: EventBatch): EventBatch => ({ ...b, records: [], lines: joinLines(b.records.map((r) => Buffer.from(r))), count: b.records.length });
+    const batches = [sized(0), sized(1)];
+    await svc.handle({ type: 'batch', batch: batches[0] as EventBatch });
+    await svc.handle({ type: 'batch', batch: asLines(batches[1] as EventBatch) });
+    await receiver.waitFor((t) => numbers(t).length >= 60);
+    await svc.handle({ type: 'shutdown', deadlineMs: 3_000 });
+    expect(messages.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId)).toEqual(['status:0', 'status:1']);
+    expect(numbers(receiver.text())).toEqual(Array.from({ length: 60 }, (_, i) => i));
+
+    const sdir = spoolDir(dir, 'relay_1', 'standard');
+    const segment = readdirSync(sdir).filter((n) => n.startsWith('seg-')).sort().map((n) => readFileSync(path.join(sdir, n))).find((b) => b.length > 0) as Buffer;
+    const frames = [...scanFrames(segment, 0)].map((e) => {
+      if (e.kind !== 'frame') throw new Error(`damaged spool segment: ${e.kind}`);
+      return { messages: e.messages, payload: segment.subarray(e.offset + FRAME_HEADER_BYTES, e.end) };
+    });
+    expect(frames.length).toBeGreaterThan(2 * 5);
+    for (const f of frames) if (f.messages > 1) expect(f.payload.length).toBeLessThanOrEqual(SPOOL_FRAME_MAX_BYTES);
+    expect(frames.filter((f) => f.payload.length > SPOOL_FRAME_MAX_BYTES).map((f) => f.messages)).toEqual([1, 1]);
+    // The frames concatenated are the batches' single-frame formatting.
+    const whole = Buffer.concat(batches.map((b) => formatBatch(b, 'devo-collector-host', false)));
+    expect(Buffer.concat(frames.map((f) => f.payload)).equals(whole)).toBe(true);
+    expect(frames.reduce((n, f) => n + f.messages, 0)).toBe(60);
   });
 
   it('refuses a batch before init with OutputError 404', async () => {

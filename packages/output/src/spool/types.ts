@@ -39,7 +39,7 @@ export interface SpoolStats {
 export interface Spool {
   readonly name: string;
   /**
-   * Adds one frame (one batch's lines). Resolves once it is durable (fsynced for the disk spool).
+   * Adds one frame (a batch's lines, or a slice of them). Resolves once it is durable (fsynced for the disk spool).
    * When the byte bound is reached it waits for space; it never drops. Order is preserved.
    */
   append(payload: Buffer, messages: number): Promise<void>;
