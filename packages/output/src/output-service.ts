@@ -227,7 +227,8 @@ export class OutputService {
   /**
    * Appends the batch, as frames of at most SPOOL_FRAME_MAX_BYTES, to every output of its group
    * (concurrently; appends of the same tick share group commits), minus, for a replayed batch, the records the ledger says are already durable.
-   * Once durable, its keys go into the ledger before the ack can leave. Resolves to the error, if any.
+   * Its keys go into the ledger file once all frames are written (pending) and into the ledger
+   * once durable, before the ack can leave. Resolves to the error, if any.
    */
   private appendBatch(hostname: string, ns: string, batch: EventBatch): Promise<OutputError | null> {
     const ledger = this.ledger;
@@ -256,20 +257,39 @@ export class OutputService {
       lines && bounds
         ? formatLinesFrames(batch, lines, bounds, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
         : formatBatchFrames(records === batch.records ? batch : { ...batch, records }, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
+    // Once every frame is in the spool files (before their fsync), a crash of this process no
+    // longer loses them: a restart sends them, so the input's replay of this unacknowledged batch
+    // must find its keys in the ledger already (see delivery-ledger.ts).
+    const tracked = keys && ledger ? { keys, ledger } : null;
+    let unwritten = 0;
+    let failed = false;
+    let pendingId: number | undefined;
+    const onWritten = tracked
+      ? (): void => {
+          if (--unwritten === 0 && !failed) pendingId = tracked.ledger.pending(ns, tracked.keys);
+        }
+      : undefined;
     // Every frame of every output is appended in this tick, in order: they share the group commits.
     const appends: Promise<void>[] = [];
     for (const r of this.outputs) {
       const manager = r.managers[batch.group];
-      for (const f of frames(r.config.octetCounting)) appends.push(manager.append(f.payload, f.messages));
+      for (const f of frames(r.config.octetCounting)) {
+        unwritten++;
+        appends.push(manager.append(f.payload, f.messages, onWritten));
+      }
     }
     return Promise.all(appends).then(
       () => {
-        if (keys) ledger?.add(ns, keys);
+        tracked?.ledger.add(ns, tracked.keys, pendingId);
         this.enqueued[batch.group].count += count;
         this.enqueued[batch.group].bytes += bytes;
         return null;
       },
-      (err: unknown) => new OutputError(OUTPUT_ERROR.spoolAppend, `batch ${batch.batchId} is not durable: ${(err as Error).message}`),
+      (err: unknown) => {
+        failed = true;
+        if (pendingId !== undefined) tracked?.ledger.revoke(pendingId);
+        return new OutputError(OUTPUT_ERROR.spoolAppend, `batch ${batch.batchId} is not durable: ${(err as Error).message}`);
+      },
     );
   }
 

@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -235,5 +236,54 @@ describe('OutputService delivery ledger (replayed batches after a crash)', () =>
     expect(m3.filter((m) => m.type === 'batch-durable')).toHaveLength(1);
     const all = printed.trim().split('\n').map((l) => (JSON.parse((JSON.parse(l) as { message_content: string }).message_content) as { n: number }).n);
     expect(all.slice(6)).toEqual([6, 7]);
+  });
+
+  it('a crash between the spool write and its fsync: the restart sends the recovered frames once, the replay adds nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-ledger-fsync-'));
+    const out = outputConfig({ name: 'console_1', type: 'console' });
+    const config = compiledConfig(dir, [out]);
+    const printedBy = (stream: PassThrough): (() => number[]) => {
+      let text = '';
+      stream.on('data', (d: Buffer) => (text += d.toString()));
+      return () => text.trim().split('\n').filter(Boolean).map((l) => (JSON.parse((JSON.parse(l) as { message_content: string }).message_content) as { n: number }).n);
+    };
+    // The first process's fsyncs never complete: it "dies" with its frames only in the page cache.
+    const probe = await fsp.open(path.join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = proto.sync;
+    let hang = false;
+    proto.sync = function (this: unknown) {
+      return hang ? new Promise<void>(() => undefined) : sync.call(this);
+    };
+    try {
+      const s1 = new PassThrough();
+      const printed1 = printedBy(s1);
+      const m1: OutputToSupervisorMessage[] = [];
+      const first = service(m1, s1);
+      await first.handle({ type: 'init', config, validateOnly: false });
+      hang = true;
+      await first.handle({ type: 'batch', batch: keyed(1, [1, 2, 3]) });
+      const ledgerFile = path.join(dir, 'ledger', 'ledger.log');
+      for (let i = 0; i < 100 && !readFileSync(ledgerFile, 'utf8').includes('"?"'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(ledgerFile, 'utf8')).toContain('"?"');
+      expect(m1.filter((m) => m.type === 'batch-durable')).toEqual([]);
+      expect(printed1()).toEqual([]);
+    } finally {
+      hang = false;
+      proto.sync = sync;
+    }
+    // The restart (the first service is abandoned, never stopped): it recovers the written frames,
+    // and the input's replay of the unacknowledged batch finds its records in the ledger.
+    const s2 = new PassThrough();
+    const printed2 = printedBy(s2);
+    const m2: OutputToSupervisorMessage[] = [];
+    const second = service(m2, s2);
+    await second.handle({ type: 'init', config, validateOnly: false });
+    await second.handle({ type: 'batch', batch: keyed(1, [1, 2, 3], true) });
+    await second.handle({ type: 'shutdown', deadlineMs: 2_000 });
+    expect(m2.filter((m) => m.type === 'batch-durable')).toHaveLength(1);
+    expect(logs.lines().some((l) => l.includes('Batch modelbreaches:1 (modelbreaches): 3 of 3 records were already spooled before a restart'))).toBe(true);
+    expect(printed2()).toEqual([1, 2, 3]);
   });
 });

@@ -155,6 +155,20 @@ describe('file spool', () => {
     expect(seg).toEqual(Buffer.concat([encodeFrame(Buffer.from('one\n'), 1), encodeFrame(Buffer.from('two\nthree\n'), 2)]));
   });
 
+  it('onWritten runs once per frame when its bytes are in the segment, before the append resolves', async () => {
+    const { spool } = await open();
+    const events: string[] = [];
+    const seg = (): string => readFileSync(path.join(dir, readdirSync(dir).filter((n) => n.startsWith('seg-')).sort().at(-1) as string), 'latin1');
+    const appends = ['a', 'b'].map((p) =>
+      spool
+        .append(Buffer.from(`${p}\n`), 1, () => events.push(`written ${p} ${seg().includes(`${p}\n`)}`))
+        .then(() => events.push(`durable ${p}`)),
+    );
+    await Promise.all(appends);
+    expect(events).toEqual(['written a true', 'written b true', 'durable a', 'durable b']);
+    await spool.close();
+  });
+
   it('group commit: appends of one tick share one write', async () => {
     const { spool } = await open();
     await Promise.all(Array.from({ length: 200 }, (_, i) => spool.append(Buffer.from(`x${i}`), 1)));

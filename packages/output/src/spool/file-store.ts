@@ -39,8 +39,9 @@ export interface FileStoreOptions {
   logger: Logger;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await fs.open(dir, fsc.O_RDONLY);
+/** fsync of a file or a directory (a directory: its entries, after a create or a rename). */
+async function fsyncPath(p: string): Promise<void> {
+  const h = await fs.open(p, fsc.O_RDONLY);
   try {
     await h.sync();
   } finally {
@@ -131,6 +132,7 @@ export class FileStore implements SpoolStore {
       }
       this.segments.push(n);
       const start = !skip || n > skip.segment ? 0 : n === skip.segment ? Math.min(skip.offset, buf.length) : buf.length;
+      const before = frames.length;
       for (const e of scanFrames(buf, start)) {
         if (e.kind === 'frame') {
           frames.push({ segment: n, offset: e.offset, end: e.end, length: e.length, messages: e.messages });
@@ -161,6 +163,9 @@ export class FileStore implements SpoolStore {
           await h.close();
         }
       }
+      // A crash can leave frames written but not yet fsynced (the page cache kept them), and the
+      // delivery ledger then already counts their records as spooled: make them durable now.
+      if (frames.length > before) await fsyncPath(this.file(segName(n)));
     }
     await this.openSegment((all[all.length - 1] ?? 0) + 1);
     return { frames, corruptFrames, quarantinedSegments, start: skip ?? { segment: 0, offset: 0 } };
@@ -168,12 +173,12 @@ export class FileStore implements SpoolStore {
 
   private async openSegment(n: number): Promise<void> {
     const handle = await fs.open(this.file(segName(n)), 'wx', 0o600);
-    await fsyncDir(this.dir);
+    await fsyncPath(this.dir);
     this.active = { n, handle, size: 0 };
     this.segments.push(n);
   }
 
-  async write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]> {
+  async write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]> {
     if (!this.active) throw new Error('spool store is not open');
     let total = 0;
     for (const f of frames) total += FRAME_HEADER_BYTES + f.payload.length;
@@ -206,6 +211,7 @@ export class FileStore implements SpoolStore {
         done += w.bytesWritten;
       }
     }
+    onWritten?.();
     await a.handle.sync();
     a.size += total;
     return out;
@@ -248,7 +254,7 @@ export class FileStore implements SpoolStore {
       await h.close();
     }
     await fs.rename(tmp, this.file('checkpoint.json'));
-    await fsyncDir(this.dir);
+    await fsyncPath(this.dir);
     // Segments wholly before the checkpoint are sent: delete them (never the active one).
     const old = this.segments.filter((n) => n < f.segment && n !== this.active?.n);
     for (const n of old) {

@@ -9,7 +9,8 @@ export class MemoryStore implements SpoolStore {
     return Promise.resolve({ frames: [], corruptFrames: 0, quarantinedSegments: 0, start: { segment: 0, offset: 0 } });
   }
 
-  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]> {
+  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]> {
+    onWritten?.();
     return Promise.resolve(
       frames.map((f) => {
         const s: StoredFrame = { segment: 0, offset: this.offset, end: this.offset + f.payload.length, length: f.payload.length, messages: f.messages, payload: f.payload };

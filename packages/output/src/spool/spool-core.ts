@@ -35,6 +35,7 @@ interface Entry {
 interface PendingAppend {
   payload: Buffer;
   messages: number;
+  onWritten?: () => void;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -130,7 +131,7 @@ export class SpoolCore implements Spool {
     return { frames: frames.length, messages, bytes, corruptFrames, quarantinedSegments, elapsedMs };
   }
 
-  append(payload: Buffer, messages: number): Promise<void> {
+  append(payload: Buffer, messages: number, onWritten?: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`spool ${this.name} is closed`));
     const bytes = payload.length;
     // FIFO: once someone waits, later appends queue behind it so the order (and ack order) holds.
@@ -139,7 +140,7 @@ export class SpoolCore implements Spool {
     return new Promise<void>((resolve, reject) => {
       const go = (): void => {
         this.reservedBytes += bytes;
-        this.batch.push({ payload, messages, resolve, reject });
+        this.batch.push({ payload, messages, onWritten, resolve, reject });
         this.scheduleWrite();
       };
       if (fits) go();
@@ -157,7 +158,7 @@ export class SpoolCore implements Spool {
       const group = this.batch;
       this.batch = [];
       try {
-        const stored = await this.store.write(group);
+        const stored = await this.store.write(group, () => this.written(group));
         stored.forEach((s, i) => {
           const e: Entry = { seq: this.nextSeq++, stored: s, state: 'ready' };
           const payload = (group[i] as PendingAppend).payload;
@@ -182,6 +183,18 @@ export class SpoolCore implements Spool {
       }
     }
     this.writing = null;
+  }
+
+  /** The group is in the store's file (not yet fsynced): tell the appenders that asked. */
+  private written(group: readonly PendingAppend[]): void {
+    for (const p of group) {
+      try {
+        p.onWritten?.();
+      } catch (err) {
+        // The caller's bookkeeping must not turn a good write into a failed one.
+        this.log.error(`Spool ${this.name}: onWritten failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   next(signal?: AbortSignal): Promise<SpoolFrame | null> {

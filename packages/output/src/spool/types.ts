@@ -41,8 +41,10 @@ export interface Spool {
   /**
    * Adds one frame (a batch's lines, or a slice of them). Resolves once it is durable (fsynced for the disk spool).
    * When the byte bound is reached it waits for space; it never drops. Order is preserved.
+   * `onWritten` runs once the frame is in the store's file, before the fsync: from then on a crash
+   * of this process (not of the machine) no longer loses it, a restart recovers it.
    */
-  append(payload: Buffer, messages: number): Promise<void>;
+  append(payload: Buffer, messages: number, onWritten?: () => void): Promise<void>;
   /** The oldest frame nobody holds; waits for one; null once the spool is closed or `signal` aborts. */
   next(signal?: AbortSignal): Promise<SpoolFrame | null>;
   /** Like `next` but never waits: null when no frame is ready now (used to drain at shutdown). */
@@ -87,8 +89,11 @@ export interface RecoveredStore {
 export interface SpoolStore {
   /** Frames after the checkpoint (or the resume record), in order, plus what recovery found. */
   recover(): Promise<RecoveredStore>;
-  /** Appends frames and makes them durable with one fsync. */
-  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]>;
+  /**
+   * Appends frames and makes them durable with one fsync; `onWritten` runs between the write
+   * (the frames are in the file, a crash of this process keeps them) and the fsync.
+   */
+  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]>;
   read(frame: StoredFrame): Promise<Buffer>;
   /**
    * Synchronously records where a restart after a crash of this process resumes: everything before
