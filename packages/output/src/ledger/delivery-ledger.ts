@@ -10,7 +10,8 @@
  * the spool's write and its fsync (the fsync takes milliseconds, the write a few microseconds: at
  * backfill speed a kill lands there often). The frames are then in the page cache, and a restart
  * recovers and sends them; the input re-sends the unacknowledged batch, and without its keys the
- * ledger would let a second copy in (measured: every kill -9 duplicate was such a batch). So:
+ * ledger would let a second copy in (measured: every kill -9 duplicate was such a batch). So
+ * (the spool writes synchronously, and `pending` runs in the same turn: no exit falls between):
  *   `pending` (the frames are written, not yet fsynced) → `["?", id, ns, keys]`
  *   `add` (fsynced, before the ack) → `["!", id]`      `revoke` (the append failed) → `["x", id]`
  * Each open starts a section `["@", bootId, session]`. Loading trusts a pending line once it is
