@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, appendFileSync, truncateSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -133,6 +134,10 @@ describe('file spool', () => {
     expect(got.map((f) => f.payload)).toEqual(payloads);
     spool.markWritten(got[0]!.seq);
     spool.settle(got[1]!.seq);
+    // Frame 3 was read back along with frame 2 (one read): it holds its payload until written.
+    expect(spool.stats().cachedBytes).toBe(100);
+    spool.markWritten(got[2]!.seq);
+    spool.markWritten(got[3]!.seq);
     expect(spool.stats().cachedBytes).toBe(0);
     // The connection that had frame 0 failed: it is read back from disk, identical.
     spool.release(got[0]!.seq);
@@ -144,6 +149,30 @@ describe('file spool', () => {
     const fresh = Buffer.from('fresh');
     await spool.append(fresh, 1);
     expect(spool.stats().cachedBytes).toBe(5);
+    await spool.close();
+  });
+
+  it('reads consecutive frames beyond the memory budget back with one read', async () => {
+    const { spool } = await open({ memoryBytes: 0 });
+    const payloads = Array.from({ length: 10 }, (_, i) => Buffer.alloc(100 + i, 97 + i));
+    await Promise.all(payloads.map((p) => spool.append(p, 1)));
+    const probe = await fsp.open(path.join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { read: (...a: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const read = proto.read;
+    let reads = 0;
+    proto.read = function (this: unknown, ...a: unknown[]) {
+      reads++;
+      return read.apply(this, a);
+    };
+    try {
+      const got: Buffer[] = [];
+      for (let i = 0; i < 10; i++) got.push((await spool.next())!.payload);
+      expect(got).toEqual(payloads);
+      expect(reads).toBe(1);
+    } finally {
+      proto.read = read;
+    }
     await spool.close();
   });
 

@@ -219,21 +219,29 @@ export class FileStore implements SpoolStore {
     return out;
   }
 
-  async read(f: StoredFrame): Promise<Buffer> {
-    let h = this.readers.get(f.segment);
+  async read(frames: readonly StoredFrame[]): Promise<Buffer[]> {
+    const first = frames[0];
+    const last = frames[frames.length - 1];
+    if (!first || !last) return [];
+    let h = this.readers.get(first.segment);
     if (!h) {
-      h = fs.open(this.file(segName(f.segment)), 'r');
-      this.readers.set(f.segment, h);
+      h = fs.open(this.file(segName(first.segment)), 'r');
+      this.readers.set(first.segment, h);
     }
     const handle = await h;
-    const buf = Buffer.allocUnsafe(f.length);
+    // One read over the whole run, headers included; the payloads are views into it.
+    const length = last.end - first.offset;
+    const buf = Buffer.allocUnsafe(length);
     let got = 0;
-    while (got < f.length) {
-      const r = await handle.read(buf, got, f.length - got, f.offset + FRAME_HEADER_BYTES + got);
-      if (r.bytesRead === 0) throw new Error(`short read in ${segName(f.segment)} at ${f.offset}`);
+    while (got < length) {
+      const r = await handle.read(buf, got, length - got, first.offset + got);
+      if (r.bytesRead === 0) throw new Error(`short read in ${segName(first.segment)} at ${first.offset + got}`);
       got += r.bytesRead;
     }
-    return buf;
+    return frames.map((f) => {
+      const at = f.offset - first.offset + FRAME_HEADER_BYTES;
+      return buf.subarray(at, at + f.length);
+    });
   }
 
   recordResume(pos: SpoolPosition, movedBack: boolean): void {

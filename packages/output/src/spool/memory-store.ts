@@ -20,8 +20,10 @@ export class MemoryStore implements SpoolStore {
     );
   }
 
-  read(f: StoredFrame): Promise<Buffer> {
-    return f.payload ? Promise.resolve(f.payload) : Promise.reject(new Error('frame payload missing'));
+  read(frames: readonly StoredFrame[]): Promise<Buffer[]> {
+    return frames.every((f) => f.payload)
+      ? Promise.resolve(frames.map((f) => f.payload as Buffer))
+      : Promise.reject(new Error('frame payload missing'));
   }
 
   recordResume(_pos: SpoolPosition, _movedBack: boolean): void {

@@ -94,7 +94,11 @@ export interface SpoolStore {
    * (the frames are in the file, a crash of this process keeps them) and the fsync.
    */
   write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]>;
-  read(frame: StoredFrame): Promise<Buffer>;
+  /**
+   * The payloads of consecutive frames of one segment (each starts where the previous ends), read
+   * at once: a burst beyond the memory budget reads its small frames back a run at a time.
+   */
+  read(frames: readonly StoredFrame[]): Promise<Buffer[]>;
   /**
    * Synchronously records where a restart after a crash of this process resumes: everything before
    * `pos` is settled or in the kernel of a healthy connection. `movedBack`: the position went back
