@@ -134,7 +134,7 @@ describe('kill -9 at random moments of a backfill', () => {
       // delivery ledger drops replayed records), an output crash (or a supervisor crash, which takes
       // the output with it) at most the one frame that was partly in the kernel (≤ 32 KiB of
       // records, SPOOL_FRAME_MAX_BYTES), or, only if the kill interrupts the spool's synchronous
-      // write of a batch, that batch's complete frames (at most one window). Measured 0 in 9 runs
+      // write of a batch, that batch's complete frames (at most one window). Measured 0 in 14 runs
       // since the ledger's pending step; before it 0-45 (0-0.31 %), every one a batch written to
       // the spool but not yet fsynced at the crash. Before the resume record and the ledger
       // 0.2-1.4 %, and a sender that re-sent whole bursts after each crash 80-170 %.
