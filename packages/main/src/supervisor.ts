@@ -20,11 +20,10 @@ import {
   type SupervisorToInputMessage,
   type SupervisorToOutputMessage,
 } from '@devo-collector/common';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { WorkerHandle, type WorkerRole } from './worker-handle.js';
 import { restartDelayMs } from './backoff.js';
+import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import type { CollectorMetrics } from './metrics.js';
 
 type InputHandle = WorkerHandle<SupervisorToInputMessage, InputToSupervisorMessage>;
@@ -105,8 +104,11 @@ export class Supervisor {
   async start(): Promise<void> {
     if (this.state !== 'starting') throw new Error(`start() in state ${this.state}`);
     this.log.info('Initialized all object from "MainProcess" process');
+    // A supervisor killed with -9 could not remove its run directory: clear those of dead ones.
+    const stale = removeStaleRunDirs();
+    if (stale.length > 0) this.log.info(`Removed ${stale.length} run directories left by stopped collector processes: ${stale.join(', ')}`);
     try {
-      this.runDir = mkdtempSync(path.join(os.tmpdir(), 'devo-collector-'));
+      this.runDir = createRunDir();
     } catch (err) {
       this.log.warn(`No run directory for the batch lane (${(err as Error).message}): batches go through this process`);
     }

@@ -52,24 +52,44 @@ export function encodeDevoLine(p: DevoLineParts, octetCounting: boolean): Buffer
   return octetCounting ? frameOctetCounted(line) : Buffer.from(line, 'utf8');
 }
 
+/** One spool frame's worth of formatted messages. */
+export interface FormattedFrame {
+  payload: Buffer;
+  messages: number;
+}
+
 /**
- * All records of a batch, header date = batch creation time (UTC), in order, as one buffer: the
- * bytes of `encodeDevoLine` for each record, concatenated. The header is the same for every record
- * of a batch, so it is encoded once and copied; each record's UTF-8 length is measured first (octet
- * counting needs it, and it sizes the single output allocation), then the record is encoded straight
- * into place. About twice as fast as a Buffer per line plus a concat, and no intermediate copies.
+ * Where the frame that starts at message `from` ends (exclusive): as many consecutive messages as
+ * fit in `maxBytes` (`sizes` = each message's bytes on the wire), and always at least one.
  */
-export function formatBatch(
+function frameEnd(sizes: ArrayLike<number>, from: number, maxBytes: number): { end: number; bytes: number } {
+  let bytes = sizes[from] as number;
+  let end = from + 1;
+  while (end < sizes.length && bytes + (sizes[end] as number) <= maxBytes) bytes += sizes[end++] as number;
+  return { end, bytes };
+}
+
+/**
+ * All records of a batch, header date = batch creation time (UTC), in order: the bytes of
+ * `encodeDevoLine` for each record, cut into consecutive frames of at most `maxFrameBytes` (a record
+ * larger than that is a frame of its own); the frames concatenated are `formatBatch`'s bytes. The
+ * header is the same for every record of a batch, so it is encoded once and copied; each record's
+ * UTF-8 length is measured first (octet counting needs it, and it sizes each frame's single
+ * allocation), then the record is encoded straight into place. About twice as fast as a Buffer per
+ * line plus a concat, and no intermediate copies.
+ */
+export function formatBatchFrames(
   batch: Pick<EventBatch, 'tag' | 'records' | 'createdAtMs'>,
   hostname: string,
   octetCounting: boolean,
-): Buffer {
+  maxFrameBytes: number,
+): FormattedFrame[] {
   const header = Buffer.from(`<${DEVO_DEFAULT_PRI}>${formatDevoDate(batch.createdAtMs)} ${hostname} ${batch.tag}: `, 'utf8');
   const records = batch.records;
   const n = records.length;
   const messageBytes = new Array<number>(n);
+  const sizes = new Array<number>(n);
   const prefixes: string[] | null = octetCounting ? new Array<string>(n) : null;
-  let total = 0;
   for (let i = 0; i < n; i++) {
     const m = records[i] as string;
     const bytes = Buffer.byteLength(m, 'utf8');
@@ -78,27 +98,78 @@ export function formatBatch(
     if (prefixes) {
       const p = `${lineBytes} `;
       prefixes[i] = p;
-      total += p.length;
+      sizes[i] = p.length + lineBytes;
+    } else {
+      sizes[i] = lineBytes;
     }
-    total += lineBytes;
   }
-  const out = Buffer.allocUnsafe(total);
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    const m = records[i] as string;
-    if (prefixes) off += out.write(prefixes[i] as string, off, 'latin1');
-    off += header.copy(out, off);
-    off += out.write(m, off, messageBytes[i] as number, 'utf8');
-    if (m.charCodeAt(m.length - 1) !== 0x0a) out[off++] = 0x0a;
+  const frames: FormattedFrame[] = [];
+  for (let i = 0; i < n; ) {
+    const { end, bytes } = frameEnd(sizes, i, maxFrameBytes);
+    const out = Buffer.allocUnsafe(bytes);
+    let off = 0;
+    for (let j = i; j < end; j++) {
+      const m = records[j] as string;
+      if (prefixes) off += out.write(prefixes[j] as string, off, 'latin1');
+      off += header.copy(out, off);
+      off += out.write(m, off, messageBytes[j] as number, 'utf8');
+      if (m.charCodeAt(m.length - 1) !== 0x0a) out[off++] = 0x0a;
+    }
+    frames.push({ payload: out, messages: end - i });
+    i = end;
   }
-  return out;
+  return frames;
+}
+
+/** `formatBatchFrames` as a single buffer (one allocation). */
+export function formatBatch(
+  batch: Pick<EventBatch, 'tag' | 'records' | 'createdAtMs'>,
+  hostname: string,
+  octetCounting: boolean,
+): Buffer {
+  return formatBatchFrames(batch, hostname, octetCounting, Infinity)[0]?.payload ?? Buffer.alloc(0);
 }
 
 /**
- * The same bytes as `formatBatch`, from records that arrive as bytes (`EventBatch.lines`):
- * `bounds` are the [start, end) of the records to format (all of them, or the ones a replay filter
- * kept; `recordBounds`). No record is decoded to a string.
+ * The same bytes and frames as `formatBatchFrames`, from records that arrive as bytes
+ * (`EventBatch.lines`): `bounds` are the [start, end) of the records to format (all of them, or
+ * the ones a replay filter kept; `recordBounds`). No record is decoded to a string.
  */
+export function formatLinesFrames(
+  batch: Pick<EventBatch, 'tag' | 'createdAtMs'>,
+  lines: Buffer,
+  bounds: ReadonlyArray<readonly [number, number]>,
+  hostname: string,
+  octetCounting: boolean,
+  maxFrameBytes: number,
+): FormattedFrame[] {
+  const header = Buffer.from(`<${DEVO_DEFAULT_PRI}>${formatDevoDate(batch.createdAtMs)} ${hostname} ${batch.tag}: `, 'utf8');
+  const n = bounds.length;
+  const sizes = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const [s, e] = bounds[i] as readonly [number, number];
+    const lineBytes = header.length + (e - s) + 1;
+    sizes[i] = lineBytes + (octetCounting ? String(lineBytes).length + 1 : 0);
+  }
+  const frames: FormattedFrame[] = [];
+  for (let i = 0; i < n; ) {
+    const { end, bytes } = frameEnd(sizes, i, maxFrameBytes);
+    const out = Buffer.allocUnsafe(bytes);
+    let off = 0;
+    for (let j = i; j < end; j++) {
+      const [s, e] = bounds[j] as readonly [number, number];
+      if (octetCounting) off += out.write(`${header.length + (e - s) + 1} `, off, 'latin1');
+      off += header.copy(out, off);
+      off += lines.copy(out, off, s, e);
+      out[off++] = 0x0a;
+    }
+    frames.push({ payload: out, messages: end - i });
+    i = end;
+  }
+  return frames;
+}
+
+/** `formatLinesFrames` as a single buffer (one allocation). */
 export function formatLines(
   batch: Pick<EventBatch, 'tag' | 'createdAtMs'>,
   lines: Buffer,
@@ -106,21 +177,7 @@ export function formatLines(
   hostname: string,
   octetCounting: boolean,
 ): Buffer {
-  const header = Buffer.from(`<${DEVO_DEFAULT_PRI}>${formatDevoDate(batch.createdAtMs)} ${hostname} ${batch.tag}: `, 'utf8');
-  let total = 0;
-  for (const [s, e] of bounds) {
-    const lineBytes = header.length + (e - s) + 1;
-    total += lineBytes + (octetCounting ? String(lineBytes).length + 1 : 0);
-  }
-  const out = Buffer.allocUnsafe(total);
-  let off = 0;
-  for (const [s, e] of bounds) {
-    if (octetCounting) off += out.write(`${header.length + (e - s) + 1} `, off, 'latin1');
-    off += header.copy(out, off);
-    off += lines.copy(out, off, s, e);
-    out[off++] = 0x0a;
-  }
-  return out;
+  return formatLinesFrames(batch, lines, bounds, hostname, octetCounting, Infinity)[0]?.payload ?? Buffer.alloc(0);
 }
 
 /** Splits a stream of lines back into `{tag, message}` (tests and the console sender). */

@@ -1,16 +1,19 @@
 export { runOutputWorker } from './worker.js';
-export { OutputService, type OutputServiceOptions, type OutputServiceState } from './output-service.js';
+export { OutputService, SPOOL_FRAME_MAX_BYTES, type OutputServiceOptions, type OutputServiceState } from './output-service.js';
 export {
   DEVO_DEFAULT_DATE,
   DEVO_DEFAULT_PRI,
   encodeDevoLine,
   formatBatch,
+  formatBatchFrames,
   formatDevoDate,
   formatDevoLine,
+  formatLinesFrames,
   frameOctetCounted,
   parseDevoLine,
   splitFrameLines,
   type DevoLineParts,
+  type FormattedFrame,
   type ParsedDevoLine,
 } from './format.js';
 export * from './lookup-format.js';

@@ -119,8 +119,8 @@ export class SenderManager {
     this.monitor.unref();
   }
 
-  async append(payload: Buffer, messages: number): Promise<void> {
-    await this.spool.append(payload, messages);
+  async append(payload: Buffer, messages: number, onWritten?: () => void): Promise<void> {
+    await this.spool.append(payload, messages, onWritten);
     this.enqueued.count += messages;
     this.enqueued.bytes += payload.length;
   }

@@ -6,9 +6,11 @@ import {
   DEVO_DEFAULT_DATE,
   encodeDevoLine,
   formatBatch,
+  formatBatchFrames,
   formatDevoDate,
   formatDevoLine,
   formatLines,
+  formatLinesFrames,
   frameOctetCounted,
   splitFrameLines,
 } from '../src/format.js';
@@ -203,5 +205,56 @@ describe('packLines (records as views of the response they came from)', () => {
       expect(Buffer.from(p.lines!).equals(joinLines(items))).toBe(true);
     }
     expect(packLines([views[2]!]).bounds).toEqual(new Uint32Array([0, 2]));
+  });
+});
+
+describe('formatBatchFrames / formatLinesFrames (a batch cut into spool frames)', () => {
+  // Sizes around the targets below, multi-byte UTF-8, one record far bigger than any target.
+  const records = [
+    '{"pbid":1}',
+    `{"pbid":2,"t":"${'é'.repeat(40)}"}`,
+    `{"pbid":3,"pad":"${'x'.repeat(200)}"}`,
+    '{}',
+    `{"pbid":5,"big":"${'y'.repeat(5_000)}"}`,
+    ...Array.from({ length: 30 }, (_, i) => `{"pbid":${6 + i},"v":"${'z'.repeat((i * 37) % 90)}"}`),
+  ];
+  const batch = { tag: 'edr.darktrace.respond.model_breach', createdAtMs: AT, records };
+  const lines = joinLines(records.map((r) => Buffer.from(r, 'utf8')));
+  const targets = [1, 120, 300, 1_000, 32 * 1024, Infinity];
+
+  it('the frames concatenated are the single-frame bytes, every record in exactly one frame, in order', () => {
+    for (const oc of [false, true]) {
+      const whole = formatBatch(batch, HOST, oc);
+      for (const t of targets) {
+        const frames = formatBatchFrames(batch, HOST, oc, t);
+        expect(Buffer.concat(frames.map((f) => f.payload)).equals(whole), `octet counting ${oc}, target ${t}`).toBe(true);
+        expect(frames.reduce((n, f) => n + f.messages, 0)).toBe(records.length);
+        expect(frames.map((f) => splitFrameLines(f.payload).length)).toEqual(frames.map((f) => f.messages));
+        const fromLines = formatLinesFrames(batch, lines, lineBounds(lines), HOST, oc, t);
+        expect(fromLines.map((f) => f.messages)).toEqual(frames.map((f) => f.messages));
+        expect(fromLines.every((f, i) => f.payload.equals((frames[i] as { payload: Buffer }).payload))).toBe(true);
+      }
+    }
+  });
+
+  it('no frame exceeds the target unless it holds one record; frames are as full as the target allows', () => {
+    for (const oc of [false, true]) {
+      for (const t of targets) {
+        const frames = formatBatchFrames(batch, HOST, oc, t);
+        frames.forEach((f, i) => {
+          if (f.messages > 1) expect(f.payload.length, `octet counting ${oc}, target ${t}`).toBeLessThanOrEqual(t);
+          // Greedy: the next frame's first record would not have fitted into this one.
+          const next = frames[i + 1];
+          if (next) {
+            const firstOfNext = formatBatch({ ...batch, records: [records[frames.slice(0, i + 1).reduce((n, x) => n + x.messages, 0)] as string] }, HOST, oc);
+            expect(f.payload.length + firstOfNext.length).toBeGreaterThan(t);
+          }
+        });
+      }
+      expect(formatBatchFrames(batch, HOST, oc, 1).every((f) => f.messages === 1)).toBe(true);
+      expect(formatBatchFrames(batch, HOST, oc, Infinity)).toHaveLength(1);
+    }
+    expect(formatBatchFrames({ ...batch, records: [] }, HOST, true, 1_000)).toEqual([]);
+    expect(formatLinesFrames(batch, lines, [], HOST, true, 1_000)).toEqual([]);
   });
 });

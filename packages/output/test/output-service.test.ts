@@ -1,10 +1,14 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { packLines, type EventBatch, type OutputToSupervisorMessage } from '@devo-collector/common';
-import { OutputService } from '../src/output-service.js';
+import { joinLines, packLines, type EventBatch, type OutputToSupervisorMessage } from '@devo-collector/common';
+import { formatBatch } from '../src/format.js';
+import { OutputService, SPOOL_FRAME_MAX_BYTES } from '../src/output-service.js';
+import { spoolDir } from '../src/spool.js';
+import { FRAME_HEADER_BYTES, scanFrames } from '../src/spool/frame-codec.js';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
 import { startTcpReceiver, type TcpReceiver } from './helpers/tcp-receiver.js';
@@ -107,6 +111,44 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     expect(metrics.metrics.sent['relay_1.standard']?.count).toBe(410);
   });
 
+  it('spools a batch as frames of at most SPOOL_FRAME_MAX_BYTES (a bigger record alone), in order, both record forms', async () => {
+    receiver = await startTcpReceiver();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-frames-'));
+    const out = outputConfig({ name: 'relay_1', type: 'syslog', port: receiver.port });
+    const messages: OutputToSupervisorMessage[] = [];
+    const svc = service(messages);
+    await svc.handle({ type: 'init', config: compiledConfig(dir, [out]), validateOnly: false });
+    // ~6 KB records like the appliance's breaches, one of them larger than a whole frame.
+    const sized = (seq: number): EventBatch => {
+      const records = Array.from({ length: 30 }, (_, k) =>
+        JSON.stringify({ n: seq * 30 + k, pad: 'x'.repeat(k === 7 ? SPOOL_FRAME_MAX_BYTES + 5_000 : 5_000 + k * 97) }),
+      );
+      return { ...batch(seq), records, bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0) };
+    };
+    const asLines = (b: EventBatch): EventBatch => ({ ...b, records: [], lines: joinLines(b.records.map((r) => Buffer.from(r))), count: b.records.length });
+    const batches = [sized(0), sized(1)];
+    await svc.handle({ type: 'batch', batch: batches[0] as EventBatch });
+    await svc.handle({ type: 'batch', batch: asLines(batches[1] as EventBatch) });
+    await receiver.waitFor((t) => numbers(t).length >= 60);
+    await svc.handle({ type: 'shutdown', deadlineMs: 3_000 });
+    expect(messages.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId)).toEqual(['status:0', 'status:1']);
+    expect(numbers(receiver.text())).toEqual(Array.from({ length: 60 }, (_, i) => i));
+
+    const sdir = spoolDir(dir, 'relay_1', 'standard');
+    const segment = readdirSync(sdir).filter((n) => n.startsWith('seg-')).sort().map((n) => readFileSync(path.join(sdir, n))).find((b) => b.length > 0) as Buffer;
+    const frames = [...scanFrames(segment, 0)].map((e) => {
+      if (e.kind !== 'frame') throw new Error(`damaged spool segment: ${e.kind}`);
+      return { messages: e.messages, payload: segment.subarray(e.offset + FRAME_HEADER_BYTES, e.end) };
+    });
+    expect(frames.length).toBeGreaterThan(2 * 5);
+    for (const f of frames) if (f.messages > 1) expect(f.payload.length).toBeLessThanOrEqual(SPOOL_FRAME_MAX_BYTES);
+    expect(frames.filter((f) => f.payload.length > SPOOL_FRAME_MAX_BYTES).map((f) => f.messages)).toEqual([1, 1]);
+    // The frames concatenated are the batches' single-frame formatting.
+    const whole = Buffer.concat(batches.map((b) => formatBatch(b, 'devo-collector-host', false)));
+    expect(Buffer.concat(frames.map((f) => f.payload)).equals(whole)).toBe(true);
+    expect(frames.reduce((n, f) => n + f.messages, 0)).toBe(60);
+  });
+
   it('refuses a batch before init with OutputError 404', async () => {
     const messages: OutputToSupervisorMessage[] = [];
     const svc = service(messages);
@@ -201,5 +243,54 @@ describe('OutputService delivery ledger (replayed batches after a crash)', () =>
     expect(m3.filter((m) => m.type === 'batch-durable')).toHaveLength(1);
     const all = printed.trim().split('\n').map((l) => (JSON.parse((JSON.parse(l) as { message_content: string }).message_content) as { n: number }).n);
     expect(all.slice(6)).toEqual([6, 7]);
+  });
+
+  it('a crash between the spool write and its fsync: the restart sends the recovered frames once, the replay adds nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-ledger-fsync-'));
+    const out = outputConfig({ name: 'console_1', type: 'console' });
+    const config = compiledConfig(dir, [out]);
+    const printedBy = (stream: PassThrough): (() => number[]) => {
+      let text = '';
+      stream.on('data', (d: Buffer) => (text += d.toString()));
+      return () => text.trim().split('\n').filter(Boolean).map((l) => (JSON.parse((JSON.parse(l) as { message_content: string }).message_content) as { n: number }).n);
+    };
+    // The first process's fsyncs never complete: it "dies" with its frames only in the page cache.
+    const probe = await fsp.open(path.join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = proto.sync;
+    let hang = false;
+    proto.sync = function (this: unknown) {
+      return hang ? new Promise<void>(() => undefined) : sync.call(this);
+    };
+    try {
+      const s1 = new PassThrough();
+      const printed1 = printedBy(s1);
+      const m1: OutputToSupervisorMessage[] = [];
+      const first = service(m1, s1);
+      await first.handle({ type: 'init', config, validateOnly: false });
+      hang = true;
+      await first.handle({ type: 'batch', batch: keyed(1, [1, 2, 3]) });
+      const ledgerFile = path.join(dir, 'ledger', 'ledger.log');
+      for (let i = 0; i < 100 && !readFileSync(ledgerFile, 'utf8').includes('"?"'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(ledgerFile, 'utf8')).toContain('"?"');
+      expect(m1.filter((m) => m.type === 'batch-durable')).toEqual([]);
+      expect(printed1()).toEqual([]);
+    } finally {
+      hang = false;
+      proto.sync = sync;
+    }
+    // The restart (the first service is abandoned, never stopped): it recovers the written frames,
+    // and the input's replay of the unacknowledged batch finds its records in the ledger.
+    const s2 = new PassThrough();
+    const printed2 = printedBy(s2);
+    const m2: OutputToSupervisorMessage[] = [];
+    const second = service(m2, s2);
+    await second.handle({ type: 'init', config, validateOnly: false });
+    await second.handle({ type: 'batch', batch: keyed(1, [1, 2, 3], true) });
+    await second.handle({ type: 'shutdown', deadlineMs: 2_000 });
+    expect(m2.filter((m) => m.type === 'batch-durable')).toHaveLength(1);
+    expect(logs.lines().some((l) => l.includes('Batch modelbreaches:1 (modelbreaches): 3 of 3 records were already spooled before a restart'))).toBe(true);
+    expect(printed2()).toEqual([1, 2, 3]);
   });
 });

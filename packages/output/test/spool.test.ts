@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, appendFileSync, truncateSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -133,6 +134,10 @@ describe('file spool', () => {
     expect(got.map((f) => f.payload)).toEqual(payloads);
     spool.markWritten(got[0]!.seq);
     spool.settle(got[1]!.seq);
+    // Frame 3 was read back along with frame 2 (one read): it holds its payload until written.
+    expect(spool.stats().cachedBytes).toBe(100);
+    spool.markWritten(got[2]!.seq);
+    spool.markWritten(got[3]!.seq);
     expect(spool.stats().cachedBytes).toBe(0);
     // The connection that had frame 0 failed: it is read back from disk, identical.
     spool.release(got[0]!.seq);
@@ -147,12 +152,50 @@ describe('file spool', () => {
     await spool.close();
   });
 
+  it('reads consecutive frames beyond the memory budget back with one read', async () => {
+    const { spool } = await open({ memoryBytes: 0 });
+    const payloads = Array.from({ length: 10 }, (_, i) => Buffer.alloc(100 + i, 97 + i));
+    await Promise.all(payloads.map((p) => spool.append(p, 1)));
+    const probe = await fsp.open(path.join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { read: (...a: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const read = proto.read;
+    let reads = 0;
+    proto.read = function (this: unknown, ...a: unknown[]) {
+      reads++;
+      return read.apply(this, a);
+    };
+    try {
+      const got: Buffer[] = [];
+      for (let i = 0; i < 10; i++) got.push((await spool.next())!.payload);
+      expect(got).toEqual(payloads);
+      expect(reads).toBe(1);
+    } finally {
+      proto.read = read;
+    }
+    await spool.close();
+  });
+
   it('writes header and payload without copying them into one frame: the bytes on disk are the documented frames', async () => {
     const { spool } = await open();
     await Promise.all([spool.append(Buffer.from('one\n'), 1), spool.append(Buffer.from('two\nthree\n'), 2)]);
     await spool.close();
     const seg = readFileSync(path.join(dir, readdirSync(dir).find((n) => n.startsWith('seg-')) as string));
     expect(seg).toEqual(Buffer.concat([encodeFrame(Buffer.from('one\n'), 1), encodeFrame(Buffer.from('two\nthree\n'), 2)]));
+  });
+
+  it('onWritten runs once per frame when its bytes are in the segment, before the append resolves', async () => {
+    const { spool } = await open();
+    const events: string[] = [];
+    const seg = (): string => readFileSync(path.join(dir, readdirSync(dir).filter((n) => n.startsWith('seg-')).sort().at(-1) as string), 'latin1');
+    const appends = ['a', 'b'].map((p) =>
+      spool
+        .append(Buffer.from(`${p}\n`), 1, () => events.push(`written ${p} ${seg().includes(`${p}\n`)}`))
+        .then(() => events.push(`durable ${p}`)),
+    );
+    await Promise.all(appends);
+    expect(events).toEqual(['written a true', 'written b true', 'durable a', 'durable b']);
+    await spool.close();
   });
 
   it('group commit: appends of one tick share one write', async () => {

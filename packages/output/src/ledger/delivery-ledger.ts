@@ -6,22 +6,44 @@
  * holds. Batches the input marks `replay` are filtered against the ledger; every batch's keys are
  * added once its spool append is durable, before its ack leaves.
  *
+ * A batch's keys reach the file in two steps, because a crash of this process can come between
+ * the spool's write and its fsync (the fsync takes milliseconds, the write a few microseconds: at
+ * backfill speed a kill lands there often). The frames are then in the page cache, and a restart
+ * recovers and sends them; the input re-sends the unacknowledged batch, and without its keys the
+ * ledger would let a second copy in (measured: every kill -9 duplicate was such a batch). So
+ * (the spool writes synchronously, and `pending` runs in the same turn: no exit falls between):
+ *   `pending` (the frames are written, not yet fsynced) → `["?", id, ns, keys]`
+ *   `add` (fsynced, before the ack) → `["!", id]`      `revoke` (the append failed) → `["x", id]`
+ * Each open starts a section `["@", bootId, session]`. Loading trusts a pending line once it is
+ * confirmed, or, unconfirmed, when its section was written under the running kernel (the page
+ * cache that holds its frames is still there; the spool fsyncs what it recovers at open). After a
+ * reboot an unconfirmed line is ignored: its frames may never have reached the disk.
+ *
  * Safety direction: the ledger may forget (capacity, a lost tail on power loss), which only lets a
- * duplicate through; it never claims a record that is not durable in the spool, because keys are
- * added only after the spool's fsync. Persistence against process death: one `writeSync` per batch
- * into `ledger.log` (the page cache survives a kill -9; no fsync needed for that). Two files rotate
- * (`ledger.log` → `ledger.prev.log`) so the disk use stays bounded. Keys are record ids, never
- * secrets. Files 0600, directory 0700.
+ * duplicate through; it never claims a record the spool cannot recover. Persistence against process
+ * death: one `writeSync` per step (the page cache survives a kill -9; no fsync needed for that).
+ * Two files rotate (`ledger.log` → `ledger.prev.log`) so the disk use stays bounded. Keys are
+ * record ids, never secrets. Files 0600, directory 0700. Lines `[ns, keys]` (durable, written by
+ * earlier versions) are still read.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@devo-collector/common';
+import { currentBootId } from '../spool/resume-file.js';
 
 export interface DeliveryLedger {
   /** True when `key` of namespace `ns` (`<input>/<service>`) was made durable recently. */
   has(ns: string, key: string): boolean;
-  /** Records keys whose spool append is durable. Call before the batch's ack is sent. */
-  add(ns: string, keys: readonly string[]): void;
+  /**
+   * The spool holds the batch's frames in its files, not yet fsynced: records the keys for a
+   * restart after a crash of this process (not yet for `has`). Returns the id `add`/`revoke` take.
+   */
+  pending(ns: string, keys: readonly string[]): number;
+  /** Records keys whose spool append is durable (`pendingId`: their `pending` call). Call before the batch's ack is sent. */
+  add(ns: string, keys: readonly string[], pendingId?: number): void;
+  /** The append of a `pending` batch failed: its keys must not count after a restart. */
+  revoke(pendingId: number): void;
   readonly size: number;
   close(): void;
 }
@@ -34,7 +56,16 @@ export interface LedgerOptions {
   /** `ledger.log` is rotated past this size. */
   maxFileBytes?: number;
   logger: Logger;
+  /** The running kernel's boot id (tests); default /proc/sys/kernel/random/boot_id. */
+  bootId?: Buffer;
 }
+
+type SectionLine = [section: '@', bootId: string, session: string];
+type PendingLine = [pending: '?', id: number, ns: string, keys: string[]];
+type IdLine = [confirmedOrRevoked: '!' | 'x', id: number];
+/** Durable keys in one line (earlier versions; still written when there was no pending step). */
+type DurableLine = [ns: string, keys: string[]];
+type Line = SectionLine | PendingLine | IdLine | DurableLine;
 
 /** 200k keys of ~20-40 bytes: ~15 MB of memory, minutes of traffic even at 10k records/s. */
 export const DEFAULT_LEDGER_CAPACITY = 200_000;
@@ -57,10 +88,27 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
   const current = opts.dir ? path.join(opts.dir, 'ledger.log') : '';
   const previous = opts.dir ? path.join(opts.dir, 'ledger.prev.log') : '';
 
+  const bootId = (opts.bootId ?? currentBootId()).toString('hex');
+  const session = randomBytes(8).toString('hex');
+  const section = Buffer.from(`${JSON.stringify(['@', bootId, session])}\n`, 'utf8');
   if (opts.dir) {
     fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     let loaded = 0;
     let torn = 0;
+    let unconfirmed = 0;
+    // Pending lines of the section being read, until confirmed, revoked, or the section ends.
+    let sectionBoot = '';
+    let sectionSession = '';
+    let pending = new Map<number, [string, string[]]>();
+    const trust = (ns: string, list: readonly string[]): void => {
+      for (const k of list) remember(ns + SEP + k);
+      loaded += list.length;
+    };
+    const endSection = (): void => {
+      if (sectionBoot === bootId) for (const [ns, list] of pending.values()) trust(ns, list);
+      else unconfirmed += pending.size;
+      pending = new Map();
+    };
     for (const file of [previous, current]) {
       let text: string;
       try {
@@ -68,19 +116,52 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
       } catch {
         continue;
       }
-      for (const line of text.split('\n')) {
-        if (line === '') continue;
+      for (const raw of text.split('\n')) {
+        if (raw === '') continue;
+        let line: Line;
         try {
-          const [ns, list] = JSON.parse(line) as [string, string[]];
-          for (const k of list) remember(ns + SEP + k);
-          loaded += list.length;
+          line = JSON.parse(raw) as Line;
         } catch {
           torn += 1; // a line cut by a crash mid-write: its batch was never acked
+          continue;
+        }
+        switch (line[0]) {
+          case '@': {
+            // A rotation repeats the header of its session: the section goes on.
+            const [, boot, sess] = line as SectionLine;
+            if (sess !== sectionSession) {
+              endSection();
+              sectionBoot = boot;
+              sectionSession = sess;
+            }
+            break;
+          }
+          case '?': {
+            const [, id, ns, list] = line as PendingLine;
+            pending.set(id, [ns, list]);
+            break;
+          }
+          case '!': {
+            const p = pending.get((line as IdLine)[1]);
+            if (p) trust(p[0], p[1]);
+            pending.delete((line as IdLine)[1]);
+            break;
+          }
+          case 'x':
+            pending.delete((line as IdLine)[1]);
+            break;
+          default:
+            trust(...(line as DurableLine));
         }
       }
     }
-    if (loaded > 0 || torn > 0) {
-      opts.logger.info(`Delivery ledger: ${keys.size} recently spooled record ids loaded${torn ? ` (${torn} torn lines skipped)` : ''}`);
+    endSection();
+    if (loaded > 0 || torn > 0 || unconfirmed > 0) {
+      opts.logger.info(
+        `Delivery ledger: ${keys.size} recently spooled record ids loaded` +
+          `${torn ? ` (${torn} torn lines skipped)` : ''}` +
+          `${unconfirmed ? ` (${unconfirmed} batches written before a reboot and never confirmed durable ignored)` : ''}`,
+      );
     }
     fd = fs.openSync(current, 'a', 0o600);
     fileBytes = fs.fstatSync(fd).size;
@@ -89,6 +170,8 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
       fs.writeSync(fd, '\n');
       fileBytes += 1;
     }
+    fs.writeSync(fd, section);
+    fileBytes += section.length;
   }
 
   function rotate(): void {
@@ -96,24 +179,38 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
     fs.closeSync(fd);
     fs.renameSync(current, previous);
     fd = fs.openSync(current, 'a', 0o600);
-    fileBytes = 0;
+    fs.writeSync(fd, section);
+    fileBytes = section.length;
   }
 
+  /** One line, synchronously; a failure only risks a duplicate after a crash, never the batch. */
+  function write(line: Line): void {
+    if (fd === null) return;
+    const bytes = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
+    try {
+      fs.writeSync(fd, bytes);
+      fileBytes += bytes.length;
+      if (fileBytes > maxFileBytes) rotate();
+    } catch (err) {
+      opts.logger.warn(`Delivery ledger write failed: ${(err as Error).message}; a crash now may re-send some records`);
+    }
+  }
+
+  let nextId = 0;
   return {
     has: (ns, key) => keys.has(ns + SEP + key),
-    add(ns, list) {
+    pending(ns, list) {
+      const id = ++nextId;
+      if (list.length > 0) write(['?', id, ns, list as string[]]);
+      return id;
+    },
+    add(ns, list, pendingId) {
       if (list.length === 0) return;
       for (const k of list) remember(ns + SEP + k);
-      if (fd === null) return;
-      const line = Buffer.from(`${JSON.stringify([ns, list])}\n`, 'utf8');
-      try {
-        fs.writeSync(fd, line);
-        fileBytes += line.length;
-        if (fileBytes > maxFileBytes) rotate();
-      } catch (err) {
-        // Losing a ledger line only risks a duplicate after a crash; never fail the batch for it.
-        opts.logger.warn(`Delivery ledger write failed: ${(err as Error).message}; a crash now may re-send some records`);
-      }
+      write(pendingId === undefined ? [ns, list as string[]] : ['!', pendingId]);
+    },
+    revoke(pendingId) {
+      write(['x', pendingId]);
     },
     get size() {
       return keys.size;

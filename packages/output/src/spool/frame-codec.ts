@@ -1,5 +1,5 @@
 /**
- * Spool frame layout (little endian), one frame per batch:
+ * Spool frame layout (little endian); a batch is one or more consecutive frames (output-service.ts):
  *
  *   offset 0  u32 magic  0x31535644 ("DVS1")
  *   offset 4  u32 payload length in bytes

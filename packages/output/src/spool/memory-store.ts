@@ -9,7 +9,8 @@ export class MemoryStore implements SpoolStore {
     return Promise.resolve({ frames: [], corruptFrames: 0, quarantinedSegments: 0, start: { segment: 0, offset: 0 } });
   }
 
-  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]> {
+  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]> {
+    onWritten?.();
     return Promise.resolve(
       frames.map((f) => {
         const s: StoredFrame = { segment: 0, offset: this.offset, end: this.offset + f.payload.length, length: f.payload.length, messages: f.messages, payload: f.payload };
@@ -19,8 +20,10 @@ export class MemoryStore implements SpoolStore {
     );
   }
 
-  read(f: StoredFrame): Promise<Buffer> {
-    return f.payload ? Promise.resolve(f.payload) : Promise.reject(new Error('frame payload missing'));
+  read(frames: readonly StoredFrame[]): Promise<Buffer[]> {
+    return frames.every((f) => f.payload)
+      ? Promise.resolve(frames.map((f) => f.payload as Buffer))
+      : Promise.reject(new Error('frame payload missing'));
   }
 
   recordResume(_pos: SpoolPosition, _movedBack: boolean): void {

@@ -14,7 +14,8 @@
  * Memory: the payload of a freshly appended frame stays in memory (up to `memoryBytes`, default
  * 32 MiB) so that the sender does not read it back from the segment it was just written to. It is
  * dropped as soon as the frame is in the kernel (`markWritten`) or settled; frames beyond the budget,
- * recovered frames and frames given back after they were written are read from disk.
+ * recovered frames and frames given back after they were written are read from disk, a run of
+ * consecutive frames (up to 1 MiB, which may exceed the budget by that much) per read.
  */
 import type { Logger } from '@devo-collector/common';
 import type { SpoolPosition } from './resume-record.js';
@@ -35,6 +36,7 @@ interface Entry {
 interface PendingAppend {
   payload: Buffer;
   messages: number;
+  onWritten?: () => void;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -56,6 +58,8 @@ export interface SpoolCoreOptions {
 }
 
 export const DEFAULT_SPOOL_MEMORY_BYTES = 32 * 1024 * 1024;
+/** Most bytes of consecutive frames read back from a segment at once (see readRun). */
+const READ_AHEAD_BYTES = 1024 * 1024;
 
 export class SpoolCore implements Spool {
   readonly name: string;
@@ -130,7 +134,7 @@ export class SpoolCore implements Spool {
     return { frames: frames.length, messages, bytes, corruptFrames, quarantinedSegments, elapsedMs };
   }
 
-  append(payload: Buffer, messages: number): Promise<void> {
+  append(payload: Buffer, messages: number, onWritten?: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`spool ${this.name} is closed`));
     const bytes = payload.length;
     // FIFO: once someone waits, later appends queue behind it so the order (and ack order) holds.
@@ -139,7 +143,7 @@ export class SpoolCore implements Spool {
     return new Promise<void>((resolve, reject) => {
       const go = (): void => {
         this.reservedBytes += bytes;
-        this.batch.push({ payload, messages, resolve, reject });
+        this.batch.push({ payload, messages, onWritten, resolve, reject });
         this.scheduleWrite();
       };
       if (fits) go();
@@ -157,7 +161,7 @@ export class SpoolCore implements Spool {
       const group = this.batch;
       this.batch = [];
       try {
-        const stored = await this.store.write(group);
+        const stored = await this.store.write(group, () => this.written(group));
         stored.forEach((s, i) => {
           const e: Entry = { seq: this.nextSeq++, stored: s, state: 'ready' };
           const payload = (group[i] as PendingAppend).payload;
@@ -182,6 +186,18 @@ export class SpoolCore implements Spool {
       }
     }
     this.writing = null;
+  }
+
+  /** The group is in the store's file (not yet fsynced): tell the appenders that asked. */
+  private written(group: readonly PendingAppend[]): void {
+    for (const p of group) {
+      try {
+        p.onWritten?.();
+      } catch (err) {
+        // The caller's bookkeeping must not turn a good write into a failed one.
+        this.log.error(`Spool ${this.name}: onWritten failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   next(signal?: AbortSignal): Promise<SpoolFrame | null> {
@@ -224,8 +240,17 @@ export class SpoolCore implements Spool {
   private async load(e: Entry, signal?: AbortSignal): Promise<SpoolFrame | null> {
     if (e.payload) return { seq: e.seq, payload: e.payload, messages: e.stored.messages };
     try {
-      const payload = await this.store.read(e.stored);
-      return { seq: e.seq, payload, messages: e.stored.messages };
+      const run = this.readRun(e);
+      const payloads = await this.store.read(run.map((x) => x.stored));
+      // The frames read along with `e` keep their payload until they are handed out and written.
+      for (let i = 1; i < run.length; i++) {
+        const x = run[i] as Entry;
+        const p = payloads[i] as Buffer;
+        if (x.payload || x.written || x.state === 'settled') continue;
+        x.payload = p;
+        this.cachedBytes += p.length;
+      }
+      return { seq: e.seq, payload: payloads[0] as Buffer, messages: e.stored.messages };
     } catch (err) {
       // An I/O error on our own file: keep the frame, log, and try again a little later.
       this.log.error(`Cannot read spooled frame #${e.seq}: ${(err as Error).message}; retrying in 1 s`);
@@ -234,6 +259,26 @@ export class SpoolCore implements Spool {
       await new Promise((r) => setTimeout(r, 1_000).unref());
       return this.next(signal);
     }
+  }
+
+  /**
+   * `e` and the ready frames right after it in the same segment whose payload is not in memory, up
+   * to READ_AHEAD_BYTES: read back with one read. A batch is several small frames; reading them
+   * back one by one cost ~20 times the reads (and ~60 % more output CPU at a burst).
+   */
+  private readRun(e: Entry): Entry[] {
+    const run = [e];
+    if (e.stored.payload) return run;
+    let bytes = e.stored.end - e.stored.offset;
+    for (let i = this.indexOf(e.seq) + 1; i < this.entries.length; i++) {
+      const x = this.entries[i] as Entry;
+      const prev = run[run.length - 1] as Entry;
+      if (x.state !== 'ready' || x.payload || x.stored.segment !== prev.stored.segment || x.stored.offset !== prev.stored.end) break;
+      bytes += x.stored.end - x.stored.offset;
+      if (bytes > READ_AHEAD_BYTES) break;
+      run.push(x);
+    }
+    return run;
   }
 
   private wakeReaders(): void {

@@ -39,10 +39,12 @@ export interface SpoolStats {
 export interface Spool {
   readonly name: string;
   /**
-   * Adds one frame (one batch's lines). Resolves once it is durable (fsynced for the disk spool).
+   * Adds one frame (a batch's lines, or a slice of them). Resolves once it is durable (fsynced for the disk spool).
    * When the byte bound is reached it waits for space; it never drops. Order is preserved.
+   * `onWritten` runs once the frame is in the store's file, before the fsync: from then on a crash
+   * of this process (not of the machine) no longer loses it, a restart recovers it.
    */
-  append(payload: Buffer, messages: number): Promise<void>;
+  append(payload: Buffer, messages: number, onWritten?: () => void): Promise<void>;
   /** The oldest frame nobody holds; waits for one; null once the spool is closed or `signal` aborts. */
   next(signal?: AbortSignal): Promise<SpoolFrame | null>;
   /** Like `next` but never waits: null when no frame is ready now (used to drain at shutdown). */
@@ -87,9 +89,16 @@ export interface RecoveredStore {
 export interface SpoolStore {
   /** Frames after the checkpoint (or the resume record), in order, plus what recovery found. */
   recover(): Promise<RecoveredStore>;
-  /** Appends frames and makes them durable with one fsync. */
-  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>): Promise<StoredFrame[]>;
-  read(frame: StoredFrame): Promise<Buffer>;
+  /**
+   * Appends frames and makes them durable with one fsync; `onWritten` runs between the write
+   * (the frames are in the file, a crash of this process keeps them) and the fsync.
+   */
+  write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]>;
+  /**
+   * The payloads of consecutive frames of one segment (each starts where the previous ends), read
+   * at once: a burst beyond the memory budget reads its small frames back a run at a time.
+   */
+  read(frames: readonly StoredFrame[]): Promise<Buffer[]>;
   /**
    * Synchronously records where a restart after a crash of this process resumes: everything before
    * `pos` is settled or in the kernel of a healthy connection. `movedBack`: the position went back
