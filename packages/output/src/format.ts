@@ -62,6 +62,17 @@ export interface FormattedFrame {
  * Where the frame that starts at message `from` ends (exclusive): as many consecutive messages as
  * fit in `maxBytes` (`sizes` = each message's bytes on the wire), and always at least one.
  */
+/**
+ * One allocation per batch, its frames views into it: thousands of separate 32 KiB buffers per
+ * burst each cost an ArrayBuffer that the GC tracks and sweeps. A batch's frames are sent one after
+ * the other, so the shared buffer outlives its first frames only briefly.
+ */
+function sum(sizes: readonly number[]): number {
+  let total = 0;
+  for (const x of sizes) total += x;
+  return total;
+}
+
 function frameEnd(sizes: ArrayLike<number>, from: number, maxBytes: number): { end: number; bytes: number } {
   let bytes = sizes[from] as number;
   let end = from + 1;
@@ -104,9 +115,10 @@ export function formatBatchFrames(
     }
   }
   const frames: FormattedFrame[] = [];
-  for (let i = 0; i < n; ) {
+  const all = Buffer.allocUnsafe(sum(sizes));
+  for (let i = 0, at = 0; i < n; ) {
     const { end, bytes } = frameEnd(sizes, i, maxFrameBytes);
-    const out = Buffer.allocUnsafe(bytes);
+    const out = all.subarray(at, (at += bytes));
     let off = 0;
     for (let j = i; j < end; j++) {
       const m = records[j] as string;
@@ -152,9 +164,10 @@ export function formatLinesFrames(
     sizes[i] = lineBytes + (octetCounting ? String(lineBytes).length + 1 : 0);
   }
   const frames: FormattedFrame[] = [];
-  for (let i = 0; i < n; ) {
+  const all = Buffer.allocUnsafe(sum(sizes));
+  for (let i = 0, at = 0; i < n; ) {
     const { end, bytes } = frameEnd(sizes, i, maxFrameBytes);
-    const out = Buffer.allocUnsafe(bytes);
+    const out = all.subarray(at, (at += bytes));
     let off = 0;
     for (let j = i; j < end; j++) {
       const [s, e] = bounds[j] as readonly [number, number];
