@@ -62,17 +62,6 @@ export interface FormattedFrame {
  * Where the frame that starts at message `from` ends (exclusive): as many consecutive messages as
  * fit in `maxBytes` (`sizes` = each message's bytes on the wire), and always at least one.
  */
-/**
- * One allocation per batch, its frames views into it: thousands of separate 32 KiB buffers per
- * burst each cost an ArrayBuffer that the GC tracks and sweeps. A batch's frames are sent one after
- * the other, so the shared buffer outlives its first frames only briefly.
- */
-function sum(sizes: readonly number[]): number {
-  let total = 0;
-  for (const x of sizes) total += x;
-  return total;
-}
-
 function frameEnd(sizes: ArrayLike<number>, from: number, maxBytes: number): { end: number; bytes: number } {
   let bytes = sizes[from] as number;
   let end = from + 1;
@@ -81,11 +70,32 @@ function frameEnd(sizes: ArrayLike<number>, from: number, maxBytes: number): { e
 }
 
 /**
+ * Writes every message (`put` writes message `j`, exactly `sizes[j]` bytes, at `off` and returns
+ * the offset after it) into one buffer, then cuts it into frames of at most `maxFrameBytes`. One
+ * allocation per batch, its frames views into it: thousands of separate 32 KiB buffers per burst
+ * each cost an ArrayBuffer the GC tracks and sweeps, and a batch's frames are sent one after the
+ * other, so the shared buffer outlives its first frames only briefly.
+ */
+function cutFrames(sizes: readonly number[], maxFrameBytes: number, put: (all: Buffer, off: number, j: number) => number): FormattedFrame[] {
+  let total = 0;
+  for (const x of sizes) total += x;
+  const all = Buffer.allocUnsafe(total);
+  for (let j = 0, off = 0; j < sizes.length; j++) off = put(all, off, j);
+  const frames: FormattedFrame[] = [];
+  for (let i = 0, at = 0; i < sizes.length; ) {
+    const { end, bytes } = frameEnd(sizes, i, maxFrameBytes);
+    frames.push({ payload: all.subarray(at, (at += bytes)), messages: end - i });
+    i = end;
+  }
+  return frames;
+}
+
+/**
  * All records of a batch, header date = batch creation time (UTC), in order: the bytes of
  * `encodeDevoLine` for each record, cut into consecutive frames of at most `maxFrameBytes` (a record
  * larger than that is a frame of its own); the frames concatenated are `formatBatch`'s bytes. The
  * header is the same for every record of a batch, so it is encoded once and copied; each record's
- * UTF-8 length is measured first (octet counting needs it, and it sizes each frame's single
+ * UTF-8 length is measured first (octet counting needs it, and it sizes the batch's single
  * allocation), then the record is encoded straight into place. About twice as fast as a Buffer per
  * line plus a concat, and no intermediate copies.
  */
@@ -114,23 +124,14 @@ export function formatBatchFrames(
       sizes[i] = lineBytes;
     }
   }
-  const frames: FormattedFrame[] = [];
-  const all = Buffer.allocUnsafe(sum(sizes));
-  for (let i = 0, at = 0; i < n; ) {
-    const { end, bytes } = frameEnd(sizes, i, maxFrameBytes);
-    const out = all.subarray(at, (at += bytes));
-    let off = 0;
-    for (let j = i; j < end; j++) {
-      const m = records[j] as string;
-      if (prefixes) off += out.write(prefixes[j] as string, off, 'latin1');
-      off += header.copy(out, off);
-      off += out.write(m, off, messageBytes[j] as number, 'utf8');
-      if (m.charCodeAt(m.length - 1) !== 0x0a) out[off++] = 0x0a;
-    }
-    frames.push({ payload: out, messages: end - i });
-    i = end;
-  }
-  return frames;
+  return cutFrames(sizes, maxFrameBytes, (out, off, j) => {
+    const m = records[j] as string;
+    if (prefixes) off += out.write(prefixes[j] as string, off, 'latin1');
+    off += header.copy(out, off);
+    off += out.write(m, off, messageBytes[j] as number, 'utf8');
+    if (m.charCodeAt(m.length - 1) !== 0x0a) out[off++] = 0x0a;
+    return off;
+  });
 }
 
 /** `formatBatchFrames` as a single buffer (one allocation). */
@@ -163,23 +164,14 @@ export function formatLinesFrames(
     const lineBytes = header.length + (e - s) + 1;
     sizes[i] = lineBytes + (octetCounting ? String(lineBytes).length + 1 : 0);
   }
-  const frames: FormattedFrame[] = [];
-  const all = Buffer.allocUnsafe(sum(sizes));
-  for (let i = 0, at = 0; i < n; ) {
-    const { end, bytes } = frameEnd(sizes, i, maxFrameBytes);
-    const out = all.subarray(at, (at += bytes));
-    let off = 0;
-    for (let j = i; j < end; j++) {
-      const [s, e] = bounds[j] as readonly [number, number];
-      if (octetCounting) off += out.write(`${header.length + (e - s) + 1} `, off, 'latin1');
-      off += header.copy(out, off);
-      off += lines.copy(out, off, s, e);
-      out[off++] = 0x0a;
-    }
-    frames.push({ payload: out, messages: end - i });
-    i = end;
-  }
-  return frames;
+  return cutFrames(sizes, maxFrameBytes, (out, off, j) => {
+    const [s, e] = bounds[j] as readonly [number, number];
+    if (octetCounting) off += out.write(`${header.length + (e - s) + 1} `, off, 'latin1');
+    off += header.copy(out, off);
+    off += lines.copy(out, off, s, e);
+    out[off++] = 0x0a;
+    return off;
+  });
 }
 
 /** `formatLinesFrames` as a single buffer (one allocation). */
