@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeLaneBatch, joinLines, laneFrame, LaneReader, packBatch, unpackBatch, type EventBatch, type LaneAck } from '@devo-collector/common';
+import { batchTexts, decodeLaneBatch, joinLines, laneFrame, LaneReader, packBatch, packLines, unpackBatch, type EventBatch, type LaneAck } from '@devo-collector/common';
 import { LanePeer } from '../../input/src/delivery/lane-peer.js';
 import { startBatchLane } from '../src/batch-lane.js';
 
@@ -42,6 +42,13 @@ describe('batch lane', () => {
       const back = unpackBatch(decodeLaneBatch(whole.subarray(4)));
       expect({ ...back, lines: back.lines ? Buffer.from(back.lines) : undefined }).toEqual({ ...b, lines: b.lines?.length ? Buffer.from(b.lines) : undefined });
     }
+    // records as a view of a response plus bounds (the input's hot path): the bounds survive the trip
+    const body = Buffer.from('[{"a":1},{"b":2}]');
+    const viewBatch: EventBatch = { ...batch(5), records: [], ...packLines([body.subarray(1, 8), body.subarray(9, 16)]), count: 2 };
+    expect(viewBatch.bounds).toBeDefined();
+    const back = unpackBatch(decodeLaneBatch(Buffer.concat(laneFrame(packBatch(viewBatch))).subarray(4)));
+    expect(back.bounds).toEqual(viewBatch.bounds);
+    expect(batchTexts(back)).toEqual(['{"a":1}', '{"b":2}']);
     expect(() => decodeLaneBatch(Buffer.from([0, 0, 0, 9, 1]))).toThrow(/metadata of 9 bytes/);
   });
 
