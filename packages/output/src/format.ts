@@ -69,6 +69,11 @@ function frameEnd(sizes: ArrayLike<number>, from: number, maxBytes: number): { e
   return { end, bytes };
 }
 
+/** The syslog header every line of a batch shares (date = the batch's creation time), encoded once. */
+function batchHeader(batch: Pick<EventBatch, 'tag' | 'createdAtMs'>, hostname: string): Buffer {
+  return Buffer.from(`<${DEVO_DEFAULT_PRI}>${formatDevoDate(batch.createdAtMs)} ${hostname} ${batch.tag}: `, 'utf8');
+}
+
 /**
  * Writes every message (`put` writes message `j`, exactly `sizes[j]` bytes, at `off` and returns
  * the offset after it) into one buffer, then cuts it into frames of at most `maxFrameBytes`. One
@@ -105,7 +110,7 @@ export function formatBatchFrames(
   octetCounting: boolean,
   maxFrameBytes: number,
 ): FormattedFrame[] {
-  const header = Buffer.from(`<${DEVO_DEFAULT_PRI}>${formatDevoDate(batch.createdAtMs)} ${hostname} ${batch.tag}: `, 'utf8');
+  const header = batchHeader(batch, hostname);
   const records = batch.records;
   const n = records.length;
   const messageBytes = new Array<number>(n);
@@ -156,7 +161,7 @@ export function formatLinesFrames(
   octetCounting: boolean,
   maxFrameBytes: number,
 ): FormattedFrame[] {
-  const header = Buffer.from(`<${DEVO_DEFAULT_PRI}>${formatDevoDate(batch.createdAtMs)} ${hostname} ${batch.tag}: `, 'utf8');
+  const header = batchHeader(batch, hostname);
   const n = bounds.length;
   const sizes = new Array<number>(n);
   for (let i = 0; i < n; i++) {
