@@ -52,6 +52,7 @@ export class InputMetricsRegistry {
       pullErrors: { ...this.pullErrors },
       cursorLagSeconds,
       servicesReady: { ...this.ready },
+      health: {}, // issue 11: per-service health model
     };
   }
 }

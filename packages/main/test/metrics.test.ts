@@ -12,6 +12,7 @@ function input(received: number, errors: number): InputMetrics {
     pullErrors: { 'modelbreaches:300': errors },
     cursorLagSeconds: { modelbreaches: 42 },
     servicesReady: { modelbreaches: true },
+    health: {},
   };
 }
 

@@ -43,6 +43,7 @@ const config: CompiledConfig = {
       connectTimeoutMs: 5_000,
       idleReconnectMs: 30_000,
       maxConnectionAgeMs: 3_600_000,
+      stallTimeoutMs: 60_000,
     },
   ],
   inputs: [],

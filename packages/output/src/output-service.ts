@@ -295,7 +295,7 @@ export class OutputService {
   }
 
   metrics(): OutputMetrics {
-    const m: OutputMetrics = { enqueued: structuredClone(this.enqueued), sent: {}, spoolBytes: {}, connected: {}, quarantinedSegments: 0 };
+    const m: OutputMetrics = { enqueued: structuredClone(this.enqueued), sent: {}, spoolBytes: {}, connected: {}, quarantinedSegments: 0, health: {} };
     for (const r of this.outputs) {
       m.connected[r.config.name] = r.managers.standard.connected();
       for (const g of GROUPS) {

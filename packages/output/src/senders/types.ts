@@ -14,6 +14,12 @@ export interface SenderCounters {
   writeMs: number;
 }
 
+/**
+ * What the sender knows about its peer, for readiness: *stalled* when data waits and the peer has
+ * accepted no bytes for the output's stall bound (`OutputConfig.stallTimeoutMs`).
+ */
+export type SenderHealth = { state: 'ok' } | { state: 'stalled'; sinceMs: number; message: string };
+
 /** A sender drains one spool; several senders may share a spool (output.concurrency). */
 export interface Sender {
   readonly name: string;
@@ -22,6 +28,7 @@ export interface Sender {
   stop(deadlineAtMs: number): Promise<void>;
   status(): SenderStatus;
   counters(): SenderCounters;
+  health(): SenderHealth;
   /** `--validate`: connect once (TLS handshake included), close, report. */
   check(): Promise<DeliveryResult>;
 }

@@ -425,6 +425,7 @@ export class SpoolCore implements Spool {
       ...this.counters,
       blockedAppends: this.spaceWaiters.length,
       cachedBytes: this.cachedBytes,
+      writeBlocked: null,
     };
   }
 

@@ -34,6 +34,11 @@ export interface SpoolStats {
   blockedAppends: number;
   /** Payload bytes kept in memory for the senders (bounded by the spool's memory budget). */
   cachedBytes: number;
+  /**
+   * Why appends cannot be written now (a write failed with ENOSPC, ...), or null. The byte bound
+   * being reached shows as `blockedAppends > 0` instead.
+   */
+  writeBlocked: { code: number; message: string; sinceMs: number } | null;
 }
 
 export interface Spool {

@@ -15,6 +15,7 @@ export function outputConfig(over: Partial<OutputConfig> = {}): OutputConfig {
     connectTimeoutMs: 5_000,
     idleReconnectMs: 30_000,
     maxConnectionAgeMs: 3_600_000,
+    stallTimeoutMs: 60_000,
     ...over,
   };
 }
