@@ -13,4 +13,6 @@ export const OUTPUT_ERROR = {
   connectCheck: 403,
   /** A message arrived in the wrong lifecycle state (e.g. batch before init). */
   lifecycle: 404,
+  /** The receiver accepted no data for the stall bound (stall_timeout_in_seconds) while data waited. */
+  stalled: 405,
 } as const;

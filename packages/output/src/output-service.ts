@@ -47,7 +47,7 @@ export interface OutputServiceOptions {
   beforeReady?: () => Promise<{ lane?: string }>;
   metricsPeriodMs?: number;
   /** Test knobs passed to every sender manager. */
-  tuning?: Pick<SenderManagerOptions, 'settleMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
+  tuning?: Pick<SenderManagerOptions, 'quietMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
 export type BatchAnswer = Extract<OutputToSupervisorMessage, { type: 'batch-durable' | 'batch-failed' }>;

@@ -58,7 +58,7 @@ export interface SenderManagerOptions {
   group: SenderGroup;
   globals: GlobalsConfig;
   /** Test knobs; production uses the defaults. */
-  settleMs?: number;
+  quietMs?: number;
   backoff?: BackoffPolicy;
   checkpointIntervalMs?: number;
   consoleStream?: Writable;
@@ -101,9 +101,9 @@ export class SenderManager {
   }
 
   private createSender(name: string): Sender {
-    const { output, settleMs, backoff } = this.o;
+    const { output, quietMs, backoff } = this.o;
     const logger = createLogger(name);
-    const common = { name, output, spool: this.spool, logger, settleMs, backoff };
+    const common = { name, output, spool: this.spool, logger, quietMs, backoff };
     if (output.type === 'console') return createConsoleSender({ name, spool: this.spool, logger, stream: this.o.consoleStream });
     return usesTls(output) ? createTlsSender(common) : createTcpSender(common);
   }

@@ -11,7 +11,8 @@ export interface SocketSenderOptions {
   output: OutputConfig;
   spool: Spool;
   logger: Logger;
-  settleMs?: number;
+  /** Test knob: the quiet period after which a connection with unconfirmed frames is closed cleanly. */
+  quietMs?: number;
   backoff?: BackoffPolicy;
 }
 
@@ -50,7 +51,9 @@ export function createSocketSender(opts: SocketSenderOptions, connect: Connector
     connectTimeoutMs: o.connectTimeoutMs,
     idleReconnectMs: o.idleReconnectMs,
     maxConnectionAgeMs: o.maxConnectionAgeMs,
-    settleMs: opts.settleMs,
+    stallTimeoutMs: o.stallTimeoutMs,
+    peerReceiveBufferBytes: o.peerReceiveBufferBytes,
+    quietMs: opts.quietMs,
     backoff: opts.backoff,
   });
 }
