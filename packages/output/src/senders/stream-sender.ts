@@ -35,6 +35,10 @@
  * backoff. `health()` is `stalled` while data has waited that long without a confirmation (also
  * when no connection can be made), `ok` again at the next confirmation or when nothing waits.
  *
+ * Shutdown drains what is ready until the last CLOSE_RESERVE_MS (1.5 s, at most half the time
+ * left) and then closes cleanly, so what it sent is confirmed (a supervisor that dies lets the
+ * output stop this way too).
+ *
  * After a crash of this process (kill -9), recovery resumes after the confirmed prefix (the
  * spool's resume record): what our kernel still held is sent again, because a stalled peer could
  * have lost it. Bound on duplicates per crash or per failed connection: the unconfirmed frames,
@@ -63,6 +67,12 @@ export const UNACKED_BOUND_BYTES = 4 * 1024 * 1024;
 export const PROVE_MS = 1_000;
 export const DEFAULT_QUIET_MS = 1_000;
 export const DEFAULT_PEER_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+/**
+ * At shutdown, the last part of the time left (at most this) is kept for the clean close that
+ * confirms what was sent: draining a backlog until the deadline and then destroying the
+ * connection would confirm nothing (everything re-sent at the next start).
+ */
+const CLOSE_RESERVE_MS = 1_500;
 
 export interface StreamSenderOptions {
   name: string;
@@ -137,6 +147,8 @@ class StreamSender implements Sender {
   private attempt = 0;
   private reconnectDelayMs = 0;
   private shutdownAttempted = false;
+  /** Once stopping: take no more frames after this instant (the rest of the time is the clean close's). */
+  private drainUntil = Infinity;
   private lastCause = '';
   private readonly count: SenderCounters = { messages: 0, bytes: 0, writeMs: 0 };
 
@@ -177,6 +189,7 @@ class StreamSender implements Sender {
     for (;;) {
       // Once stopping, drain what is ready on the live connection, then leave.
       const draining = this.stopping;
+      if (draining && Date.now() >= this.drainUntil) return;
       const frame = draining ? await this.o.spool.nextReady() : await this.o.spool.next(this.abort.signal);
       if (!frame) {
         if (!draining && this.stopping) continue; // woken by stop(): drain what is ready
@@ -481,9 +494,10 @@ class StreamSender implements Sender {
   async stop(deadlineAtMs: number): Promise<void> {
     if (this.stopping && !this.loop) return;
     this.stopping = true;
+    this.drainUntil = deadlineAtMs - Math.min(CLOSE_RESERVE_MS, (deadlineAtMs - Date.now()) / 2);
     this.abort.abort();
     const left = (): number => Math.max(0, deadlineAtMs - Date.now());
-    if (this.loop) await Promise.race([this.loop, sleep(left(), undefined, { ref: false })]);
+    if (this.loop) await Promise.race([this.loop, sleep(Math.max(0, this.drainUntil - Date.now()), undefined, { ref: false })]);
     const c = this.conn;
     if (c && !c.closed) {
       // A clean close confirms only on a connection older than PROVE_MS: wait for that.
