@@ -269,3 +269,18 @@ describe('vendor keys, aliases and secrets outside the file', () => {
     expect(c.inputs[0]!.credentials).toEqual({ publicToken: PUB, privateToken: PRIV });
   });
 });
+
+describe('the known-key table', () => {
+  it('lists every key the compiler reads (a key read but not listed could never be set)', async () => {
+    const { KNOWN_KEYS } = await import('../src/config/known-keys.js');
+    const leaves = new Set(KNOWN_KEYS.flatMap((k) => k.replace(/\[\]/g, '').split('.')));
+    const read = new Set<string>();
+    for (const f of ['input-config.ts', 'outputs-config.ts', 'globals-config.ts', 'requests-limits.ts', 'token-files.ts']) {
+      const text = readFileSync(path.resolve(here, '../src/config', f), 'utf8');
+      for (const m of text.matchAll(/\b[a-z]\.([a-z]+(?:_[a-z0-9]+)+)\b/g)) read.add(m[1]!);
+      for (const m of text.matchAll(/^\s+([a-z]+(?:_[a-z0-9]+)+): \{ type/gm)) read.add(m[1]!);
+    }
+    expect(read.size).toBeGreaterThan(20);
+    expect([...read].filter((k) => !leaves.has(k))).toEqual([]);
+  });
+});
