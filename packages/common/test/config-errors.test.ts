@@ -284,3 +284,13 @@ describe('the known-key table', () => {
     expect([...read].filter((k) => !leaves.has(k))).toEqual([]);
   });
 });
+
+describe('shipped example configurations', () => {
+  for (const f of ['config/config.example.yaml', 'config/demo.yaml']) {
+    it(`${f} uses known keys only`, async () => {
+      const { checkKnownKeys } = await import('../src/config/known-keys.js');
+      const raw = parse(readFileSync(path.resolve(here, '../../..', f), 'utf8'));
+      expect(() => checkKnownKeys(raw)).not.toThrow();
+    });
+  }
+});
