@@ -15,6 +15,7 @@ import {
   maskConfig,
   type CompiledConfig,
 } from '@devo-collector/common';
+import { CertificateExpiryMonitor } from '@devo-collector/output';
 import { loadConfigFiles } from './config-loader.js';
 import { Supervisor, StartupError } from './supervisor.js';
 import { runValidation } from './validate.js';
@@ -135,6 +136,10 @@ export async function runCli(argv: string[]): Promise<number> {
   const metrics = new CollectorMetrics();
   const supervisor = new Supervisor({ config, saveState: args.saveState, metrics });
   const stopGc = startGcReporter(log, config.globals.gcLogPeriodMs);
+  // Devo certificate expiry: certificate_expiry_seconds, and a WARNING under 30 days (daily).
+  const certMonitor = new CertificateExpiryMonitor({ outputs: config.outputs });
+  metrics.trackCertificates(() => certMonitor.entries());
+  const stopCertMonitor = certMonitor.start();
   let signalled: NodeJS.Signals | null = null;
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -163,6 +168,7 @@ export async function runCli(argv: string[]): Promise<number> {
       await stopped;
       await web?.close();
       stopGc();
+      stopCertMonitor();
       return EXIT.ok;
     }
     const msg = e instanceof StartupError ? e.message : (e as Error).message;
@@ -170,10 +176,12 @@ export async function runCli(argv: string[]): Promise<number> {
     await supervisor.stop('Stopping all processes after a failed start');
     await web?.close();
     stopGc();
+    stopCertMonitor();
     return EXIT.startup;
   }
   await stopped;
   await web?.close();
   stopGc();
+  stopCertMonitor();
   return EXIT.ok;
 }

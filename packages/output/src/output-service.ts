@@ -159,6 +159,7 @@ export class OutputService {
         output: out,
         group,
         globals: config.globals,
+        hostname: config.hostname,
         ...this.o.tuning,
         onPeriodStats: group === 'standard' && out.type !== 'console' ? (s) => this.emitMetric(managers.internal, s) : undefined,
       });
