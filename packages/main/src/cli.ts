@@ -131,13 +131,17 @@ export async function runCli(argv: string[]): Promise<number> {
   configureLogging({ debug: config.globals.debug });
   log.info(`Build time: "UNKNOWN", OS: "${os.type()}-${os.release()}-${os.arch()}", collector(name:version): "darktrace_collector:${config.collectorVersion}", owner: "devo-collector-darktrace", started at: "${new Date().toISOString()}"`);
   log.debug(`Compiled configuration: ${JSON.stringify(maskConfig(config))}`);
-  if (args.validate) return runValidation(config);
+  // Devo certificate expiry: a WARNING under 30 days (also with --validate); while running, daily
+  // and in certificate_expiry_seconds.
+  const certMonitor = new CertificateExpiryMonitor({ outputs: config.outputs });
+  if (args.validate) {
+    certMonitor.check();
+    return runValidation(config);
+  }
 
   const metrics = new CollectorMetrics();
   const supervisor = new Supervisor({ config, saveState: args.saveState, metrics });
   const stopGc = startGcReporter(log, config.globals.gcLogPeriodMs);
-  // Devo certificate expiry: certificate_expiry_seconds, and a WARNING under 30 days (daily).
-  const certMonitor = new CertificateExpiryMonitor({ outputs: config.outputs });
   metrics.trackCertificates(() => certMonitor.entries());
   const stopCertMonitor = certMonitor.start();
   let signalled: NodeJS.Signals | null = null;
