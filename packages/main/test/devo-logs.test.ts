@@ -82,6 +82,8 @@ describe('vendor log lines and certificate expiry, end to end', () => {
       expect(out).toContain('INFO InputProcess::MainThread -> CollectorDarktracePullerSetup(darktrace#10001,summarystatistics#predefined) -> Starting thread');
       expect(out).toContain('INFO InputProcess::MainThread -> StatelessServicePuller(darktrace#10001,summarystatistics#predefined) - Starting thread');
       expect(out).toContain('INFO InputProcess::MainThread -> CollectorDarktracePuller(darktrace#10001,modelbreaches#predefined) - Starting thread');
+      expect(out).toContain('INFO InputProcess::MainThread -> InputMetricsThread -> Started thread for updating metrics values (update_period=5.0)');
+      expect(out).toContain('INFO OutputProcess::MainThread -> OutputMetricsThread -> Started thread for updating metrics values (update_period=5.0)');
       for (const g of ['standard_senders', 'lookup_senders', 'internal_senders']) {
         expect(out).toContain(`INFO OutputProcess::MainThread -> DevoSender(${g},devo_sender_0) -> Starting thread`);
         expect(out).toContain(`INFO OutputProcess::MainThread -> DevoSenderManagerMonitor(${g},devo_1) -> Starting thread (every 60 seconds)`);
