@@ -143,7 +143,7 @@ export async function runCli(argv: string[]): Promise<number> {
   const supervisor = new Supervisor({ config, saveState: args.saveState, metrics });
   const stopGc = startGcReporter(log, config.globals.gcLogPeriodMs);
   metrics.trackCertificates(() => certMonitor.entries());
-  const stopCertMonitor = certMonitor.start();
+  let stopCertMonitor = (): void => undefined;
   let signalled: NodeJS.Signals | null = null;
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -166,6 +166,8 @@ export async function runCli(argv: string[]): Promise<number> {
         });
     }
     await supervisor.start();
+    // Once the log forwarder runs, so the WARNING also reaches Devo through the internal senders.
+    stopCertMonitor = certMonitor.start();
   } catch (e) {
     if (signalled) {
       // Stopped by a signal while starting: a clean stop, not a failure.

@@ -62,6 +62,8 @@ describe('vendor log lines and certificate expiry, end to end', () => {
         ),
       );
       await receiver.waitFor((t) => t.includes(' edr.darktrace.respond.model_breach: '), 40_000);
+      // The WARNING also reached Devo, through the internal senders.
+      await receiver.waitFor((t) => /devo\.collectors\.out\.local\.warning: \{"msg":"CertificateExpiryMonitor -> outputs\.devo_1: the certificate file /.test(t), 20_000);
 
       // certificate_expiry_seconds: within a minute of what the files say.
       const metrics = await (await fetch(`${base}/metrics`)).text();
