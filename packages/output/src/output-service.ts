@@ -146,8 +146,10 @@ export class OutputService {
     });
     this.feed.start();
     for (const r of this.outputs) for (const g of GROUPS) r.managers[g].start();
-    this.metricsTimer = setInterval(() => void this.o.send({ type: 'metrics', metrics: this.metrics() }), this.o.metricsPeriodMs ?? 5_000);
+    const metricsPeriodMs = this.o.metricsPeriodMs ?? 5_000;
+    this.metricsTimer = setInterval(() => void this.o.send({ type: 'metrics', metrics: this.metrics() }), metricsPeriodMs);
     this.metricsTimer.unref();
+    this.log.info(`OutputMetricsThread -> Started thread for updating metrics values (update_period=${(metricsPeriodMs / 1000).toFixed(1)})`);
     this.state = 'running';
     await this.o.send({ type: 'ready', ...(await this.o.beforeReady?.()) });
   }
@@ -159,6 +161,7 @@ export class OutputService {
         output: out,
         group,
         globals: config.globals,
+        hostname: config.hostname,
         ...this.o.tuning,
         onPeriodStats: group === 'standard' && out.type !== 'console' ? (s) => this.emitMetric(managers.internal, s) : undefined,
       });
