@@ -15,4 +15,8 @@ export const OUTPUT_ERROR = {
   lifecycle: 404,
   /** The receiver accepted no data for the stall bound (stall_timeout_in_seconds) while data waited. */
   stalled: 405,
+  /** Certificate expiry check: a configured chain/cert file cannot be read. */
+  certificateRead: 420,
+  /** Certificate expiry check: a configured chain/cert file holds no certificate we can parse. */
+  certificateParse: 421,
 } as const;

@@ -163,7 +163,6 @@ class StreamSender implements Sender {
 
   start(): void {
     if (this.loop) return;
-    this.log.info('Starting thread');
     this.tick = setInterval(() => this.onTick(), TX_QUEUE_POLL_MS);
     this.tick.unref();
     this.loop = this.run().catch((err: unknown) => this.log.error(`Sender stopped unexpectedly: ${describeSocketError(err)}`));
