@@ -99,11 +99,11 @@ describe('the quiet close', () => {
   it('confirms the tail by a clean close once nothing was written for the quiet period', async () => {
     const rx = await receiver();
     const s = await spool();
-    await appendRecords(s, 100);
+    await appendRecords(s, 100, 1_000);
     const tx = sender(s, rx.port, { quietMs: 1_500 });
     tx.start();
     await rx.waitFor((t) => t.includes('{"n":99,'));
-    // 10 KB, far below the 8 MiB margin: only a clean close can confirm it, and it is not due yet.
+    // 100 KB, far below the 8 MiB margin: only a clean close can confirm it, and it is not due yet.
     expect(s.stats().settledMessages).toBe(0);
     expect(tx.status().is_connection_open).toBe(true);
     await expect.poll(() => s.stats().settledMessages, { timeout: 10_000, interval: 50 }).toBe(100);
@@ -112,9 +112,26 @@ describe('the quiet close', () => {
     expect(tx.counters().messages).toBe(100);
     expect(numbers(rx)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     // More data later: a new connection, and its tail is confirmed the same way.
-    await appendRecords(s, 10);
-    await expect.poll(() => s.stats().settledMessages, { timeout: 10_000, interval: 50 }).toBe(110);
+    await appendRecords(s, 100, 1_000);
+    await expect.poll(() => s.stats().settledMessages, { timeout: 10_000, interval: 50 }).toBe(200);
     expect(rx.connections).toBe(2);
+  });
+
+  it('a tail too small for a handshake waits for the idle close, which confirms it too', async () => {
+    const rx = await receiver();
+    const s = await spool();
+    await appendRecords(s, 10);
+    const output = outputConfig({ port: rx.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath, idleReconnectMs: 2_500 });
+    const tx = createTlsSender({ name: NAME, output, spool: s, logger: testLogger(NAME), quietMs: 200, backoff: FAST });
+    cleanups.push(() => tx.stop(Date.now() + 3_000));
+    tx.start();
+    await rx.waitFor((t) => t.includes('{"n":9,'));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(s.stats().settledMessages).toBe(0); // 1 KB: no quiet close
+    expect(tx.status().is_connection_open).toBe(true);
+    await expect.poll(() => s.stats().settledMessages, { timeout: 10_000, interval: 50 }).toBe(10);
+    expect(tx.status().is_connection_open).toBe(false);
+    expect(rx.connections).toBe(1);
   });
 });
 
@@ -163,14 +180,14 @@ describe('a receiver that accepts TLS and never reads', () => {
     const port = rx.port;
     await rx.stop();
     const s = await spool();
-    await appendRecords(s, 10);
+    await appendRecords(s, 100, 1_000);
     const tx = sender(s, port, { stallTimeoutMs: 1_000, quietMs: 200 });
     tx.start();
     await expect.poll(() => tx.health().state, { timeout: 10_000, interval: 50 }).toBe('stalled');
     const h = tx.health();
     expect(h.state === 'stalled' && h.message).toMatch(/accepted no data for \d+ s while data waits \(last connection attempt: connection refused\)/);
     await rx.start();
-    await expect.poll(() => s.stats().settledMessages, { timeout: 10_000, interval: 50 }).toBe(10);
+    await expect.poll(() => s.stats().settledMessages, { timeout: 10_000, interval: 50 }).toBe(100);
     expect(tx.health()).toEqual({ state: 'ok' });
   });
 });

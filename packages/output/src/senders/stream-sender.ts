@@ -24,10 +24,13 @@
  * down is released back to the spool and re-sent, in order, on the next connection.
  *
  * The tail: after a burst the last `peerReceiveBufferBytes` can never satisfy the drain rule, so a
- * connection with unconfirmed frames is closed cleanly once nothing was written for `quietMs`
- * (default 1 s), or once its oldest unconfirmed frame is `confirmWithinMs` old (a steady trickle
- * never goes quiet): one TLS handshake per quiet period, and the tail is confirmed within about a
- * round trip. During a burst the drain rule confirms continuously.
+ * connection with at least QUIET_CLOSE_MIN_BYTES (64 KiB) unconfirmed is closed cleanly once nothing
+ * was written for `quietMs` (default 1 s), or once its oldest unconfirmed frame is
+ * `confirmWithinMs` old (a steady stream never goes quiet): one TLS handshake per quiet period,
+ * and the tail is confirmed within about a round trip. A smaller tail (a few log lines: the
+ * internal group would otherwise reconnect for its own connection lines forever) waits for more
+ * data or the idle close (`idleReconnectMs`, 30 s, also clean). During a burst the drain rule
+ * confirms continuously.
  *
  * Stall: a connection holding unconfirmed or unwritten frames that confirms nothing for
  * `stallTimeoutMs` (the peer accepts TLS and never reads; or it stopped closing cleanly) is torn
@@ -66,6 +69,8 @@ export const UNACKED_BOUND_BYTES = 4 * 1024 * 1024;
 /** A clean close confirms only on a connection at least this old (see the header). */
 export const PROVE_MS = 1_000;
 export const DEFAULT_QUIET_MS = 1_000;
+/** The least unconfirmed bytes worth a clean close before the idle close (see onTick). */
+export const QUIET_CLOSE_MIN_BYTES = 64 * 1024;
 export const DEFAULT_PEER_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 /**
  * At shutdown, the last part of the time left (at most this) is kept for the clean close that
@@ -233,6 +238,8 @@ class StreamSender implements Sender {
       }
       if (c && !c.closed && !c.ending && !c.error) {
         const now = Date.now();
+        // (A connection younger than PROVE_MS is kept: its clean close would confirm nothing.)
+        if (now - c.openedAt < PROVE_MS) return c;
         if (now - c.openedAt > this.o.maxConnectionAgeMs) await this.closeGracefully(c, 'maximum connection age reached');
         else if (now - c.lastWriteAt > this.o.idleReconnectMs) await this.closeGracefully(c, 'idle connection');
         else return c;
@@ -424,12 +431,18 @@ class StreamSender implements Sender {
       if (busy) this.confirm(c, now);
       if (busy && now - c.progressAt >= this.o.stallTimeoutMs) {
         this.tearDown(c, now);
-      } else if (!c.ending && c.unconfirmed.length > 0 && now - c.openedAt >= PROVE_MS) {
+      } else if (c.ending || now - c.openedAt < PROVE_MS) {
+        // Closing already, or too young for a clean close to confirm anything.
+      } else if (c.inflight.size === 0 && now - c.lastWriteAt > this.o.idleReconnectMs) {
+        void this.closeGracefully(c, 'idle connection'); // a clean close: confirms any tail too
+      } else if (c.unconfirmed.length > 0) {
+        const first = c.unconfirmed[0] as Unconfirmed;
+        // A tail worth a TLS handshake (a few log lines are not: the internal group would reconnect
+        // for its own connection lines forever); smaller ones wait for more data or the idle close.
+        const worth = c.handed - (first.end - first.bytes) >= QUIET_CLOSE_MIN_BYTES;
         const quiet = c.inflight.size === 0 && now - c.lastWriteAt >= this.o.quietMs;
-        const old = now - (c.unconfirmed[0] as Unconfirmed).writtenAt >= this.confirmWithinMs;
-        if (quiet || old) void this.closeGracefully(c, quiet ? 'quiet: confirming the tail' : 'confirming the oldest unconfirmed frames');
-      } else if (!c.ending && !busy && now - c.lastWriteAt > this.o.idleReconnectMs) {
-        void this.closeGracefully(c, 'idle connection');
+        const old = now - first.writtenAt >= this.confirmWithinMs;
+        if (worth && (quiet || old)) void this.closeGracefully(c, quiet ? 'quiet: confirming the tail' : 'confirming the oldest unconfirmed frames');
       }
     }
     this.checkHealth(now);
