@@ -4,13 +4,16 @@
  * example with nothing shared between the tenants. That the rendered YAML really runs is
  * kube-play.test.ts.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { BASE_DIR, TWO_TENANTS_DIR, kustomize, type K8sObject } from './helpers.js';
+import { BASE_DIR, DEPLOY, TWO_TENANTS_DIR, kustomize, run, type K8sObject } from './helpers.js';
 
 const byKind = (objs: K8sObject[], kind: string): K8sObject[] => objs.filter((o) => o.kind === kind);
 
-function checkCollectorDeployment(d: K8sObject, objs: K8sObject[]): void {
+function checkCollectorDeployment(d: K8sObject, objs: K8sObject[], opts: { realSecrets?: boolean } = {}): void {
   const name = d.metadata.name;
   expect(d.apiVersion).toBe('apps/v1');
   expect(d.spec.replicas, `${name}: replicas`).toBe(1);
@@ -49,13 +52,14 @@ function checkCollectorDeployment(d: K8sObject, objs: K8sObject[]): void {
   expect(cm, `${name}: its ConfigMap`).toBeDefined();
   const certs = byKind(objs, 'Secret').find((s) => s.metadata.name === vols['certs'].secret.secretName);
   expect(certs, `${name}: its certificate Secret`).toBeDefined();
-  expect(Object.keys(certs!.stringData).sort()).toEqual(['chain.crt', 'devo.crt', 'devo.key']);
+  const certKeys = Object.keys(certs!.stringData ?? certs!.data).sort();
+  expect(certKeys).toEqual(['chain.crt', 'devo.crt', 'devo.key']);
   const env = Object.fromEntries((c.env as any[]).map((e) => [e.name, e]));
   const tokenSecretNames = new Set([env['DARKTRACE_PUBLIC_TOKEN'].valueFrom.secretKeyRef.name, env['DARKTRACE_PRIVATE_TOKEN'].valueFrom.secretKeyRef.name]);
   expect(tokenSecretNames.size).toBe(1);
   const tokens = byKind(objs, 'Secret').find((s) => tokenSecretNames.has(s.metadata.name));
   expect(tokens, `${name}: its token Secret`).toBeDefined();
-  expect(Object.keys(tokens!.stringData).sort()).toEqual(['private_token', 'public_token']);
+  expect(Object.keys(tokens!.stringData ?? tokens!.data).sort()).toEqual(['private_token', 'public_token']);
 
   // The config: tokens only as ${...} references, the named certificate files exist in the Secret,
   // the state on the volume, and a termination grace above the collector's shutdown grace.
@@ -64,12 +68,17 @@ function checkCollectorDeployment(d: K8sObject, objs: K8sObject[]): void {
   expect(config.inputs.darktrace.credentials.private_token).toBe('${DARKTRACE_PRIVATE_TOKEN}');
   expect(config.globals.persistence.config.directory_name).toBe('state');
   const out = config.outputs.devo_1.config;
-  for (const f of [out.chain, out.cert, out.key]) expect(Object.keys(certs!.stringData), `certificate file ${f}`).toContain(f);
+  for (const f of [out.chain, out.cert, out.key]) expect(certKeys, `certificate file ${f}`).toContain(f);
   expect(config.globals.web_service.port).toBe(3000);
   const shutdownGrace = config.globals.shutdown_grace_period_in_sec ?? 10;
   expect(pod.terminationGracePeriodSeconds, `${name}: terminationGracePeriodSeconds > shutdown_grace_period_in_sec`).toBeGreaterThan(shutdownGrace);
-  // Placeholders only: nothing that looks like a real key or token is committed.
-  for (const v of [...Object.values(certs!.stringData), ...Object.values(tokens!.stringData)]) expect(String(v)).toMatch(/^<.*>$/);
+  // Placeholders only in the repository: nothing that looks like a real key or token is committed.
+  if (!opts.realSecrets) {
+    for (const v of [...Object.values(certs!.stringData), ...Object.values(tokens!.stringData)]) expect(String(v)).toMatch(/^<.*>$/);
+  } else {
+    expect(certs!.stringData, 'the placeholders are replaced').toBeUndefined();
+    expect(tokens!.stringData, 'the placeholders are replaced').toBeUndefined();
+  }
 }
 
 describe('kubernetes manifests (kubectl kustomize)', () => {
@@ -110,5 +119,50 @@ describe('kubernetes manifests (kubectl kustomize)', () => {
     });
     const [a, b] = refs as [(typeof refs)[0], (typeof refs)[0]];
     for (const k of Object.keys(a) as (keyof typeof a)[]) expect(a[k], `tenants differ in ${k}`).not.toBe(b[k]);
+  });
+
+  it('stamp-tenants.sh: fifty tenants from a list render to fifty isolated collectors with their own secrets', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'darktrace-stamp-'));
+    try {
+      const names = Array.from({ length: 50 }, (_, i) => `tenant-${String(i + 1).padStart(2, '0')}`);
+      const list = ['# name instance [devo address]', ...names.map((n, i) => `${n} dt-${n}.example.net${i % 2 ? ' collector-us.devo.io' : ''}`)].join('\n');
+      await writeFile(path.join(dir, 'tenants.txt'), `${list}\n`);
+      const out = path.join(dir, 'tenants');
+      const r = await run('bash', [path.join(DEPLOY, 'kubernetes', 'stamp-tenants.sh'), path.join(dir, 'tenants.txt'), out]);
+      expect(r.stdout).toContain('stamped 50 tenants');
+      for (const n of names) {
+        await writeFile(path.join(out, n, 'secrets', 'tokens.env'), `public_token=PUB-${n}\nprivate_token=PRIV-${n}\n`);
+        for (const f of ['chain.crt', 'devo.crt', 'devo.key']) await writeFile(path.join(out, n, 'secrets', f), `${f} of ${n}\n`);
+      }
+      const { objects } = await kustomize(out);
+      const deployments = byKind(objects, 'Deployment');
+      expect(deployments).toHaveLength(50);
+      for (const d of deployments) checkCollectorDeployment(d, objects, { realSecrets: true });
+      const ids = new Set<string>();
+      for (const [i, n] of names.entries()) {
+        const d = deployments.find((x) => x.metadata.name === `darktrace-collector-${n}`)!;
+        expect(d, n).toBeDefined();
+        expect(d.spec.selector.matchLabels['app.kubernetes.io/instance']).toBe(`darktrace-${n}`);
+        const cm = byKind(objects, 'ConfigMap').find((m) => m.metadata.name === `darktrace-collector-config-${n}`)!;
+        const config = parseYaml(cm.data['config.yaml'] as string) as Record<string, any>;
+        expect(config.inputs.darktrace.credentials.instance).toBe(`dt-${n}.example.net`);
+        expect(config.outputs.devo_1.config.address).toBe(i % 2 ? 'collector-us.devo.io' : 'collector-eu.devo.io');
+        ids.add(config.inputs.darktrace.id);
+        const tokens = byKind(objects, 'Secret').find((x) => x.metadata.name === `darktrace-collector-tokens-${n}`)!;
+        expect(Buffer.from(tokens.data.private_token, 'base64').toString()).toBe(`PRIV-${n}`);
+        const certs = byKind(objects, 'Secret').find((x) => x.metadata.name === `darktrace-collector-devo-certs-${n}`)!;
+        expect(Buffer.from(certs.data['devo.key'], 'base64').toString()).toBe(`devo.key of ${n}\n`);
+      }
+      expect(ids.size, 'distinct input ids (they key the state)').toBe(50);
+      expect(new Set(byKind(objects, 'PersistentVolumeClaim').map((p) => p.metadata.name)).size).toBe(50);
+
+      // A bad line is refused with its line number, and no top kustomization.yaml lists a partial set.
+      await writeFile(path.join(dir, 'bad.txt'), 'good dt-good.example.net\nBad_Name dt-x.example.net\n');
+      const bad = await run('bash', [path.join(DEPLOY, 'kubernetes', 'stamp-tenants.sh'), path.join(dir, 'bad.txt'), path.join(dir, 'bad')], { allowFail: true });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('bad.txt line 2');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
