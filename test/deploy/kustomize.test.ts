@@ -33,7 +33,7 @@ function checkCollectorDeployment(d: K8sObject, objs: K8sObject[], opts: { realS
   expect(c.securityContext.capabilities.drop).toEqual(['ALL']);
   expect(pod.hostNetwork, 'hostNetwork only in the test overlay').toBeUndefined();
   // Requests and limits (figures from docs/BENCHMARKS.md, in the manifest's comment).
-  expect(c.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
+  expect(c.resources.requests).toEqual({ cpu: '50m', memory: '256Mi' });
   expect(c.resources.limits).toEqual({ cpu: '1', memory: '768Mi' });
   // Prometheus scrape annotations on the pod.
   expect(d.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '3000', 'prometheus.io/path': '/metrics' });
