@@ -5,8 +5,6 @@
  * - Collector Server mode: `--job-config` + `--collector-config` JSON files (defaults under
  *   /etc/devo), converted to the same structure.
  * Problems become InitVariablesError 51-53, 55.
- * String values may reference environment variables as `${NAME}` (ARCHITECTURE.md §4: tokens from a
- * Kubernetes/Docker Secret exposed as environment variables, the config itself in a ConfigMap).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,8 +21,6 @@ export interface LoadArgs {
   collectorConfig?: string;
   definitions?: string;
   cwd: string;
-  /** For `${NAME}` references; default process.env. */
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface LoadedFiles {
@@ -70,34 +66,7 @@ export function resolveConfigPath(config: string, cwd: string): string {
 }
 
 type Dict = Record<string, unknown>;
-
 const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/**
- * Replaces `${NAME}` in every string value with the environment variable's value. An unset
- * variable becomes the empty string, so the key's own documented check names the problem (e.g.
- * InitVariablesError(24) for an empty public_token); a WARNING names the variable and the key
- * path first. Substituted values are never logged (and credentials are masked by the logger).
- */
-export function expandEnvReferences(value: unknown, env: NodeJS.ProcessEnv, log: Logger, keyPath = ''): unknown {
-  if (typeof value === 'string') {
-    return value.replace(ENV_REF, (_m, name: string) => {
-      const v = env[name];
-      if (v === undefined) {
-        log.warn(`"${keyPath}" references the environment variable "${name}", which is not set: using an empty value`);
-        return '';
-      }
-      return v;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnvReferences(v, env, log, `${keyPath}[${i}]`));
-  if (isDict(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnvReferences(v, env, log, keyPath ? `${keyPath}.${k}` : k)]));
-  }
-  return value;
-}
 
 /** Collector Server files -> the config.yaml structure (reference devo.md §3.1). */
 export function fromCollectorServer(job: unknown, collector: unknown): Dict {
@@ -158,7 +127,6 @@ export function loadConfigFiles(args: LoadArgs, log: Logger): LoadedFiles {
   } else {
     throw new InitVariablesError(51, `no configuration given: pass --config <file>, or provide both "${jobLoc}" and "${colLoc}"`);
   }
-  raw = expandEnvReferences(raw, args.env ?? process.env, log);
   log.info(`Results of validation of config files parameters: ${JSON.stringify({
     config: configPath, config_validated: configPath !== null,
     job_config_loc: jobLoc, job_config_loc_default: !args.jobConfig, job_config_loc_validated: mode === 'collector-server',
