@@ -4,12 +4,39 @@
  * example with nothing shared between the tenants. That the rendered YAML really runs is
  * kube-play.test.ts.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { BASE_DIR, DEPLOY, TWO_TENANTS_DIR, kustomize, run, type K8sObject } from './helpers.js';
+import { compileConfig } from '@devo-collector/common';
+import { BASE_DIR, DEPLOY, ROOT, TWO_TENANTS_DIR, kustomize, run, type K8sObject } from './helpers.js';
+
+/**
+ * Every rendered config.yaml passes the collector's own compiler (known keys, values, the
+ * certificate files it names), with the tokens from the environment as the pod has them.
+ */
+async function compileRendered(objects: K8sObject[]): Promise<number> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'darktrace-kcompile-'));
+  try {
+    await mkdir(path.join(dir, 'certs'));
+    for (const f of ['chain.crt', 'devo.crt', 'devo.key']) await writeFile(path.join(dir, 'certs', f), 'placeholder\n');
+    const definitions = parseYaml(await readFile(path.join(ROOT, 'packages', 'darktrace', 'collector_definitions.yaml'), 'utf8'));
+    let n = 0;
+    for (const cm of objects.filter((o) => o.kind === 'ConfigMap')) {
+      const raw = parseYaml(cm.data['config.yaml'] as string);
+      const compiled = compileConfig(raw, definitions, {
+        cwd: dir, configPath: null, definitionsPath: 'collector_definitions.yaml', mode: 'file',
+        env: { DARKTRACE_PUBLIC_TOKEN: 'pub-token-from-secret', DARKTRACE_PRIVATE_TOKEN: 'priv-token-from-secret' },
+      });
+      expect(compiled.inputs[0]!.credentials.privateToken, cm.metadata.name).toBe('priv-token-from-secret');
+      n++;
+    }
+    return n;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 const byKind = (objs: K8sObject[], kind: string): K8sObject[] => objs.filter((o) => o.kind === kind);
 
@@ -86,6 +113,7 @@ describe('kubernetes manifests (kubectl kustomize)', () => {
     const { objects } = await kustomize(BASE_DIR);
     expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'Secret', 'Secret']);
     checkCollectorDeployment(byKind(objects, 'Deployment')[0]!, objects);
+    expect(await compileRendered(objects)).toBe(1);
   });
 
   it('two-tenants: two instances, each with its own name, selector, config, secrets and volume', async () => {
@@ -99,6 +127,7 @@ describe('kubernetes manifests (kubectl kustomize)', () => {
     const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(new Set(names).size).toBe(names.length);
     for (const d of deployments) checkCollectorDeployment(d, objects);
+    expect(await compileRendered(objects)).toBe(2);
 
     const refs = deployments.map((d) => {
       const pod = d.spec.template.spec;
@@ -154,6 +183,7 @@ describe('kubernetes manifests (kubectl kustomize)', () => {
         expect(Buffer.from(certs.data['devo.key'], 'base64').toString()).toBe(`devo.key of ${n}\n`);
       }
       expect(ids.size, 'distinct input ids (they key the state)').toBe(50);
+      expect(await compileRendered(objects)).toBe(50);
       expect(new Set(byKind(objects, 'PersistentVolumeClaim').map((p) => p.metadata.name)).size).toBe(50);
 
       // A bad line is refused with its line number, and no top kustomization.yaml lists a partial set.
