@@ -40,7 +40,8 @@ export function run(
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.once('error', (e) => {
       clearTimeout(timer);
-      reject(e);
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+      reject(missing ? new Error(`${cmd} is not installed: scripts/setup.sh installs podman, runc and prometheus (promtool); kubectl comes with the machine image`) : e);
     });
     child.once('close', (code) => {
       clearTimeout(timer);
