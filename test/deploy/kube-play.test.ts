@@ -42,7 +42,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startSimulator, type RequestLogEntry, type Simulator } from '@devo-collector/darktrace-sim';
 import { makeCerts, startReceiver, type Certs, type Receiver } from '../reliability/helpers.js';
-import { ROOT, TWO_TENANTS_DIR, freePort, httpStatus, kustomize, run, tail, waitFor, type K8sObject } from './helpers.js';
+import { TWO_TENANTS_DIR, freePort, httpStatus, kustomize, run, tail, waitFor, type K8sObject } from './helpers.js';
 
 const HOUR = 3_600_000;
 const RUN_ID = `${process.pid.toString(36)}${Date.now().toString(36).slice(-5)}`;
