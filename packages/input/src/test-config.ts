@@ -89,6 +89,7 @@ export function makeCompiledConfig(p: {
         maxResponseBytes: 64 * 1024 * 1024,
         requestsPerSecond: 200,
         maxRetries: 1,
+        setupRetryMs: 60_000,
         proxy: null,
         services: p.services,
       },

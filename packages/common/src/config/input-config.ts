@@ -183,6 +183,7 @@ export function compileDarktraceInput(
     maxResponseBytes: mg.maxResponseSizeMb * 1024 * 1024,
     requestsPerSecond,
     maxRetries: mg.maxRetries,
+    setupRetryMs: mg.setupRetryPeriodSeconds * 1000,
     proxy: null, // inputs.darktrace.proxy / HTTPS_PROXY: see ProxyConfig (issue 12)
     services: Object.entries(services as Dict).map(([name, raw]) => compileService(inputName, name as ServiceName, raw, defs, ctx)),
   };
