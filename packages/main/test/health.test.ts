@@ -7,9 +7,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { generateTestCerts } from '../../output/test/helpers/certs.js';
+import { startRsyslog, type Rsyslog } from '../../output/test/helpers/rsyslog.js';
+import { startTlsReceiver, type TlsReceiver } from '../../output/test/helpers/tls-receiver.js';
 import {
   PRIV,
   PUB,
+  alive,
   baseConfig,
   makeWorkspace,
   metricValue,
@@ -17,6 +21,7 @@ import {
   until,
   webBase,
   writeConfig,
+  workerPid,
   writeDefinitions,
   type RunningCollector,
 } from './helpers/collector.js';
@@ -30,7 +35,13 @@ interface ReadyBody {
 
 let sim: Simulator | undefined;
 let collector: RunningCollector | undefined;
+let receiver: TlsReceiver | undefined;
+let rsyslog: Rsyslog | undefined;
 afterEach(async () => {
+  await receiver?.stop();
+  receiver = undefined;
+  await rsyslog?.stop();
+  rsyslog = undefined;
   if (collector && collector.proc.exitCode === null) {
     collector.proc.kill('SIGTERM');
     expect((await collector.exit).code).toBe(0);
@@ -59,11 +70,14 @@ function start(cfg: Record<string, any>, definitions?: Record<string, number>): 
 const tail = (c: RunningCollector) => () => c.lines.slice(-30).join('\n');
 
 describe('readiness against the real peers', () => {
-  it('bad tokens: /ready 503 with SetupError(101) at the first failed setup, /health 200; the appliance accepts them: 200', async () => {
+  it('bad tokens: /ready 503 with SetupError(101) at the first failed setup, /health 200; the appliance accepts them: 200 (rsyslog output)', async () => {
     sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 21, modelBreachesPerHour: 10 });
+    const certs = generateTestCerts();
+    rsyslog = await startRsyslog(certs);
     const wrong = 'wrong-private-token-0000000000000000';
     const cfg = baseConfig(sim.url);
     cfg.inputs.darktrace.credentials.private_token = wrong;
+    cfg.outputs = { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: rsyslog.port, chain: certs.caPath, cert: certs.clientCertPath, key: certs.clientKeyPath } } };
     // The long period (tokens) made short so that the recovery shows within the test.
     const { c } = start(cfg, { setup_retry_period_in_seconds: 3 });
     const base = await webBase(c);
@@ -80,6 +94,9 @@ describe('readiness against the real peers', () => {
     expect(reason).toMatchObject({ state: 'failing', id: 'SetupError(101)' });
     expect(reason?.message).toMatch(/^The tokens provided are incorrect\. .*another try cannot fix this .*retried in 3\.0 s\)$/);
     expect(Number.isNaN(Date.parse(reason!.since))).toBe(false);
+    // The output is fine: only the services are reasons.
+    expect(notReady.body.outputs).toEqual({ devo_1: { state: 'ok' } });
+    expect(notReady.body.reasons.every((x) => x.component.startsWith('service:'))).toBe(true);
     expect(JSON.stringify(notReady.body)).not.toContain(wrong);
     expect(JSON.stringify(notReady.body)).not.toContain(PUB);
     expect((await fetch(`${base}/health`)).status).toBe(200);
@@ -108,7 +125,7 @@ describe('readiness against the real peers', () => {
     }, 5_000, 'module_global_status 1');
     expect(metricValue(after, 'service_state', 'service="modelbreaches",state="ok"')).toBe(1);
     expect(metricValue(after, 'service_state', 'service="modelbreaches",state="failing"')).toBe(0);
-    await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/, 20_000);
+    await until(() => (rsyslog!.lines().some((l) => l.includes(' edr.darktrace.respond.model_breach: ')) ? true : undefined), 20_000, 'breaches in rsyslog', tail(c));
     expect(c.output()).toMatch(/INFO MainProcess::MainThread -> Ready: every enabled service and every output is ok/);
   });
 
@@ -186,5 +203,69 @@ describe('readiness against the real peers', () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
     expect(metricValue(await metrics(base), 'module_global_status')).toBe(0);
     await c.waitFor(/WARNING MainProcess::MainThread -> Not ready: collector no-input RuntimeError\(510\)/, 5_000);
+  });
+
+  it('pulls failing for two request periods: PullError(300) until a pull succeeds again', async () => {
+    sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 25, modelBreachesPerHour: 10 });
+    const cfg = baseConfig(sim.url);
+    // One request per pull attempt (no client-side retries), so each fault is one failed pull.
+    const { c } = start(cfg, { max_retries: 0 });
+    const base = await webBase(c);
+    await until(async () => ((await ready(base)).status === 200 ? true : undefined), 20_000, '/ready 200', tail(c));
+    // summarystatistics pulls every 2 s: four 500s in a row fail its pulls for longer than 4 s.
+    sim.injectFault({ kind: '500', count: 4, endpoint: '/summarystatistics' });
+    const failing = await until(async () => {
+      const r = await ready(base);
+      return r.body.services.summarystatistics?.state === 'failing' ? r : undefined;
+    }, 30_000, 'summarystatistics failing', tail(c));
+    expect(failing.status).toBe(503);
+    const reason = failing.body.reasons.find((x) => x.component === 'service:summarystatistics');
+    expect(reason?.id).toBe('PullError(300)');
+    expect(reason?.message).toMatch(/^pulls have failed for \d+ s without a success; last: HTTP Error occurred while retrieving events from Darktrace server/);
+    // modelbreaches is untouched: only the failing service is a reason.
+    expect(failing.body.reasons.map((x) => x.component)).toEqual(['service:summarystatistics']);
+    const m = await metrics(base);
+    expect(metricValue(m, 'service_state', 'service="summarystatistics",state="failing"')).toBe(1);
+    expect(metricValue(m, 'module_global_status')).toBe(0);
+    const back = await until(async () => {
+      const r = await ready(base);
+      return r.status === 200 ? r : undefined;
+    }, 30_000, '/ready 200 once a pull succeeds', tail(c));
+    expect(back.body.services.summarystatistics?.state).toBe('ok');
+    expect(metricValue(await metrics(base), 'module_global_status')).toBe(1);
+  });
+
+  it('mutual-TLS output: ready with every state ok; a crashed input worker is not ready until it is back', async () => {
+    sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 26, modelBreachesPerHour: 10 });
+    const certs = generateTestCerts();
+    receiver = await startTlsReceiver(certs);
+    const cfg = baseConfig(sim.url);
+    cfg.outputs = { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: receiver.port, chain: certs.caPath, cert: certs.clientCertPath, key: certs.clientKeyPath } } };
+    const { c } = start(cfg);
+    const base = await webBase(c);
+    const r = await until(async () => {
+      const x = await ready(base);
+      return x.status === 200 ? x : undefined;
+    }, 20_000, '/ready 200', tail(c));
+    expect(r.body.outputs).toEqual({ devo_1: { state: 'ok' } });
+    await receiver.waitFor((t) => t.includes(' edr.darktrace.respond.model_breach: '), 20_000);
+    const t = await until(async () => {
+      const x = await metrics(base);
+      return metricValue(x, 'spool_max_bytes', 'output="devo_1.standard"') > 0 ? x : undefined;
+    }, 10_000, 'spool_max_bytes of devo_1');
+    expect(metricValue(t, 'output_state', 'output="devo_1",state="ok"')).toBe(1);
+    expect(metricValue(t, 'output_state', 'output="devo_1",state="blocked"')).toBe(0);
+
+    const input1 = workerPid(c.lines, 'InputProcess')!;
+    process.kill(input1, 'SIGKILL');
+    const down = await until(async () => {
+      const x = await ready(base);
+      return x.status === 503 && x.body.reasons.some((y) => y.component === 'input') ? x : undefined;
+    }, 10_000, '/ready 503 while the input worker is down', tail(c));
+    expect(down.body.reasons.find((y) => y.component === 'input')).toMatchObject({ id: 'RuntimeError(512)' });
+    expect(metricValue(await metrics(base), 'module_global_status')).toBe(0);
+    await until(async () => ((await ready(base)).status === 200 ? true : undefined), 30_000, '/ready 200 after the restart', tail(c));
+    expect(alive(workerPid(c.lines, 'InputProcess', 1)!)).toBe(true);
+    expect(metricValue(await metrics(base), 'module_global_status')).toBe(1);
   });
 });
