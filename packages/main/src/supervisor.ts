@@ -123,12 +123,9 @@ export class Supervisor {
     const key = r.ready ? 'ready' : r.reasons.map((x) => `${x.component} ${x.state} ${x.id}`).join('; ');
     if (key !== this.lastReadiness && this.state === 'running') {
       if (r.ready) this.log.info('Ready: every enabled service and every output is ok');
-      else {
-        const text = `Not ready: ${r.reasons.map((x) => `${x.component} ${x.state} ${x.id}`).join('; ')}`;
-        const onlyStarting = r.reasons.every((x) => x.id === READINESS_ID.serviceStarting || x.id === READINESS_ID.workerNotReady);
-        if (onlyStarting) this.log.info(text);
-        else this.log.warn(text);
-      }
+      // Starting services and restarting workers are routine (INFO); anything else is a problem.
+      else if (r.reasons.every((x) => x.id === READINESS_ID.serviceStarting || x.id === READINESS_ID.workerNotReady)) this.log.info(`Not ready: ${key}`);
+      else this.log.warn(`Not ready: ${key}`);
     }
     if (this.state === 'running') this.lastReadiness = key;
     return r;
