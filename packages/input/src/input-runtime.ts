@@ -150,6 +150,9 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
     state = 'running';
     for (const u of units) {
       let failureReported = false;
+      // The vendor's start lines, logged by the starting thread (the puller's with a single dash).
+      log.info(`${u.setup.componentName} -> Starting thread`);
+      log.info(`${u.puller.name} - Starting thread`);
       u.puller.start();
       void u.setup
         .runUntilReady(setupAc.signal, (a) => {

@@ -103,8 +103,10 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
     }
     state = 'running';
     const rt = runtime;
-    metricsTimer = setInterval(() => void send({ type: 'metrics', metrics: rt.metrics.snapshot() }), overrides.metricsPeriodMs ?? METRICS_PERIOD_MS);
+    const metricsPeriodMs = overrides.metricsPeriodMs ?? METRICS_PERIOD_MS;
+    metricsTimer = setInterval(() => void send({ type: 'metrics', metrics: rt.metrics.snapshot() }), metricsPeriodMs);
     metricsTimer.unref();
+    log.info(`InputMetricsThread -> Started thread for updating metrics values (update_period=${(metricsPeriodMs / 1000).toFixed(1)})`);
     // The supervisor learns the services (all 'starting') now, not a period later.
     void send({ type: 'metrics', metrics: rt.metrics.snapshot() });
     rt.start((r) => void send({ type: 'setup-result', ...r }));

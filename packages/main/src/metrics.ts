@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { createLogger, type InputMetrics, type OutputMetrics, type SenderGroup } from '@devo-collector/common';
+import type { CertificateExpiry } from '@devo-collector/output';
 import type { Readiness } from './readiness.js';
 
 export const SERVICE_STATES = ['starting', 'ok', 'failing'] as const;
@@ -28,6 +29,7 @@ export class CollectorMetrics {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly log = createLogger('MetricsConsumerThread');
+  private certificates: () => readonly CertificateExpiry[] = () => [];
 
   constructor() {
     this.log.info('[METRIC] Metric consumer started');
@@ -50,6 +52,18 @@ export class CollectorMetrics {
     this.gauge('spool_max_bytes', 'Byte bound of the on-disk spool of an output (queue_max_size_in_mb)', 'bytes', ['output']);
     this.gauge('service_state', 'State of a service of an enabled input: 1 for the current state (starting, ok, failing), 0 for the others', '1', ['service', 'state']);
     this.gauge('output_state', 'State of an output: 1 for the current state (ok, stalled, blocked), 0 for the others', '1', ['output', 'state']);
+    // Computed at each scrape from the last-read notAfter, so the value is always current.
+    const certificates = (): readonly CertificateExpiry[] => this.certificates();
+    this.gauge('certificate_expiry_seconds', 'Seconds until a configured Devo certificate expires (negative once expired)', 's', ['output', 'certificate', 'path'], function collect(this: Gauge) {
+      this.reset();
+      const now = Date.now();
+      for (const c of certificates()) this.set({ output: c.output, certificate: c.certificate, path: c.path }, Math.round((c.notAfterMs - now) / 1000));
+    });
+  }
+
+  /** Where `certificate_expiry_seconds` reads the certificates from (the expiry monitor's last check). */
+  trackCertificates(source: () => readonly CertificateExpiry[]): void {
+    this.certificates = source;
   }
 
   private counter(name: string, help: string, unit: string, labelNames: string[]): void {
@@ -57,8 +71,8 @@ export class CollectorMetrics {
     this.log.info(`OpenTelemetryServer -> [METRIC] Counter "${name}" created: "${help}", unit: "${unit}"`);
   }
 
-  private gauge(name: string, help: string, unit: string, labelNames: string[]): void {
-    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry] }));
+  private gauge(name: string, help: string, unit: string, labelNames: string[], collect?: (this: Gauge) => void): void {
+    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect } : {}) }));
     this.log.info(`OpenTelemetryServer -> [METRIC] Gauge "${name}" created: "${help}", unit: "${unit}"`);
   }
 

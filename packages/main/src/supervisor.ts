@@ -169,9 +169,11 @@ export class Supervisor {
       this.log.warn(`No run directory for the batch lane (${(err as Error).message}): batches go through this process`);
     }
     // The output first: it must be able to take batches before the input produces any.
-    this.log.info('OutputProcess - Starting process');
+    // The vendor's lines; executing_period is each process's periodic work (the [GC] line).
+    const period = `executing_period=${Math.round(this.opts.config.globals.gcLogPeriodMs / 1000)}s`;
+    this.log.info(`OutputProcess - Starting thread (${period})`);
     await this.spawn('output');
-    this.log.info('InputProcess - Starting process');
+    this.log.info(`InputProcess - Starting thread (${period})`);
     await this.spawn('input');
     this.setState('running');
     this.stopLogForwarder = startLogForwarder((m) => this.forwardLogs(m));

@@ -153,8 +153,10 @@ export class OutputService {
     });
     this.feed.start();
     for (const r of this.outputs) for (const g of GROUPS) r.managers[g].start();
-    this.metricsTimer = setInterval(() => this.sendMetrics(), this.o.metricsPeriodMs ?? 5_000);
+    const metricsPeriodMs = this.o.metricsPeriodMs ?? 5_000;
+    this.metricsTimer = setInterval(() => this.sendMetrics(), metricsPeriodMs);
     this.metricsTimer.unref();
+    this.log.info(`OutputMetricsThread -> Started thread for updating metrics values (update_period=${(metricsPeriodMs / 1000).toFixed(1)})`);
     // Health has no events of its own (spool stats, sender clocks): look often, report changes at once.
     this.healthTimer = setInterval(() => {
       const m = this.metrics();
@@ -174,6 +176,7 @@ export class OutputService {
         output: out,
         group,
         globals: config.globals,
+        hostname: config.hostname,
         ...this.o.tuning,
         onPeriodStats: group === 'standard' && out.type !== 'console' ? (s) => this.emitMetric(managers.internal, s) : undefined,
       });
