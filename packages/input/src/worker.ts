@@ -84,7 +84,7 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
       });
       await runtime.open();
     } catch (err) {
-      log.error(`Input initialization failed: ${String(err)}`);
+      // The supervisor reports it (one line, with the error's id): no second copy from here.
       await send({ type: 'init-failed', error: serializeError(err) });
       await exit(1);
       return;

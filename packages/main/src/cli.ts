@@ -94,8 +94,12 @@ export function loadCompiledConfig(args: Args, cwd: string): CompiledConfig {
     configPath: files.configPath,
     definitionsPath: files.definitionsPath,
     mode: files.mode,
+    env: process.env,
   });
   if (!args.saveState) config.globals.persistence.type = 'memory';
+  for (const input of config.inputs.filter((i) => !i.enabled)) {
+    log.warn(`Input "${input.name}" (id ${input.id}) has "enabled: false": nothing will be collected from it`);
+  }
   return config;
 }
 

@@ -216,7 +216,8 @@ export class Supervisor {
         this.refreshReadiness();
         break;
       case 'init-failed':
-        this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
+        // During the start the error travels to the one line the CLI prints; after a restart, say it here.
+        if (!this.readyWaiters.has('input')) this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
         this.settleReady('input', new StartupError(msg.error, `InputProcess failed to start: ${formatError(msg.error)}`));
         break;
       case 'batch':
@@ -274,7 +275,8 @@ export class Supervisor {
         break;
       }
       case 'init-failed':
-        this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
+        // During the start the error travels to the one line the CLI prints; after a restart, say it here.
+        if (!this.readyWaiters.has('output')) this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
         this.settleReady('output', new StartupError(msg.error, `OutputProcess failed to start: ${formatError(msg.error)}`));
         break;
       case 'batch-durable':

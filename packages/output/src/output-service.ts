@@ -12,6 +12,7 @@ import {
   configureLogging,
   deserializeLogRecord,
   createLogger,
+  CollectorError,
   OutputError,
   serializeError,
   type CompiledConfig,
@@ -136,8 +137,7 @@ export class OutputService {
       this.ledger = openDeliveryLedger({ dir: p.type === 'filesystem' ? path.join(p.directory, 'ledger') : null, logger: this.log });
     } catch (err) {
       const e =
-        err instanceof OutputError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
-      this.log.error(`Output initialisation failed: ${e.toString()}`);
+        err instanceof CollectorError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
       this.state = 'failed';
       await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(Date.now()))));
       await this.o.send({ type: 'init-failed', error: serializeError(e) });
