@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import {
   artifactsRoot, collectorConfig, duplicates, freePort, HOUR, makeCerts, makeWorkspace, PRIV, PUB, readState, recordFigure, runCollector,
-  secretScan, startReceiver, tlsOutput, waitUntil, writeConfig, type Certs, type Collector, type Receiver,
+  secretScan, sleep, startReceiver, tlsOutput, waitUntil, writeConfig, type Certs, type Collector, type Receiver,
 } from './helpers.js';
 
 const STALL_S = 5;
@@ -34,6 +34,17 @@ afterAll(() => {
   expect(scan.leaks).toEqual([]);
   if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
 });
+
+/** Polls /ready until `pred` holds (or the time is up); returns the last answer. */
+async function readyUntil(port: number, pred: (r: { status: number; body: string }) => boolean, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => null);
+    const r = { status: res?.status ?? 0, body: res ? await res.text() : '' };
+    if (pred(r) || Date.now() > end) return r;
+    await sleep(200);
+  }
+}
 
 async function stall(mode: 'replaced' | 'recovers'): Promise<void> {
   const startMs = Math.floor((Date.now() - HOURS * HOUR) / 1000) * 1000;
@@ -60,9 +71,9 @@ async function stall(mode: 'replaced' | 'recovers'): Promise<void> {
     await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 120_000);
     const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
     const expected = sim.expectedIds('modelbreaches', cursor);
-    const ready = await fetch(`http://127.0.0.1:${webPort}/ready`);
-    const readyBody = await ready.text();
-    texts.push({ name: '/ready while stalled', text: readyBody });
+    // Readiness tells the truth: 503 naming the stall while the endpoint takes nothing.
+    const stalledReady = await readyUntil(webPort, (r) => r.status === 503 && r.body.includes('OutputError(405)'), 30_000);
+    texts.push({ name: '/ready while stalled', text: stalledReady.body });
     const stalledConnections = staller.connections;
     const deliveredToStaller = staller.ids.size;
     const tRepair = Date.now();
@@ -75,6 +86,8 @@ async function stall(mode: 'replaced' | 'recovers'): Promise<void> {
     // Reconnect backoff after repeated stalls can reach tens of seconds: allow a full cap + the drain.
     const ok = await waitUntil(() => expected.every((id) => rx.ids.has(id)), 180_000, 200);
     const tAll = Date.now();
+    const recoveredReady = await readyUntil(webPort, (r) => r.status === 200, 30_000);
+    texts.push({ name: '/ready after recovery', text: recoveredReady.body });
     const missing = expected.filter((id) => !rx.ids.has(id));
     const stallLines = c.lines.filter((l) => /OutputError\(405\)/.test(l));
     const fig = {
@@ -82,12 +95,17 @@ async function stall(mode: 'replaced' | 'recovers'): Promise<void> {
       duplicatePct: +((100 * duplicates(rx.ids)) / Math.max(1, expected.length)).toFixed(3),
       stallDetectedAfterS: (tStall - t0) / 1000, stallLines: stallLines.length, stalledConnections,
       deliveredToStallerBeforeRepair: deliveredToStaller, caughtUpAfterRepairS: (tAll - tRepair) / 1000,
-      readyWhileStalled: { status: ready.status, body: readyBody.slice(0, 300) },
+      readyWhileStalled: { status: stalledReady.status, body: stalledReady.body.slice(0, 400) },
+      readyAfterRecovery: { status: recoveredReady.status, afterS: (Date.now() - tAll) / 1000 },
       firstStallLine: stallLine.replace(/^.*? -> /, '').slice(0, 300),
     };
     recordFigure(`stall ${mode}`, fig);
     expect(stallLine).toMatch(new RegExp(`OutputError\\(405\\): 127\\.0\\.0\\.1:${port} accepted no data for \\d+ s`));
     expect(expected.length).toBeGreaterThan(HOURS * PER_HOUR * 0.8);
+    expect(stalledReady.status).toBe(503);
+    expect(stalledReady.body).toMatch(/OutputError\(405\)/);
+    expect(stalledReady.body).toMatch(/accepted no data for \d+ s/);
+    expect(recoveredReady.status).toBe(200);
     expect(ok).toBe(true);
     expect(missing.slice(0, 20)).toEqual([]);
     if (mode === 'replaced') {

@@ -439,7 +439,8 @@ class StreamSender implements Sender {
         const first = c.unconfirmed[0] as Unconfirmed;
         // A tail worth a TLS handshake (a few log lines are not: the internal group would reconnect
         // for its own connection lines forever); smaller ones wait for more data or the idle close.
-        const worth = c.handed - (first.end - first.bytes) >= QUIET_CLOSE_MIN_BYTES;
+        // While stalled, any tail: its confirmation is what shows the receiver is back.
+        const worth = !!this.stalled || c.handed - (first.end - first.bytes) >= QUIET_CLOSE_MIN_BYTES;
         const quiet = c.inflight.size === 0 && now - c.lastWriteAt >= this.o.quietMs;
         const old = now - first.writtenAt >= this.confirmWithinMs;
         if (worth && (quiet || old)) void this.closeGracefully(c, quiet ? 'quiet: confirming the tail' : 'confirming the oldest unconfirmed frames');
