@@ -22,8 +22,8 @@ const PER_HOUR = 20;
 const WINDOWS_IN_FLIGHT = 8;
 /** outputs.<name>.config.peer_receive_buffer_in_mb's default (the drain rule's margin). */
 const PEER_RECEIVE_BUFFER = 8 * 1024 * 1024;
-/** What one 100 ms poll of the send queue may let through unconfirmed at this test's rates. */
-const POLL_WRITES = 1024 * 1024;
+/** What is written between two reads of the send queue (250 ms) at this test's rates (≤ 16 MB/s). */
+const POLL_WRITES = 4 * 1024 * 1024;
 
 /** The most bytes our kernel may hold unacknowledged on a socket (tcp_wmem max; 4 MiB by default). */
 function sendBufferMax(): number {
@@ -148,7 +148,7 @@ describe('kill -9 at random moments of a backfill', () => {
       // crash, which takes the output with it: cluster exits the worker at once) the restart re-sends
       // the frames the receiver had not confirmed (stream-sender.ts): during a burst at most the
       // drain margin (peer_receive_buffer_in_mb, 8 MiB) + our unacknowledged send queue (at most
-      // tcp_wmem's maximum) + the writes of one 100 ms poll (≤ 1 MiB at this test's few MB/s); plus,
+      // tcp_wmem's maximum) + the writes between two reads of it (250 ms, ≤ 4 MiB here); plus,
       // only if the kill interrupts the spool's synchronous write of a batch, that batch's complete
       // frames (at most one window). After a burst the quiet close has confirmed the tail: 0.
       // Before (frames handed to our kernel counted as sent) this measured 0 records in 18 runs,

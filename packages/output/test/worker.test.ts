@@ -185,8 +185,8 @@ describe('OutputProcess forked for real', () => {
     // After a crash the restart re-sends exactly the frames that were not confirmed (the resume
     // record holds the confirmed prefix): those are the only duplicates. During a stream they are
     // the last `margin` bytes the peer acknowledged + our unacknowledged send queue + what was
-    // written since the last poll (100 ms, ~75 KB at this feed rate): 1 MiB covers the last two on
-    // loopback. (Before: frames handed to our kernel counted as sent, 0-3 frames re-sent, and a
+    // written since the last read of it (250 ms, ~250 KB at this feed rate): 1 MiB covers the last
+    // two on loopback. (Before: frames handed to our kernel counted as sent, 0-3 frames re-sent, and a
     // stalled receiver lost them.)
     const rec = /\[EMERGENCY_PERSISTENCE_SYSTEM\] Recovered (\d+) messages \((\d+) bytes\)/.exec(w2.stdout());
     const recoveredMessages = Number(rec?.[1] ?? 0);

@@ -11,10 +11,12 @@
  *    more than the peer's receive buffer (`peerReceiveBufferBytes`, config
  *    `peer_receive_buffer_in_mb`, default 8 MiB): the peer's process must then have read the frame,
  *    since its kernel cannot hold more than that buffer unread. Acknowledged bytes = bytes whose
- *    write completed (in our kernel) minus our socket's unacknowledged send queue (`tx_queue`,
- *    tcp-queue.ts), read every TX_QUEUE_POLL_MS while something is unconfirmed; where it cannot be
- *    read, the queue is taken as UNACKED_BOUND_BYTES (the most Linux's default tcp_wmem lets a
- *    socket hold), i.e. one formula with a conservative term. For TLS the counts are plaintext
+ *    write completed (in our kernel) minus our socket's unacknowledged send queue: the better of
+ *    two lower bounds, minus the most the queue can hold (tcp_wmem's maximum, `sendQueueBound`),
+ *    and minus the measured `tx_queue` (tcp-queue.ts), read only when it could confirm what the
+ *    first cannot and at most every TX_QUEUE_POLL_MS (one read walks the kernel's whole connection
+ *    table: ~4 ms on a large host). One formula; without /proc only the first term is there.
+ *    For TLS the counts are plaintext
  *    bytes against a ciphertext queue: each record's ciphertext is longer than its plaintext, so
  *    the difference only under-counts (a record straddling the boundary is within the margin);
  *  - or the connection closed cleanly: our end() (FIN after every byte), then the peer's FIN back
@@ -45,7 +47,7 @@
  * After a crash of this process (kill -9), recovery resumes after the confirmed prefix (the
  * spool's resume record): what our kernel still held is sent again, because a stalled peer could
  * have lost it. Bound on duplicates per crash or per failed connection: the unconfirmed frames,
- * i.e. at most `peerReceiveBufferBytes` + our send queue + one poll interval of writes during a
+ * i.e. at most `peerReceiveBufferBytes` + our send queue + the writes of one TX_QUEUE_POLL_MS during a
  * burst, and after a burst only what was written since the last quiet close.
  *
  * Memory: once a frame is in the kernel we keep only its seq, size and stream offset, never its
@@ -57,15 +59,15 @@ import { OutputError, type Logger } from '@devo-collector/common';
 import { OUTPUT_ERROR } from '../errors.js';
 import type { Spool, SpoolFrame } from '../spool.js';
 import { type BackoffPolicy, backoffMs, DEFAULT_BACKOFF, type DeliveryResult, deliveryResult, describeSocketError } from './delivery.js';
-import { readTxQueue, tcpRowOf, type TcpRow } from './tcp-queue.js';
+import { readTxQueue, sendQueueBound, tcpRowOf, type TcpRow } from './tcp-queue.js';
 import type { Sender, SenderCounters, SenderHealth, SenderStatus } from './types.js';
 
 export type Connector = (timeoutMs: number) => Promise<net.Socket>;
 
 /** How often the send queue is read while something is unconfirmed. */
-export const TX_QUEUE_POLL_MS = 100;
-/** Where the send queue cannot be read: the most it may hold (Linux's default tcp_wmem max). */
-export const UNACKED_BOUND_BYTES = 4 * 1024 * 1024;
+export const TX_QUEUE_POLL_MS = 250;
+/** How often the sender checks its connection (confirmations, stall, quiet close). */
+const TICK_MS = 100;
 /** A clean close confirms only on a connection at least this old (see the header). */
 export const PROVE_MS = 1_000;
 export const DEFAULT_QUIET_MS = 1_000;
@@ -119,6 +121,8 @@ interface Conn {
   handed: number;
   /** Lower bound of the bytes the peer's kernel acknowledged. */
   acked: number;
+  /** When tx_queue was last read. */
+  polledAt: number;
   /**
    * The connection's stall clock: the last confirmation, advance of `acked`, start of a clean close,
    * or when data started waiting on it.
@@ -168,7 +172,7 @@ class StreamSender implements Sender {
 
   start(): void {
     if (this.loop) return;
-    this.tick = setInterval(() => this.onTick(), TX_QUEUE_POLL_MS);
+    this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.tick.unref();
     this.loop = this.run().catch((err: unknown) => this.log.error(`Sender stopped unexpectedly: ${describeSocketError(err)}`));
   }
@@ -287,6 +291,7 @@ class StreamSender implements Sender {
       done: 0,
       handed: 0,
       acked: 0,
+      polledAt: 0,
       progressAt: now,
       inflight: new Map(),
       unconfirmed: [],
@@ -408,10 +413,23 @@ class StreamSender implements Sender {
   }
 
   /** The drain rule: confirms the frames the peer's process must have read. */
-  private confirm(c: Conn, now: number): void {
-    const unacked = readTxQueue(c.row) ?? Math.min(c.done, UNACKED_BOUND_BYTES);
-    if (c.done - unacked > c.acked) {
-      c.acked = c.done - unacked;
+  /** `measure`: read tx_queue whatever the rule above says (before a teardown for a stall). */
+  private confirm(c: Conn, now: number, measure = false): void {
+    // Two lower bounds of what the peer acknowledged, the better one wins: everything written but
+    // the most our kernel can hold, and (read only when it could confirm what that cannot, at most
+    // every TX_QUEUE_POLL_MS: one read of /proc/net/tcp walks the kernel's whole connection table,
+    // ~4 ms on a large host) written minus the measured send queue.
+    let acked = Math.max(c.acked, c.done - sendQueueBound());
+    const first = c.unconfirmed[0];
+    const margin = this.o.peerReceiveBufferBytes;
+    const useful = !!first && c.done - margin >= first.end && acked - margin < first.end && now - c.polledAt >= TX_QUEUE_POLL_MS;
+    if (useful || measure) {
+      c.polledAt = now;
+      const unacked = readTxQueue(c.row);
+      if (unacked !== null) acked = Math.max(acked, c.done - unacked);
+    }
+    if (acked > c.acked) {
+      c.acked = acked;
       c.progressAt = now;
     }
     const upTo = c.acked - this.o.peerReceiveBufferBytes;
@@ -428,7 +446,7 @@ class StreamSender implements Sender {
     const c = this.conn;
     if (c && !c.closed) {
       const busy = c.inflight.size > 0 || c.unconfirmed.length > 0;
-      if (busy) this.confirm(c, now);
+      if (busy) this.confirm(c, now, now - c.progressAt >= this.o.stallTimeoutMs);
       if (busy && now - c.progressAt >= this.o.stallTimeoutMs) {
         this.tearDown(c, now);
       } else if (c.ending || now - c.openedAt < PROVE_MS) {
@@ -452,6 +470,8 @@ class StreamSender implements Sender {
   /** The peer confirmed nothing for the stall bound: drop the connection, re-send on the next. */
   private tearDown(c: Conn, now: number): void {
     const s = ((now - c.progressAt) / 1000).toFixed(0);
+    const unacked = readTxQueue(c.row); // for the figures of the line below
+    if (unacked !== null) c.acked = Math.max(c.acked, c.done - unacked);
     const frames = c.inflight.size + c.unconfirmed.length;
     const message =
       `${this.o.target} accepted no data for ${s} s (${frames} frames unconfirmed; its kernel acknowledged ${c.acked} bytes of this connection, ` +

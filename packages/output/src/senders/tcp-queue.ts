@@ -71,6 +71,26 @@ export function tcpRowOf(socket: net.Socket): TcpRow | null {
   return { file: v6 ? '/proc/net/tcp6' : '/proc/net/tcp', needle: `${local} ${remote} ` };
 }
 
+let sendBound: number | null = null;
+
+/**
+ * The most bytes our kernel may hold unacknowledged on one socket: tcp_wmem's maximum (the send
+ * buffer's autotuning limit, 4 MiB by default; we never set SO_SNDBUF). Where it cannot be read,
+ * 16 MiB: larger is safe (it only confirms later).
+ */
+export function sendQueueBound(): number {
+  if (sendBound === null) {
+    let v = NaN;
+    try {
+      v = Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]);
+    } catch {
+      // not Linux, or /proc/sys hidden
+    }
+    sendBound = Number.isFinite(v) && v > 0 ? v : 16 * 1024 * 1024;
+  }
+  return sendBound;
+}
+
 /**
  * The connection's unacknowledged send-queue bytes, or null when it cannot be read (no /proc, the
  * row is gone): the caller then assumes the most the kernel may hold (one formula, a bound).
