@@ -15,10 +15,10 @@
  *    two lower bounds, minus the most the queue can hold (tcp_wmem's maximum, `sendQueueBound`),
  *    and minus the measured `tx_queue` (tcp-queue.ts), read only when it could confirm what the
  *    first cannot and at most every TX_QUEUE_POLL_MS (one read walks the kernel's whole connection
- *    table: ~4 ms on a large host). One formula; without /proc only the first term is there.
- *    For TLS the counts are plaintext
- *    bytes against a ciphertext queue: each record's ciphertext is longer than its plaintext, so
- *    the difference only under-counts (a record straddling the boundary is within the margin);
+ *    table: ~4 ms on a large host). One formula; without /proc only the first term is there. For
+ *    TLS the counts are plaintext bytes against a ciphertext queue: each record's ciphertext is
+ *    longer than its plaintext, so the difference only under-counts (a record straddling the
+ *    boundary is within the margin);
  *  - or the connection closed cleanly: our end() (FIN after every byte), then the peer's FIN back
  *    (it read everything before ours) with no error seen, on a connection older than PROVE_MS (a
  *    server that rejects our client certificate accepts the TLS 1.3 handshake first).
@@ -34,15 +34,17 @@
  * data or the idle close (`idleReconnectMs`, 30 s, also clean). During a burst the drain rule
  * confirms continuously.
  *
- * Stall: a connection holding unconfirmed or unwritten frames that confirms nothing for
- * `stallTimeoutMs` (the peer accepts TLS and never reads; or it stopped closing cleanly) is torn
- * down (ERROR OutputError(405)), its frames are released and the next connection follows the usual
- * backoff. `health()` is `stalled` while data has waited that long without a confirmation (also
- * when no connection can be made), `ok` again at the next confirmation or when nothing waits.
+ * Stall: a connection holding unconfirmed or unwritten frames on which for `stallTimeoutMs`
+ * nothing is confirmed, no further byte is acknowledged and no clean close starts (the peer accepts
+ * TLS and never reads: its buffers fill; or its kernel took everything and it never answers our
+ * FIN) is torn down (ERROR OutputError(405)), its frames are released and the next connection
+ * follows the usual backoff. `health()` is `stalled` from such a teardown until the next
+ * confirmation (while stalled any tail is closed for, since its confirmation is what shows the
+ * peer is back), and also when data has waited the bound with no connection to send it on; `ok`
+ * when nothing waits.
  *
  * Shutdown drains what is ready until the last CLOSE_RESERVE_MS (1.5 s, at most half the time
- * left) and then closes cleanly, so what it sent is confirmed (a supervisor that dies lets the
- * output stop this way too).
+ * left) and then closes cleanly, so what it sent is confirmed.
  *
  * After a crash of this process (kill -9), recovery resumes after the confirmed prefix (the
  * spool's resume record): what our kernel still held is sent again, because a stalled peer could
@@ -121,8 +123,11 @@ interface Conn {
   handed: number;
   /** Lower bound of the bytes the peer's kernel acknowledged. */
   acked: number;
-  /** When tx_queue was last read. */
+  /** When tx_queue was last read, and the acknowledged bytes it showed (null: not yet read). */
   polledAt: number;
+  measuredAcked: number | null;
+  /** `done` at the last check. */
+  doneSeen: number;
   /**
    * The connection's stall clock: the last confirmation, advance of `acked`, start of a clean close,
    * or when data started waiting on it.
@@ -143,6 +148,8 @@ class StreamSender implements Sender {
   private readonly o: Required<Omit<StreamSenderOptions, 'backoff'>> & { backoff: BackoffPolicy };
   private readonly log: Logger;
   private readonly confirmWithinMs: number;
+  /** The stall bound per connection, never shorter than it takes a young connection to close cleanly. */
+  private readonly tearDownMs: number;
   private conn: Conn | null = null;
   private stopping = false;
   private readonly abort = new AbortController();
@@ -167,6 +174,7 @@ class StreamSender implements Sender {
     this.o = { ...opts, quietMs: opts.quietMs ?? DEFAULT_QUIET_MS, backoff: opts.backoff ?? DEFAULT_BACKOFF } as StreamSender['o'];
     // A trickle must confirm well within the stall bound, or a healthy peer would look stalled.
     this.confirmWithinMs = Math.min(10_000, Math.max(this.o.quietMs, Math.floor(this.o.stallTimeoutMs / 4)));
+    this.tearDownMs = Math.max(this.o.stallTimeoutMs, PROVE_MS + this.o.quietMs + 2 * TICK_MS);
     this.log = opts.logger;
   }
 
@@ -292,6 +300,8 @@ class StreamSender implements Sender {
       handed: 0,
       acked: 0,
       polledAt: 0,
+      measuredAcked: null,
+      doneSeen: 0,
       progressAt: now,
       inflight: new Map(),
       unconfirmed: [],
@@ -412,26 +422,38 @@ class StreamSender implements Sender {
     return this.holding || (!!c && !c.closed && (c.inflight.size > 0 || c.unconfirmed.length > 0));
   }
 
-  /** The drain rule: confirms the frames the peer's process must have read. */
-  /** `measure`: read tx_queue whatever the rule above says (before a teardown for a stall). */
+  /**
+   * The drain rule: confirms the frames the peer's process must have read. `measure`: read
+   * tx_queue whatever the rule below says (before a teardown for a stall).
+   */
   private confirm(c: Conn, now: number, measure = false): void {
     // Two lower bounds of what the peer acknowledged, the better one wins: everything written but
     // the most our kernel can hold, and (read only when it could confirm what that cannot, at most
     // every TX_QUEUE_POLL_MS: one read of /proc/net/tcp walks the kernel's whole connection table,
     // ~4 ms on a large host) written minus the measured send queue.
-    let acked = Math.max(c.acked, c.done - sendQueueBound());
+    // Progress (the stall clock): either bound moved past its own previous value (a first reading
+    // of tx_queue only shows what was acknowledged at some time before, not that it moves).
+    // (`done` moving means our kernel took more: the peer took some, or our buffer had room; once it
+    // is full, only the peer's acknowledgements let `done` move.)
+    const bound = c.done - sendQueueBound();
+    let moved = c.done > c.doneSeen;
+    c.doneSeen = c.done;
+    let acked = Math.max(c.acked, bound);
     const first = c.unconfirmed[0];
     const margin = this.o.peerReceiveBufferBytes;
     const useful = !!first && c.done - margin >= first.end && acked - margin < first.end && now - c.polledAt >= TX_QUEUE_POLL_MS;
     if (useful || measure) {
       c.polledAt = now;
       const unacked = readTxQueue(c.row);
-      if (unacked !== null) acked = Math.max(acked, c.done - unacked);
+      if (unacked !== null) {
+        const measured = c.done - unacked;
+        if (c.measuredAcked !== null && measured > c.measuredAcked) moved = true;
+        c.measuredAcked = Math.max(c.measuredAcked ?? 0, measured);
+        acked = Math.max(acked, measured);
+      }
     }
-    if (acked > c.acked) {
-      c.acked = acked;
-      c.progressAt = now;
-    }
+    c.acked = acked;
+    if (moved) c.progressAt = now;
     const upTo = c.acked - this.o.peerReceiveBufferBytes;
     let n = 0;
     while (c.unconfirmed.length > 0 && (c.unconfirmed[0] as Unconfirmed).end <= upTo) {
@@ -446,8 +468,8 @@ class StreamSender implements Sender {
     const c = this.conn;
     if (c && !c.closed) {
       const busy = c.inflight.size > 0 || c.unconfirmed.length > 0;
-      if (busy) this.confirm(c, now, now - c.progressAt >= this.o.stallTimeoutMs);
-      if (busy && now - c.progressAt >= this.o.stallTimeoutMs) {
+      if (busy) this.confirm(c, now, now - c.progressAt >= this.tearDownMs);
+      if (busy && now - c.progressAt >= this.tearDownMs) {
         this.tearDown(c, now);
       } else if (c.ending || now - c.openedAt < PROVE_MS) {
         // Closing already, or too young for a clean close to confirm anything.
