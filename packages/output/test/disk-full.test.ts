@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openDeliveryLedger } from '../src/ledger/delivery-ledger.js';
+import { ledgerFileBytesFor, openDeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { openSpool, type Spool } from '../src/spool.js';
 import { segmentSizeFor } from '../src/spool/file-store.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
@@ -116,6 +116,26 @@ describe('spool on a full disk', () => {
     await again.spool.close();
   });
 
+  it('after ENOSPC, writes wait for headroom (two segments free) instead of refilling the last few KB', async () => {
+    const { spool } = await open({ segmentMaxBytes: 64 * 1024 });
+    await spool.append(Buffer.from('good-0'), 1);
+    disk.full = true;
+    await expect(spool.append(Buffer.from('lost'), 1)).rejects.toThrow(/ENOSPC/);
+    disk.full = false;
+    const tries = disk.failedWrites;
+    const real = await fsp.statfs(dir);
+    const statfs = vi.spyOn(fsp, 'statfs').mockResolvedValue({ ...real, bsize: 4096, bavail: 16 } as Awaited<ReturnType<typeof fsp.statfs>>);
+    await expect(spool.append(Buffer.from('still-refused'), 1)).rejects.toThrow(/65536 bytes free, waiting for 131072/);
+    expect(disk.failedWrites).toBe(tries); // refused without touching the segment
+    expect(spool.stats().writeBlocked?.message).toMatch(/waiting for/);
+    statfs.mockResolvedValue({ ...real, bsize: 4096, bavail: 64 } as Awaited<ReturnType<typeof fsp.statfs>>);
+    await spool.append(Buffer.from('good-1'), 1);
+    statfs.mockRestore();
+    expect(spool.stats().writeBlocked).toBeNull();
+    expect(await drain(spool, 2)).toEqual(['good-0', 'good-1']);
+    await spool.close();
+  });
+
   it('a failed fsync keeps the written frames on disk (a restart re-sends them: a duplicate, never a loss) and goes on in a new segment', async () => {
     const { spool } = await open();
     await spool.append(Buffer.from('a'), 1);
@@ -204,6 +224,13 @@ describe('delivery ledger on a full disk', () => {
     expect(b.has('ns', 'never-written')).toBe(false);
     a.close();
     b.close();
+  });
+
+  it('rotates at 1/32 of a small filesystem (64 KiB to 8 MiB): its two files stay a small part of the disk', () => {
+    const MiB = 1024 * 1024;
+    expect(ledgerFileBytesFor(8 * MiB)).toBe(256 * 1024);
+    expect(ledgerFileBytesFor(1 * MiB)).toBe(64 * 1024);
+    expect(ledgerFileBytesFor(100 * 1024 * MiB)).toBe(8 * MiB);
   });
 
   it('opens on a full disk (its section line is owed) and rotates only once the new file can be opened', () => {

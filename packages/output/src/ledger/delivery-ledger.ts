@@ -60,7 +60,7 @@ export interface LedgerOptions {
   dir: string | null;
   /** Most keys remembered (oldest forgotten first). */
   capacity?: number;
-  /** `ledger.log` is rotated past this size. */
+  /** `ledger.log` is rotated past this size; default `ledgerFileBytesFor` the filesystem. */
   maxFileBytes?: number;
   logger: Logger;
   /** The running kernel's boot id (tests); default /proc/sys/kernel/random/boot_id. */
@@ -77,11 +77,21 @@ type Line = SectionLine | PendingLine | IdLine | DurableLine;
 /** 200k keys of ~20-40 bytes: ~15 MB of memory, minutes of traffic even at 10k records/s. */
 export const DEFAULT_LEDGER_CAPACITY = 200_000;
 const DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The rotation size for a filesystem of `fsBytes`: 8 MiB, or 1/32 of a smaller one (at least
+ * 64 KiB). The two files must stay a small part of the disk the spool shares: 16 MiB of ledger
+ * would fill a small persistence volume on its own. A smaller file only remembers fewer keys
+ * across a restart (a duplicate at worst, never a loss).
+ */
+export function ledgerFileBytesFor(fsBytes: number): number {
+  return Math.max(64 * 1024, Math.min(DEFAULT_MAX_FILE_BYTES, Math.floor(fsBytes / 32)));
+}
 const SEP = '\u0000';
 
 export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
   const capacity = Math.max(1, opts.capacity ?? DEFAULT_LEDGER_CAPACITY);
-  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  let maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   // A Set keeps insertion order: its first element is the oldest, so eviction is O(1).
   const keys = new Set<string>();
   const remember = (k: string): void => {
@@ -105,6 +115,10 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
   const section = Buffer.from(`${JSON.stringify(['@', bootId, session])}\n`, 'utf8');
   if (opts.dir) {
     fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    if (opts.maxFileBytes === undefined) {
+      const st = fs.statfsSync(opts.dir);
+      maxFileBytes = ledgerFileBytesFor(st.bsize * st.blocks);
+    }
     let loaded = 0;
     let torn = 0;
     let unconfirmed = 0;

@@ -76,6 +76,10 @@ export class FileStore implements SpoolStore {
   /** The active segment is not to be appended to any more (a failed fsync or truncation): roll first. */
   private rollBeforeWrite = false;
   private opened = false;
+  /** Bytes of the filesystem holding `dir` (statfs at open). */
+  private fsBytes = 0;
+  /** A write failed with ENOSPC: the next ones wait for headroom (see `checkHeadroom`). */
+  private diskFull = false;
   private readonly readers = new Map<number, Promise<fs.FileHandle>>();
   private segments: number[] = [];
   private settledPos: { segment: number; offset: number } | null = null;
@@ -118,10 +122,9 @@ export class FileStore implements SpoolStore {
 
   async recover(): Promise<RecoveredStore> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    if (this.segmentMaxBytes <= 0) {
-      const st = await fs.statfs(this.dir);
-      this.segmentMaxBytes = segmentSizeFor(st.bsize * st.blocks);
-    }
+    const st = await fs.statfs(this.dir);
+    this.fsBytes = st.bsize * st.blocks;
+    if (this.segmentMaxBytes <= 0) this.segmentMaxBytes = segmentSizeFor(this.fsBytes);
     await fs.rm(this.file('checkpoint.json.tmp'), { force: true });
     const names = await fs.readdir(this.dir);
     const all = names.flatMap((n) => (SEGMENT.exec(n) ? [Number(SEGMENT.exec(n)?.[1])] : [])).sort((a, b) => a - b);
@@ -248,6 +251,7 @@ export class FileStore implements SpoolStore {
    */
   async write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]> {
     if (!this.opened) throw new Error('spool store is not open');
+    if (this.diskFull) await this.checkHeadroom();
     let total = 0;
     for (const f of frames) total += FRAME_HEADER_BYTES + f.payload.length;
     if (this.active && (this.rollBeforeWrite || (this.active.size > 0 && this.active.size + total > this.segmentMaxBytes))) await this.closeActive();
@@ -288,6 +292,7 @@ export class FileStore implements SpoolStore {
         this.log.error(`Spool segment ${segName(a.n)}: cannot truncate a failed write (${(e2 as Error).message}); continuing in a new segment`);
         this.rollBeforeWrite = true;
       }
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') this.diskFull = true;
       throw this.writeError(err, 'write');
     }
     onWritten?.();
@@ -299,6 +304,22 @@ export class FileStore implements SpoolStore {
       throw this.writeError(err, `fsync ${segName(a.n)}`);
     }
     return out;
+  }
+
+  /**
+   * After ENOSPC the spool writes again only once the filesystem has room for two segments (at
+   * most a quarter of it): writing into the few KB the last deletion freed failed again at once,
+   * and the spool flapped between blocked and writing (50 episodes in one drain on 8 MiB).
+   */
+  private async checkHeadroom(): Promise<void> {
+    const st = await fs.statfs(this.dir);
+    const free = st.bavail * st.bsize;
+    const want = Math.min(2 * this.segmentMaxBytes, Math.floor(this.fsBytes / 4));
+    if (free < want) {
+      const e = Object.assign(new Error(`ENOSPC: no space left on device (${free} bytes free, waiting for ${want})`), { code: 'ENOSPC' });
+      throw this.writeError(e, 'write');
+    }
+    this.diskFull = false;
   }
 
   async read(frames: readonly StoredFrame[]): Promise<Buffer[]> {
