@@ -76,6 +76,24 @@ describe('state store on a full disk', () => {
     off();
   });
 
+  it('opens on a full disk without waiting for its first write, which follows once there is room', async () => {
+    configureLogging({ silent: true });
+    const dir = await tempDir();
+    disk.full = true;
+    const t0 = Date.now();
+    const store = await openStateStore({
+      mode: 'filesystem', directory: dir, inputName: 'd', inputId: '1', service: 'status', startTimeText: null, version: 1, ownerName: 'P',
+      writeRetry: { baseMs: 40, capMs: 80 },
+    });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(store.writeBlocked?.code).toBe(STATE_WRITE_ERROR);
+    expect(readdirSync(dir)).toEqual([]);
+    disk.full = false;
+    await vi.waitFor(() => expect(store.writeBlocked).toBeNull(), { timeout: 5_000, interval: 20 });
+    expect(readdirSync(dir)).toEqual([store.filePath?.slice(dir.length + 1)]);
+    await store.close();
+  });
+
   it('close gives up after one more attempt: the update rejects, nothing hangs', async () => {
     configureLogging({ silent: true });
     const dir = await tempDir();

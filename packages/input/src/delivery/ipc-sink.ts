@@ -21,7 +21,13 @@ export class IpcBatchSink implements BatchSink {
 
   constructor(
     private readonly peer: IpcPeer,
-    private readonly retry: BackoffPolicy = { baseMs: 1000, capMs: 30_000 },
+    /**
+     * A refused batch (the output's disk is full: OutputError(402)) is re-sent within 5 s of the
+     * disk having room again; a longer cap left whole windows waiting up to 30 s after the spool
+     * was writable. A retry costs one batch message (and, while the disk stays full, one statfs in
+     * the output): no tight loop.
+     */
+    private readonly retry: BackoffPolicy = { baseMs: 1000, capMs: 5_000 },
   ) {}
 
   get pendingCount(): number {

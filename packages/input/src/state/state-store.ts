@@ -83,6 +83,12 @@ class LowStateStore implements StateStore {
   /** Ends the spacing wait of the queued write, or a retry's backoff, at once (close). */
   private hurry: (() => void) | null = null;
   writeBlocked: StateStore['writeBlocked'] = null;
+  /** Resolved by the first failed write (open does not wait for a full disk, see openStateStore). */
+  private firstFailure: { promise: Promise<void>; resolve: () => void } = (() => {
+    let resolve = (): void => undefined;
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  })();
 
   constructor(
     private readonly db: Low<ServiceStateDoc>,
@@ -132,6 +138,7 @@ class LowStateStore implements StateStore {
       } catch (err) {
         const delay = backoffDelayMs(attempt, this.retry);
         const message = `cannot write the state file ${this.filePath ?? '<memory>'}: ${(err as Error).message}`;
+        this.firstFailure.resolve();
         if (!this.writeBlocked) {
           this.writeBlocked = { code: STATE_WRITE_ERROR, message, sinceMs: Date.now() };
           this.log.error(
@@ -167,6 +174,11 @@ class LowStateStore implements StateStore {
         resolve();
       };
     });
+  }
+
+  /** Resolves once a write has failed (never, if none does). */
+  whenAWriteFailed(): Promise<void> {
+    return this.firstFailure.promise;
   }
 
   beforeWrite(fn: (doc: ServiceStateDoc) => void): void {
@@ -221,7 +233,13 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     store.startTimeReset = true;
   }
   db.data.start_time = opts.startTimeText;
-  if (filePath !== null) await store.update(() => undefined);
+  if (filePath !== null) {
+    // Written at open (the reset, a migration); on a full disk the open does not wait for it: the
+    // store retries in the background and the service starts (its output side frees the disk).
+    const first = store.update(() => undefined);
+    first.catch(() => undefined);
+    await Promise.race([first, store.whenAWriteFailed()]);
+  }
   return store;
 }
 
