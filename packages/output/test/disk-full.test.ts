@@ -15,7 +15,7 @@ import { segmentSizeFor } from '../src/spool/file-store.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 /** `full`: every write fails; `partial`: bytes a failing write still writes first. */
-const disk = vi.hoisted(() => ({ full: false, partial: 0, failedWrites: 0 }));
+const disk = vi.hoisted(() => ({ full: false, partial: 0, failedWrites: 0, failOpen: false }));
 
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs')>();
@@ -42,7 +42,12 @@ vi.mock('node:fs', async (importOriginal) => {
     if (disk.partial > 0 && all.length > 1) return real.writeSync(fd, all, 0, Math.min(disk.partial, all.length - 1), position ?? null);
     throw enospc();
   }) as typeof real.writevSync;
-  return { ...real, writeSync, writevSync, default: { ...real, writeSync, writevSync } };
+  // `failOpen`: creating a file fails (a full disk without a free inode or directory block).
+  const openSync = ((p: string, ...rest: unknown[]) => {
+    if (disk.failOpen) throw Object.assign(new Error(`ENOSPC: no space left on device, open '${p}'`), { code: 'ENOSPC' });
+    return (real.openSync as (...a: unknown[]) => number)(p, ...rest);
+  }) as typeof real.openSync;
+  return { ...real, writeSync, writevSync, openSync, default: { ...real, writeSync, writevSync, openSync } };
 });
 
 let dir: string;
@@ -53,6 +58,7 @@ beforeEach(() => {
   disk.full = false;
   disk.partial = 0;
   disk.failedWrites = 0;
+  disk.failOpen = false;
 });
 afterEach(() => {
   disk.full = false;
@@ -241,6 +247,13 @@ describe('delivery ledger on a full disk', () => {
     const b = openDeliveryLedger({ dir, logger: testLogger('Ledger'), maxFileBytes: 200 });
     expect(b.has('ns', 'one')).toBe(true);
     disk.full = false;
+    // The rotation's new file cannot be created: the ledger goes on in the renamed one.
+    disk.failOpen = true;
+    for (let i = 0; i < 4; i++) b.add('ns', [`r-${i}-${'x'.repeat(20)}`]);
+    disk.failOpen = false;
+    expect(logs.records.filter((r) => r.message.startsWith('OutputError(411): Delivery ledger rotation failed'))).toHaveLength(1);
+    // Nothing was lost meanwhile: the lines are in the renamed file.
+    expect(readFileSync(path.join(dir, 'ledger.prev.log'), 'utf8')).toContain(`r-3-${'x'.repeat(20)}`);
     for (let i = 0; i < 10; i++) b.add('ns', [`k-${i}-${'x'.repeat(20)}`]);
     // The owed section came first, then the rotation kept both files whole.
     const prev = readFileSync(path.join(dir, 'ledger.prev.log'), 'utf8');

@@ -105,6 +105,7 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
   /** Lines that must still be written before any other (see the header). */
   const owed: Buffer[] = [];
   let failing = false;
+  let rotateFailing = false;
   /** A rotation renamed the file but could not open the new one yet: `fd` is `previous`. */
   let renamed = false;
   const current = opts.dir ? path.join(opts.dir, 'ledger.log') : '';
@@ -246,10 +247,11 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
       fd = next;
       fileBytes = 0;
       renamed = false;
+      rotateFailing = false;
       owed.push(section);
     } catch (err) {
-      if (!failing) opts.logger.error(`OutputError(${OUTPUT_ERROR.ledgerWrite}): Delivery ledger rotation failed: ${(err as Error).message}; retrying with the next line`);
-      failing = true;
+      if (!rotateFailing) opts.logger.error(`OutputError(${OUTPUT_ERROR.ledgerWrite}): Delivery ledger rotation failed: ${(err as Error).message}; retrying with the next line`);
+      rotateFailing = true;
     }
   }
 
