@@ -13,6 +13,7 @@ import type { Puller } from './pullers/puller.js';
 import { createStatelessPuller } from './pullers/stateless-puller.js';
 import { createTimeSlotPuller } from './pullers/time-slot-puller.js';
 import { createServiceSetup, type ServiceSetup } from './setup/service-setup.js';
+import { clientRequestsLimits, logInitVariables } from './setup/init-variables.js';
 import { openStateStore, type StateStore } from './state/state-store.js';
 
 export type RuntimeState = 'created' | 'open' | 'running' | 'stopping' | 'stopped';
@@ -65,6 +66,11 @@ export function defaultClientFactory(input: DarktraceInputConfig, metrics: Input
     requestTimeoutMs: input.requestTimeoutMs,
     maxResponseBytes: input.maxResponseBytes,
     requestsPerSecond: input.requestsPerSecond,
+    requestsLimits: clientRequestsLimits(input),
+    onLimitReached: (i) =>
+      createLogger('MainThread').info(
+        `Rate limiter: ${i.label} reached, requests to ${i.scope} wait${i.waitMs === null ? ' for a request in flight to end' : ` ${(i.waitMs / 1000).toFixed(1)} s`}`,
+      ),
     maxRetries: input.maxRetries,
     onRequest: (i) => metrics.vendorRequest(i.endpoint),
   });
@@ -101,6 +107,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           version: service.persistenceVersion,
           ownerName,
         });
+        logInitVariables(log, ownerName, input, service);
         let resolveReady: (ok: boolean) => void = () => undefined;
         const promise = new Promise<boolean>((r) => (resolveReady = r));
         const pullerOpts = {
@@ -147,6 +154,9 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
     state = 'running';
     for (const u of units) {
       let failureReported = false;
+      // The vendor's start lines, logged by the starting thread (the puller's with a single dash).
+      log.info(`${u.setup.componentName} -> Starting thread`);
+      log.info(`${u.puller.name} - Starting thread`);
       u.puller.start();
       void u.setup
         .runUntilReady(setupAc.signal, (o) => {

@@ -75,7 +75,7 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
       runtime = createInputRuntime({ config: msg.config, saveState: msg.saveState, sink, ...overrides });
       await runtime.open();
     } catch (err) {
-      log.error(`Input initialization failed: ${String(err)}`);
+      // The supervisor reports it (one line, with the error's id): no second copy from here.
       await send({ type: 'init-failed', error: serializeError(err) });
       await exit(1);
       return;
@@ -94,8 +94,10 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
     }
     state = 'running';
     const rt = runtime;
-    metricsTimer = setInterval(() => void send({ type: 'metrics', metrics: rt.metrics.snapshot() }), overrides.metricsPeriodMs ?? METRICS_PERIOD_MS);
+    const metricsPeriodMs = overrides.metricsPeriodMs ?? METRICS_PERIOD_MS;
+    metricsTimer = setInterval(() => void send({ type: 'metrics', metrics: rt.metrics.snapshot() }), metricsPeriodMs);
     metricsTimer.unref();
+    log.info(`InputMetricsThread -> Started thread for updating metrics values (update_period=${(metricsPeriodMs / 1000).toFixed(1)})`);
     rt.start((r) => void send({ type: 'setup-result', ...r }));
   }
 

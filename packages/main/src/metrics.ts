@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { createLogger, type InputMetrics, type OutputMetrics, type SenderGroup } from '@devo-collector/common';
+import type { CertificateExpiry } from '@devo-collector/output';
 
 type Labels = Record<string, string>;
 
@@ -24,6 +25,7 @@ export class CollectorMetrics {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly log = createLogger('MetricsConsumerThread');
+  private certificates: () => readonly CertificateExpiry[] = () => [];
 
   constructor() {
     this.log.info('[METRIC] Metric consumer started');
@@ -43,6 +45,18 @@ export class CollectorMetrics {
     this.gauge('cursor_lag_seconds', 'Seconds between now and the committed cursor of a service', 's', ['service']);
     this.gauge('spool_bytes', 'Bytes waiting in the on-disk spool of an output', 'bytes', ['output']);
     this.gauge('output_connected', 'Whether an output has an open connection (1) or not (0)', '1', ['output']);
+    // Computed at each scrape from the last-read notAfter, so the value is always current.
+    const certificates = (): readonly CertificateExpiry[] => this.certificates();
+    this.gauge('certificate_expiry_seconds', 'Seconds until a configured Devo certificate expires (negative once expired)', 's', ['output', 'certificate', 'path'], function collect(this: Gauge) {
+      this.reset();
+      const now = Date.now();
+      for (const c of certificates()) this.set({ output: c.output, certificate: c.certificate, path: c.path }, Math.round((c.notAfterMs - now) / 1000));
+    });
+  }
+
+  /** Where `certificate_expiry_seconds` reads the certificates from (the expiry monitor's last check). */
+  trackCertificates(source: () => readonly CertificateExpiry[]): void {
+    this.certificates = source;
   }
 
   private counter(name: string, help: string, unit: string, labelNames: string[]): void {
@@ -50,8 +64,8 @@ export class CollectorMetrics {
     this.log.info(`OpenTelemetryServer -> [METRIC] Counter "${name}" created: "${help}", unit: "${unit}"`);
   }
 
-  private gauge(name: string, help: string, unit: string, labelNames: string[]): void {
-    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry] }));
+  private gauge(name: string, help: string, unit: string, labelNames: string[], collect?: (this: Gauge) => void): void {
+    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect } : {}) }));
     this.log.info(`OpenTelemetryServer -> [METRIC] Gauge "${name}" created: "${help}", unit: "${unit}"`);
   }
 

@@ -113,9 +113,11 @@ export class Supervisor {
       this.log.warn(`No run directory for the batch lane (${(err as Error).message}): batches go through this process`);
     }
     // The output first: it must be able to take batches before the input produces any.
-    this.log.info('OutputProcess - Starting process');
+    // The vendor's lines; executing_period is each process's periodic work (the [GC] line).
+    const period = `executing_period=${Math.round(this.opts.config.globals.gcLogPeriodMs / 1000)}s`;
+    this.log.info(`OutputProcess - Starting thread (${period})`);
     await this.spawn('output');
-    this.log.info('InputProcess - Starting process');
+    this.log.info(`InputProcess - Starting thread (${period})`);
     await this.spawn('input');
     this.state = 'running';
     this.stopLogForwarder = startLogForwarder((m) => this.forwardLogs(m));
@@ -155,7 +157,8 @@ export class Supervisor {
         this.settleReady('input');
         break;
       case 'init-failed':
-        this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
+        // During the start the error travels to the one line the CLI prints; after a restart, say it here.
+        if (!this.readyWaiters.has('input')) this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
         this.settleReady('input', new StartupError(msg.error, `InputProcess failed to start: ${formatError(msg.error)}`));
         break;
       case 'batch':
@@ -209,7 +212,8 @@ export class Supervisor {
         break;
       }
       case 'init-failed':
-        this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
+        // During the start the error travels to the one line the CLI prints; after a restart, say it here.
+        if (!this.readyWaiters.has('output')) this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
         this.settleReady('output', new StartupError(msg.error, `OutputProcess failed to start: ${formatError(msg.error)}`));
         break;
       case 'batch-durable':

@@ -17,4 +17,8 @@ export const OUTPUT_ERROR = {
   checkpointWrite: 410,
   /** The delivery ledger cannot be written (disk full, ...): retried; a crash meanwhile may let a duplicate through. */
   ledgerWrite: 411,
+  /** Certificate expiry check: a configured chain/cert file cannot be read. */
+  certificateRead: 420,
+  /** Certificate expiry check: a configured chain/cert file holds no certificate we can parse. */
+  certificateParse: 421,
 } as const;

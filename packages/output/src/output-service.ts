@@ -12,6 +12,7 @@ import {
   configureLogging,
   deserializeLogRecord,
   createLogger,
+  CollectorError,
   OutputError,
   serializeError,
   type CompiledConfig,
@@ -129,8 +130,7 @@ export class OutputService {
       this.ledger = openDeliveryLedger({ dir: p.type === 'filesystem' ? path.join(p.directory, 'ledger') : null, logger: this.log });
     } catch (err) {
       const e =
-        err instanceof OutputError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
-      this.log.error(`Output initialisation failed: ${e.toString()}`);
+        err instanceof CollectorError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
       this.state = 'failed';
       await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(Date.now()))));
       await this.o.send({ type: 'init-failed', error: serializeError(e) });
@@ -146,8 +146,10 @@ export class OutputService {
     });
     this.feed.start();
     for (const r of this.outputs) for (const g of GROUPS) r.managers[g].start();
-    this.metricsTimer = setInterval(() => void this.o.send({ type: 'metrics', metrics: this.metrics() }), this.o.metricsPeriodMs ?? 5_000);
+    const metricsPeriodMs = this.o.metricsPeriodMs ?? 5_000;
+    this.metricsTimer = setInterval(() => void this.o.send({ type: 'metrics', metrics: this.metrics() }), metricsPeriodMs);
     this.metricsTimer.unref();
+    this.log.info(`OutputMetricsThread -> Started thread for updating metrics values (update_period=${(metricsPeriodMs / 1000).toFixed(1)})`);
     this.state = 'running';
     await this.o.send({ type: 'ready', ...(await this.o.beforeReady?.()) });
   }
@@ -159,6 +161,7 @@ export class OutputService {
         output: out,
         group,
         globals: config.globals,
+        hostname: config.hostname,
         ...this.o.tuning,
         onPeriodStats: group === 'standard' && out.type !== 'console' ? (s) => this.emitMetric(managers.internal, s) : undefined,
       });
