@@ -3,8 +3,8 @@
  * darktrace-collector-doc): SetupError 100-103 for the credential check, PullError 300/301 for pulls.
  * Every text goes through `scrub` so that a token can never leak, even if a server echoed one.
  */
-import { PullError, ResponseTooLargeError, SetupError } from '@devo-collector/common';
-import { authProblem, type AttemptOutcome } from './outcome.js';
+import { PullError, ResponseTooLargeError, SetupError, TransientSetupError } from '@devo-collector/common';
+import { MAX_RETRY_AFTER_MS, authProblem, isRetryable, type AttemptOutcome } from './outcome.js';
 
 export interface ErrorContext {
   endpoint: string;
@@ -42,6 +42,11 @@ function describe(o: AttemptOutcome, ctx: ErrorContext): string {
   }
 }
 
+/**
+ * What another try can fix soon (network, timeout, cut connection, 408, 429, 5xx: `isRetryable`)
+ * comes back as a TransientSetupError carrying the appliance's Retry-After; tokens, permissions and
+ * other HTTP statuses as a plain SetupError (the setup waits its long period for those).
+ */
 export function toSetupError(o: AttemptOutcome, ctx: ErrorContext): SetupError {
   const e = ctx.scrub(describe(o, ctx));
   switch (authProblem(o)) {
@@ -55,10 +60,14 @@ export function toSetupError(o: AttemptOutcome, ctx: ErrorContext): SetupError {
     case null:
       break;
   }
+  const transient = isRetryable(o);
+  const retryAfterMs = o.kind === 'http' && o.retryAfterMs !== undefined ? Math.min(o.retryAfterMs, MAX_RETRY_AFTER_MS) : null;
+  const make = (code: number, detail: string): SetupError =>
+    transient ? new TransientSetupError(code, detail, retryAfterMs) : new SetupError(code, detail);
   if (o.kind === 'http') {
-    return new SetupError(103, `Unexpected HTTP error occurred at the Darktrace server. status code, ${o.status} error: ${e}`);
+    return make(103, `Unexpected HTTP error occurred at the Darktrace server. status code, ${o.status} error: ${e}`);
   }
-  return new SetupError(100, `Error occurred while requesting from the Darktrace server. Error message: ${e}`);
+  return make(100, `Error occurred while requesting from the Darktrace server. Error message: ${e}`);
 }
 
 export function toPullError(o: AttemptOutcome, ctx: ErrorContext): PullError {

@@ -24,9 +24,11 @@ export interface InputRuntimeOptions {
   sink: BatchSink;
   createClient?: (input: DarktraceInputConfig, metrics: InputMetricsRegistry) => DarktraceApi;
   maxInFlightBytes?: number;
-  setupSlowRetryMs?: number;
-  setupNetworkRetry?: BackoffPolicy;
+  /** Short backoff of transient setup failures (the long period is the input's `setupRetryMs`). */
+  setupTransientRetry?: BackoffPolicy;
   pullRetry?: BackoffPolicy;
+  /** A service's health changed (metrics.health): the worker reports it at once. */
+  onHealthChange?: () => void;
 }
 
 export interface SetupResult {
@@ -77,7 +79,7 @@ export function defaultClientFactory(input: DarktraceInputConfig, metrics: Input
 }
 
 export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
-  const metrics = new InputMetricsRegistry();
+  const metrics = new InputMetricsRegistry(() => opts.onHealthChange?.());
   const log = createLogger('MainThread');
   const units: ServiceUnit[] = [];
   const clients: DarktraceApi[] = [];
@@ -130,10 +132,11 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           service,
           client,
           moduleName: timeSlot ? 'CollectorDarktracePuller' : 'StatelessServicePuller',
-          slowRetryMs: opts.setupSlowRetryMs,
-          networkRetry: opts.setupNetworkRetry,
+          slowRetryMs: input.setupRetryMs,
+          transientRetry: opts.setupTransientRetry,
         });
         metrics.setReady(service.name, false);
+        metrics.health.register(service.name, service.requestPeriodMs);
         units.push({ input, setup, puller, store, ready: { promise, resolve: resolveReady } });
       }
     }
@@ -159,11 +162,17 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
       log.info(`${u.puller.name} - Starting thread`);
       u.puller.start();
       void u.setup
-        .runUntilReady(setupAc.signal, (o) => {
+        .runUntilReady(setupAc.signal, (a) => {
+          const service = u.puller.service;
+          if (a.ok) {
+            metrics.setReady(service, true);
+            metrics.health.setupSucceeded(service);
+          } else if (a.error) {
+            metrics.health.setupFailed(service, a.error, a.transient, a.retryInMs ?? 0);
+          }
           // Report the success, and the first failure only (the retries log their own lines).
-          if (o.ok) metrics.setReady(u.puller.service, true);
-          if (o.ok || !failureReported) onSetupResult?.({ service: u.puller.service, ...o });
-          if (!o.ok) failureReported = true;
+          if (a.ok || !failureReported) onSetupResult?.({ service, ok: a.ok, ...(a.error ? { error: a.error } : {}) });
+          if (!a.ok) failureReported = true;
         })
         .then((ok) => u.ready.resolve(ok));
     }
@@ -173,6 +182,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
     if (state === 'stopped' || state === 'stopping') return;
     state = 'stopping';
     setupAc.abort();
+    metrics.health.close();
     for (const u of units) u.ready.resolve(false);
     await Promise.all(units.map((u) => u.puller.stop(deadlineMs)));
     await Promise.all(units.map((u) => u.store.close().catch((e: unknown) => log.error(`Could not close state: ${String(e)}`))));

@@ -92,6 +92,7 @@ export function makeCompiledConfig(p: {
         requestsPerSecond: 200,
         requestsLimits: null,
         maxRetries: 1,
+        setupRetryMs: 60_000,
         proxy: null,
         services: p.services,
       },

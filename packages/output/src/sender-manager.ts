@@ -12,7 +12,7 @@ import { createConsoleSender } from './senders/console-sender.js';
 import type { BackoffPolicy } from './senders/delivery.js';
 import { createTcpSender } from './senders/tcp-sender.js';
 import { createTlsSender } from './senders/tls-sender.js';
-import type { Sender } from './senders/types.js';
+import type { Sender, SenderHealth } from './senders/types.js';
 import { enqueuedStatsLine, groupTotalsLine, internalTotalsLine, pyJson, type GroupPeriod } from './monitor-lines.js';
 
 export type GroupName = 'standard_senders' | 'lookup_senders' | 'internal_senders';
@@ -143,6 +143,16 @@ export class SenderManager {
 
   connected(): boolean {
     return this.senders.some((s) => s.status().is_connection_open);
+  }
+
+  /** What each sender knows about its peer (readiness: stalled or ok). */
+  senderHealth(): SenderHealth[] {
+    return this.senders.map((s) => s.health());
+  }
+
+  /** The spool's byte bound (`queue_max_size_in_mb`). */
+  get maxBytes(): number {
+    return this.o.globals.queueMaxSizeBytes;
   }
 
   private get monitorName(): string {

@@ -60,7 +60,9 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     const messages: OutputToSupervisorMessage[] = [];
     const svc = service(messages);
     await svc.handle({ type: 'init', config: compiledConfig(dir, [out], { senderStatsPeriodMs: 400 }), validateOnly: false });
-    expect(messages.map((m) => m.type)).toEqual(['ready']);
+    // `ready`, then at once the first metrics: the supervisor knows each output's health from the start.
+    expect(messages.map((m) => m.type)).toEqual(['ready', 'metrics']);
+    expect((messages[1] as Extract<OutputToSupervisorMessage, { type: 'metrics' }>).metrics.health).toEqual({ relay_1: { state: 'ok' } });
     expect(svc.getState()).toBe('running');
 
     // A steady stream for ~1.2 s: the 600 ms connection age forces a reconnect mid-stream.

@@ -212,6 +212,7 @@ export function compileDarktraceInput(
     requestsPerSecond,
     requestsLimits: parseRequestsLimits(d.requests_limits, 'inputs.darktrace.requests_limits'),
     maxRetries: mg.maxRetries,
+    setupRetryMs: mg.setupRetryPeriodSeconds * 1000,
     proxy: null, // inputs.darktrace.proxy / HTTPS_PROXY: see ProxyConfig (issue 12)
     services: Object.entries(services as Dict).map(([name, raw]) => compileService(inputName, name as ServiceName, raw, defs, ctx)),
   };

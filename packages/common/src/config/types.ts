@@ -85,6 +85,11 @@ export interface DarktraceInputConfig {
   requestsLimits: RequestsLimit[] | null;
   maxRetries: number;
   /**
+   * Wait between setup attempts that another try soon cannot fix (tokens, permission):
+   * `module_globals.setup_retry_period_in_seconds` of the definitions (default 60 s).
+   */
+  setupRetryMs: number;
+  /**
    * Forward proxy towards the appliance: `inputs.darktrace.proxy`, else the supervisor's
    * HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment captured at compile time (workers never read
    * process.env). null: direct. The URL may carry user:password; it never appears in logs.
