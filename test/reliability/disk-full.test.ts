@@ -24,6 +24,40 @@ const DISK_MB = 8;
 const DAYS = 6;
 const PER_HOUR = 200;
 
+interface ReadyBody {
+  status: string;
+  reasons: Array<{ component: string; state: string; id: string; message: string; since: string }>;
+}
+
+async function ready(base: string): Promise<{ status: number; body: ReadyBody }> {
+  const r = await fetch(`${base}/ready`);
+  return { status: r.status, body: (await r.json()) as ReadyBody };
+}
+
+/** The one-hot `output_state{output,state}` gauge value for `state`. */
+async function outputState(base: string, state: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^output_state\\{[^}]*output="devo_1"[^}]*state="${state}"[^}]*\\} (\\S+)$`, 'm').exec(text)
+    ?? new RegExp(`^output_state\\{[^}]*state="${state}"[^}]*output="devo_1"[^}]*\\} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes. */
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timeout waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
 let root: string;
 let certs: Certs;
 const mounts: string[] = [];
@@ -86,16 +120,27 @@ describe('disk full on a small tmpfs', () => {
       simUrl: sim.url,
       services: { modelbreaches: { start_time_in_utc_format: new Date(startMs).toISOString().slice(0, 19), request_period_in_seconds: 5 } },
       outputs: tlsOutput(rx.port, certs),
+      globals: { web_service: { enabled: true, host: '127.0.0.1', port: 0 } },
     }));
     const t0 = Date.now();
     const c: Collector = runCollector(ws);
     try {
       await c.waitFor(/Started all objects from "MainProcess" process/, 60_000);
+      const base = `http://127.0.0.1:${/:(\d+)$/.exec(await c.waitFor(/Starting WebServiceThread, ip-port: [\d.]+:(\d+)/, 30_000))![1]}`;
       // The spool fills the disk: its writes fail with ENOSPC and the batches are refused.
       const blockedLine = await c.waitFor(/OutputProcess::.*Spool devo_1\/standard cannot write \(.*ENOSPC/, 240_000);
       expect(blockedLine).toContain(stateDir);
       const tFull = Date.now();
       const full = diskUse(stateDir);
+      // Readiness says why: 503, the output blocked with OutputError(402) naming ENOSPC and the directory.
+      const notReady = await until(async () => {
+        const r = await ready(base);
+        const reason = r.body.reasons.find((x) => x.component === 'output:devo_1' && x.state === 'blocked' && x.id === 'OutputError(402)');
+        return r.status === 503 && reason ? { ...r, reason } : undefined;
+      }, 15_000, '/ready 503 with output:devo_1 blocked OutputError(402)');
+      expect(notReady.reason.message).toContain('ENOSPC');
+      expect(notReady.reason.message).toContain(path.join(stateDir, 'spool'));
+      const blockedGauge = await until(async () => ((await outputState(base, 'blocked')) === 1 ? 1 : undefined), 15_000, 'output_state blocked 1');
       // It stays that way while the receiver is down: pulling pauses, nothing crashes.
       const linesAtFull = c.lines.length;
       await sleep(10_000);
@@ -121,16 +166,30 @@ describe('disk full on a small tmpfs', () => {
       const tAll = Date.now();
       const missing = expected.filter((id) => !rx.ids.has(id));
       const spoolDir = path.join(stateDir, 'spool');
+      // Ready again once the disk has room: 200, no reasons, the output ok.
+      const back = await until(async () => {
+        const r = await ready(base);
+        return r.status === 200 ? r : undefined;
+      }, 60_000, '/ready back to 200');
+      expect(back.body.reasons).toEqual([]);
+      const tReady = Date.now();
+      expect(await outputState(base, 'ok')).toBe(1);
+      expect(await outputState(base, 'blocked')).toBe(0);
       // Reclaimed: what is left of the spool once everything is sent is at most its active segments.
       await sleep(2_000);
       const after = diskUse(stateDir);
       const spoolBytesAfter = filesBytes(spoolDir);
       const log = c.lines.join('\n');
+      const refusedTotal = c.lines
+        .filter((l) => /Batch \S+ rejected by the output \(OutputError\(402\)/.test(l))
+        .reduce((n, l) => n + 1 + Number(/and (\d+) more rejections/.exec(l)?.[1] ?? 0), 0);
       const fig = {
         diskMiB: DISK_MB, backlogRecords: expected.length, receivedBytes: rx.lines.reduce((n, l) => n + l.length + 1, 0),
         fullAfterS: (tFull - t0) / 1000, diskUsedAtFull: full.usedBytes, diskSize: full.sizeBytes,
         cursorHoursWhileFull: cursorWhileFull ? +((cursorWhileFull - startMs) / HOUR).toFixed(1) : null,
-        refusedBatchesIn10s: refused, rejectLinesIn10s: rejectLines.length, blockedEpisodesWhileDown: blockedEpisodes,
+        refusedBatches: refusedTotal, rejectLinesIn10s: rejectLines.length, rejectionsIn10s: refused,
+        readyReason: `${notReady.reason.id}: ${notReady.reason.message.slice(0, 160)}`, blockedGauge,
+        readyAgainAfterUpS: (tReady - tUp) / 1000, blockedEpisodesWhileDown: blockedEpisodes,
         blockedEpisodesTotal: c.lines.filter((l) => /Spool devo_1\/standard cannot write/.test(l)).length,
         writingAgainAfterUpS: (tWriting - tUp) / 1000, allDeliveredAfterUpS: (tAll - tUp) / 1000,
         expected: expected.length, delivered: rx.ids.size, missing: missing.length, duplicates: duplicates(rx.ids),

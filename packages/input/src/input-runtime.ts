@@ -108,6 +108,8 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           startTimeText: timeSlot ? service.startTimeText : null,
           version: service.persistenceVersion,
           ownerName,
+          // A state file that cannot be written (disk full) makes the service failing while it lasts.
+          onWriteBlocked: (b) => metrics.health.stateWriteBlocked(service.name, b),
         });
         logInitVariables(log, ownerName, input, service);
         let resolveReady: (ok: boolean) => void = () => undefined;
@@ -137,6 +139,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
         });
         metrics.setReady(service.name, false);
         metrics.health.register(service.name, service.requestPeriodMs);
+        if (store.writeBlocked) metrics.health.stateWriteBlocked(service.name, store.writeBlocked);
         units.push({ input, setup, puller, store, ready: { promise, resolve: resolveReady } });
       }
     }

@@ -31,6 +31,8 @@ export interface StateStoreOptions {
   ownerName: string;
   /** Backoff of a failed write's retries (tests); default 1 s doubling up to 30 s. */
   writeRetry?: BackoffPolicy;
+  /** `writeBlocked` changed (set at the first failed write, null again after a good one): readiness. */
+  onWriteBlocked?: (blocked: StateStore['writeBlocked']) => void;
 }
 
 /** RuntimeError id of a state file that cannot be written (disk full, ...); documented in docs/errors.md. */
@@ -95,6 +97,7 @@ class LowStateStore implements StateStore {
     readonly filePath: string | null,
     private readonly log: Logger,
     private readonly retry: BackoffPolicy,
+    private readonly onWriteBlocked: (blocked: StateStore['writeBlocked']) => void,
     /**
      * Least time between the starts of two writes. Each write rewrites the whole seen list (MBs at
      * a burst), and small volume-sized windows commit many times a second: spacing the writes
@@ -141,6 +144,7 @@ class LowStateStore implements StateStore {
         this.firstFailure.resolve();
         if (!this.writeBlocked) {
           this.writeBlocked = { code: STATE_WRITE_ERROR, message, sinceMs: Date.now() };
+          this.onWriteBlocked({ ...this.writeBlocked });
           this.log.error(
             `${new RuntimeError(STATE_WRITE_ERROR, message).toString()}; the state is kept in memory and written again ` +
               `(first retry in ${(delay / 1000).toFixed(1)} s); pulling pauses at the end of the cycle until it is written`,
@@ -155,6 +159,7 @@ class LowStateStore implements StateStore {
       if (this.writeBlocked) {
         this.log.info(`The state file ${this.filePath ?? '<memory>'} is written again after ${((Date.now() - this.writeBlocked.sinceMs) / 1000).toFixed(1)} s`);
         this.writeBlocked = null;
+        this.onWriteBlocked(null);
       }
       return;
     }
@@ -213,7 +218,7 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     plog(`Created persistence instance, filename_path: ${filePath}`);
     stored = await readStored(adapter, opts);
   }
-  const store = new LowStateStore(db, filePath, main, opts.writeRetry ?? DEFAULT_WRITE_RETRY, filePath === null ? 0 : STATE_WRITE_SPACING_MS);
+  const store = new LowStateStore(db, filePath, main, opts.writeRetry ?? DEFAULT_WRITE_RETRY, opts.onWriteBlocked ?? (() => undefined), filePath === null ? 0 : STATE_WRITE_SPACING_MS);
 
   if (stored === null) {
     plog('There is no data persisted with the latest format, any previous persisted data will be migrated');
