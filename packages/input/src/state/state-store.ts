@@ -146,7 +146,7 @@ class LowStateStore implements StateStore {
           this.writeBlocked = { code: STATE_WRITE_ERROR, message, sinceMs: Date.now() };
           this.onWriteBlocked({ ...this.writeBlocked });
           this.log.error(
-            `${new RuntimeError(STATE_WRITE_ERROR, message).toString()}; the state is kept in memory and written again ` +
+            `${new RuntimeError(520, message).toString()}; the state is kept in memory and written again ` +
               `(first retry in ${(delay / 1000).toFixed(1)} s); pulling pauses at the end of the cycle until it is written`,
           );
         } else {
