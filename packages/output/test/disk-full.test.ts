@@ -184,6 +184,26 @@ describe('spool on a full disk', () => {
     await spool.close();
   });
 
+  it('on a full disk a wholly sent active segment is deleted too (a disk smaller than two segments gets space back)', async () => {
+    const { spool } = await open({ segmentMaxBytes: 1 << 20 });
+    for (let i = 0; i < 5; i++) await spool.append(Buffer.from(`old-${i}`), 1);
+    disk.full = true;
+    await expect(spool.append(Buffer.from('refused'), 1)).rejects.toThrow(/ENOSPC/);
+    disk.full = false;
+    expect(segments()).toHaveLength(1);
+    expect(await drain(spool, 5)).toHaveLength(5);
+    await spool.flushCheckpoint();
+    expect(segments()).toEqual([]);
+    await spool.append(Buffer.from('new-0'), 1);
+    expect(segments()).toHaveLength(1);
+    expect(await drain(spool, 1)).toEqual(['new-0']);
+    await spool.close();
+    await fsp.rm(path.join(dir, 'resume.bin'));
+    const again = await open();
+    expect(again.recovery).toMatchObject({ frames: 0, corruptFrames: 0 });
+    await again.spool.close();
+  });
+
   it('segments are sized to the filesystem: 1/64 of it, 1 MiB to 16 MiB', () => {
     const MiB = 1024 * 1024;
     expect(segmentSizeFor(4 * MiB)).toBe(MiB);

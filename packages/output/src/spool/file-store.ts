@@ -371,6 +371,19 @@ export class FileStore implements SpoolStore {
     // Nothing settled since start: keep the settled position recovery read.
     const base = settled ? { segment: settled.segment, offset: settled.end } : this.settledPos;
     if (!base) return;
+    // On a full disk a wholly sent active segment goes too (the next write starts a new one): a
+    // disk smaller than two segments would otherwise never get space back. No write is under way
+    // then: one would have moved the active segment's end past the settled position.
+    const a = this.active;
+    if (this.diskFull && a && base.segment === a.n && base.offset >= a.size) {
+      this.active = null;
+      await a.handle.close().catch(() => undefined);
+      const r = this.readers.get(a.n);
+      this.readers.delete(a.n);
+      if (r) await r.then((h2) => h2.close()).catch(() => undefined);
+      await fs.rm(this.file(segName(a.n)), { force: true });
+      this.segments = this.segments.filter((x) => x !== a.n);
+    }
     const old = this.segments.filter((n) => n < base.segment && n !== this.active?.n);
     for (const n of old) {
       const r = this.readers.get(n);
