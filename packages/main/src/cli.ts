@@ -93,6 +93,8 @@ export function loadCompiledConfig(args: Args, cwd: string): CompiledConfig {
     configPath: files.configPath,
     definitionsPath: files.definitionsPath,
     mode: files.mode,
+    // The proxy variables are read here, once; workers get them inside the compiled config.
+    env: process.env,
   });
   if (!args.saveState) config.globals.persistence.type = 'memory';
   return config;

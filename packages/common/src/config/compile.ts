@@ -11,6 +11,7 @@ import { compileOutputs } from './outputs-config.js';
 import { compileGlobals } from './globals-config.js';
 import { fail, isDict, show } from './checks.js';
 import { registerSecret } from '../secrets.js';
+import { proxySecrets, type ProxyEnvironment } from './proxy-config.js';
 
 export interface CompileOptions {
   cwd: string;
@@ -19,6 +20,11 @@ export interface CompileOptions {
   mode: 'file' | 'collector-server';
   nowMs?: number;
   hostname?: string;
+  /**
+   * The environment the proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read from; the
+   * CLI passes process.env. Absent: none (compiling never reads process.env by itself).
+   */
+  env?: ProxyEnvironment;
 }
 
 export function compileConfig(raw: unknown, definitionsRaw: unknown, opts: CompileOptions): CompiledConfig {
@@ -30,10 +36,11 @@ export function compileConfig(raw: unknown, definitionsRaw: unknown, opts: Compi
       if (name !== 'darktrace') fail(54, `inputs.${name} is not a known input (this collector has one input: darktrace)`);
     }
   }
-  const darktrace = compileDarktraceInput(inputs, defs, { cwd: opts.cwd, nowMs: opts.nowMs ?? Date.now() });
+  const darktrace = compileDarktraceInput(inputs, defs, { cwd: opts.cwd, nowMs: opts.nowMs ?? Date.now(), env: opts.env ?? {} });
   // Register secrets before anything else can log them.
   registerSecret(darktrace.credentials.publicToken);
   registerSecret(darktrace.credentials.privateToken);
+  for (const s of [...proxySecrets(darktrace.proxy?.httpsProxy ?? null), ...proxySecrets(darktrace.proxy?.httpProxy ?? null)]) registerSecret(s);
   const outputs = compileOutputs(raw.outputs, opts.cwd);
   const globals = compileGlobals(raw.globals, opts.cwd);
   return {

@@ -1,6 +1,6 @@
 /**
  * `inputs.darktrace`: the documented InitVariablesError ids 20-35 in the vendor's order, then our
- * own checks (ids 36-45, docs/errors.md). Produces the resolved DarktraceInputConfig.
+ * own checks (ids 36-45, 69 for the proxy, docs/errors.md). Produces the resolved DarktraceInputConfig.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -10,6 +10,7 @@ import { SERVICE_NAMES } from './types.js';
 import type { Definitions } from './definitions.js';
 import { fail, isDict, isMissingOrEmpty, show, type Dict } from './checks.js';
 import { parseStartTime } from './start-time.js';
+import { compileProxy, type ProxyEnvironment } from './proxy-config.js';
 
 /** Devo tag grammar (SDK template schema): 4-8 dot-separated segments of [a-z0-9_]. */
 const DEVO_TAG = /^(([a-z]|_|[0-9])+[.]){3,7}([a-z]|_|[0-9])+$/;
@@ -19,6 +20,8 @@ const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.
 export interface InputCompileContext {
   cwd: string;
   nowMs: number;
+  /** The supervisor's environment (proxy variables only are read), captured at compile time. */
+  env: ProxyEnvironment;
 }
 
 function isLoopback(host: string): boolean {
@@ -183,7 +186,7 @@ export function compileDarktraceInput(
     maxResponseBytes: mg.maxResponseSizeMb * 1024 * 1024,
     requestsPerSecond,
     maxRetries: mg.maxRetries,
-    proxy: null, // inputs.darktrace.proxy / HTTPS_PROXY: see ProxyConfig (issue 12)
+    proxy: compileProxy(d.proxy, ctx.env),
     services: Object.entries(services as Dict).map(([name, raw]) => compileService(inputName, name as ServiceName, raw, defs, ctx)),
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Setup of one service: validates the tokens against the service's own endpoint with the
- * documented log lines. SetupError(100) (network) retries with backoff; 101-103 (tokens,
- * permission, unexpected HTTP) are logged with their id and retried slowly, so an operator can fix
- * the tokens on the appliance without restarting the collector.
+ * documented log lines. SetupError(100) (network) and 106 (proxy unreachable) retry with backoff;
+ * 101-105 (tokens, permission, unexpected HTTP, proxy credentials or refusal) are logged with their
+ * id and retried slowly, so an operator can fix the tokens on the appliance (or the proxy's rules)
+ * without restarting the collector.
  */
 import { CollectorError, SetupError, createLogger, serializeError, type SerializedError, type ServiceConfig } from '@devo-collector/common';
 import { backoffDelayMs, sleep, type BackoffPolicy } from '../backoff.js';
@@ -70,7 +71,8 @@ export function createServiceSetup(opts: ServiceSetupOptions): ServiceSetup {
       const outcome = await runOnce();
       onAttempt?.(outcome);
       if (outcome.ok) return true;
-      const delay = outcome.error?.code === 100 ? backoffDelayMs(networkFailures++, networkRetry) : slowRetryMs;
+      const network = outcome.error?.code === 100 || outcome.error?.code === 106;
+      const delay = network ? backoffDelayMs(networkFailures++, networkRetry) : slowRetryMs;
       log.info(`Setup will be retried in ${(delay / 1000).toFixed(1)} seconds`);
       await sleep(delay, signal);
     }
