@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the collector, its demo and its tests need on a fresh Debian machine:
-# pnpm (pinned), the workspace packages, rsyslog with TLS (the real Devo-side peer in tests) and
-# openssl (test certificates). Idempotent and quiet when everything is already there.
+# pnpm (pinned), the workspace packages, rsyslog with TLS (the real Devo-side peer in tests),
+# openssl (test certificates) and tinyproxy (the real forward proxy of the proxy tests).
+# Idempotent and quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then
@@ -13,6 +14,7 @@ command -v rsyslogd >/dev/null 2>&1 || need_apt+=(rsyslog)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v podman >/dev/null 2>&1 || need_apt+=(podman)   # test/container builds and runs the image
 command -v runc >/dev/null 2>&1 || need_apt+=(runc)
+[ -x /usr/bin/tinyproxy ] || need_apt+=(tinyproxy)   # tests start their own, with their own config
 if [ ${#need_apt[@]} -gt 0 ] && [ "${SKIP_APT:-}" != "1" ]; then
   if [ "$(id -u)" = "0" ]; then
     apt-get update -qq >/dev/null
