@@ -4,6 +4,6 @@
 # DEMO_SECONDS (default 20) or on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --demo   # the demo needs pnpm and the node packages only
 pnpm build >/dev/null
 exec node scripts/demo.mjs

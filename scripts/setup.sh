@@ -5,6 +5,9 @@
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# --demo: only what scripts/demo.sh needs (pnpm and the workspace packages; no system packages).
+demo_only=0
+[ "${1:-}" = "--demo" ] && demo_only=1
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "12.4.2" ]; then
   npm i -g pnpm@12.4.2 >/dev/null
 fi
@@ -15,7 +18,7 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v podman >/dev/null 2>&1 || need_apt+=(podman)   # test/container builds and runs the image
 command -v runc >/dev/null 2>&1 || need_apt+=(runc)
 [ -x /usr/bin/tinyproxy ] || need_apt+=(tinyproxy)   # tests start their own, with their own config
-if [ ${#need_apt[@]} -gt 0 ] && [ "${SKIP_APT:-}" != "1" ]; then
+if [ ${#need_apt[@]} -gt 0 ] && [ "${SKIP_APT:-}" != "1" ] && [ "$demo_only" = "0" ]; then
   if [ "$(id -u)" = "0" ]; then
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
