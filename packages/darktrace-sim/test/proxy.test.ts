@@ -5,6 +5,7 @@
  * host:port, never its password.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PullError, SetupError, compileProxy, type ProxyConfig } from '@devo-collector/common';
@@ -141,6 +142,26 @@ describe('client through an http proxy', () => {
       expect(String(pull)).toContain('after 2 attempts');
     } finally {
       await c.close();
+    }
+  });
+
+  it('a proxy that accepts and never answers CONNECT: SetupError(106) within the request timeout, no hang', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const c = clientFor(sim, { caPem, proxy: viaConfig(`http://${USER}:${PASSWORD}@127.0.0.1:${port}`), maxRetries: 0, requestTimeoutMs: 400 });
+    try {
+      const started = Date.now();
+      const err = await failure(c.checkCredentials('/status'));
+      expect(err.code).toBe(106);
+      expect(String(err)).toContain(`The proxy is unreachable: the proxy 127.0.0.1:${port} did not answer CONNECT 127.0.0.1:${new URL(sim.url).port}`);
+      // undici's timers tick about once a second; far below its 300 s default for the CONNECT.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await c.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
     }
   });
 

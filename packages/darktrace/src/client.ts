@@ -110,7 +110,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
   const userAgent = opts.userAgent ?? 'devo-collector-darktrace/1.0.0';
   const now = opts.now ?? (() => new Date());
   const limiter = createRateLimiter(opts.requestsPerSecond ?? 10);
-  const { dispatcher: agent } = createApplianceDispatcher({
+  const { dispatcher: agent, route } = createApplianceDispatcher({
     baseUrl,
     caPem: opts.caPem ?? null,
     tlsVerify: opts.tlsVerify ?? true,
@@ -118,6 +118,8 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     proxy: opts.proxy ?? null,
   });
   let closed = false;
+  // Named in timeout and network messages, so a silent proxy is not mistaken for a silent appliance.
+  const via = route.via === 'proxy' ? ` through the proxy ${route.display.replace(/^http:\/\//, '')}` : '';
 
   const secrets = [publicToken, privateToken].filter((s) => s.length >= 4);
   const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('****'), text);
@@ -180,7 +182,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
       if (cut) return { kind: 'failure', reason: 'oversize', status, message: `response exceeds the limit of ${maxBytes} bytes` };
       return parseJsonBody(status, headerValue(res.headers['content-type']) ?? '', text);
     } catch (err) {
-      return failureFrom(err, status, signal, timeout, timeoutMs);
+      return failureFrom(err, status, signal, timeout, timeoutMs, via);
     } finally {
       opts.onRequest?.({ endpoint, status, durationMs: performance.now() - started });
     }
@@ -310,7 +312,7 @@ function proxyCause(err: unknown): ProxyTunnelError | null {
   return null;
 }
 
-function failureFrom(err: unknown, status: number | null, caller: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): AttemptOutcome {
+function failureFrom(err: unknown, status: number | null, caller: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number, via: string): AttemptOutcome {
   if (caller?.aborted) return { kind: 'failure', reason: 'aborted', status, message: 'request aborted' };
   const proxy = proxyCause(err);
   if (proxy) {
@@ -318,10 +320,10 @@ function failureFrom(err: unknown, status: number | null, caller: AbortSignal | 
   }
   const code = (err as { code?: unknown } | null)?.code;
   if (timeout.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
-    return { kind: 'failure', reason: 'timeout', status, message: `request timed out after ${timeoutMs} ms` };
+    return { kind: 'failure', reason: 'timeout', status, message: `request timed out after ${timeoutMs} ms${via}` };
   }
   // Only the message and code: undici error objects are never attached, so nothing else can leak.
   const msg = err instanceof Error ? err.message : String(err);
   const cause = (err as { cause?: { message?: string } } | null)?.cause?.message;
-  return { kind: 'failure', reason: 'network', status, message: `${typeof code === 'string' ? `${code}: ` : ''}${msg}${cause ? ` (${cause})` : ''}` };
+  return { kind: 'failure', reason: 'network', status, message: `${typeof code === 'string' ? `${code}: ` : ''}${msg}${cause ? ` (${cause})` : ''}${via}` };
 }

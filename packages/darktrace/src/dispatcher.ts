@@ -64,7 +64,8 @@ class TunnelPool extends Pool {
       (err: unknown) => {
         const code = (err as { code?: unknown } | null)?.code;
         const msg = err instanceof Error ? err.message : String(err);
-        throw new ProxyTunnelError('unreachable', this.proxyHost, null, `the proxy ${this.proxyHost} cannot be reached (${typeof code === 'string' ? `${code}: ` : ''}${msg})`);
+        const what = code === 'UND_ERR_HEADERS_TIMEOUT' ? `did not answer CONNECT ${target}` : 'cannot be reached';
+        throw new ProxyTunnelError('unreachable', this.proxyHost, null, `the proxy ${this.proxyHost} ${what} (${typeof code === 'string' ? `${code}: ` : ''}${msg})`);
       },
     );
   }
@@ -95,7 +96,9 @@ export function createApplianceDispatcher(opts: DispatcherOptions): ApplianceDis
     ...(user ? { token: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } : {}),
     requestTls: tls,
     proxyTls: { timeout: opts.timeoutMs },
-    clientFactory: (origin: URL, o: object) => new TunnelPool(origin, o as Pool.Options, host),
+    // A request waiting for its tunnel ignores its abort signal until the CONNECT settles, so the
+    // CONNECT itself must be bounded: a proxy that accepts and never answers is 106, not a hang.
+    clientFactory: (origin: URL, o: object) => new TunnelPool(origin, { ...(o as Pool.Options), ...timeouts }, host),
     ...timeouts,
   });
   return { route, dispatcher };
