@@ -39,6 +39,8 @@ export class ProxyTunnelError extends Error {
   }
 }
 
+type ConnectCallback = (err: Error | null, data: Dispatcher.ConnectData) => void;
+
 /** The proxy side of a ProxyAgent: a Pool whose CONNECT answers become ProxyTunnelErrors. */
 class TunnelPool extends Pool {
   constructor(
@@ -50,7 +52,9 @@ class TunnelPool extends Pool {
   }
 
   // ProxyAgent uses the promise form; the callback form is left as undici wrote it.
-  override connect(options: Dispatcher.ConnectOptions, callback?: (err: Error | null, data: Dispatcher.ConnectData) => void): any {
+  override connect(options: Dispatcher.ConnectOptions, callback: ConnectCallback): void;
+  override connect(options: Dispatcher.ConnectOptions): Promise<Dispatcher.ConnectData>;
+  override connect(options: Dispatcher.ConnectOptions, callback?: ConnectCallback): void | Promise<Dispatcher.ConnectData> {
     if (callback) return super.connect(options, callback);
     const target = options.path;
     return super.connect(options).then(
