@@ -342,7 +342,7 @@ describe('container image (podman)', () => {
         '-v', `${dir}/config:/devo-collector/config:ro`,
         '-v', `${stateDir}:/devo-collector/state`,
         '-e', 'CONFIG_FILE=config.yaml',
-        '-e', `HEALTHCHECK_URL=http://127.0.0.1:${webPort}/health`,
+        '-e', `HEALTHCHECK_URL=http://127.0.0.1:${webPort}/ready`,
         IMAGE,
       ], { timeoutMs: 60_000 });
     };

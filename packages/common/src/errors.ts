@@ -49,6 +49,17 @@ export class SetupError extends CollectorError {
   override readonly name = 'SetupError' as const;
 }
 
+/**
+ * A setup failure another try can fix soon (network error, timeout, cut connection, HTTP 408, 429
+ * or 5xx): same id, name and message as any SetupError; the subclass only tells the setup loop to
+ * retry with the short backoff, after `retryAfterMs` when the appliance sent `Retry-After`.
+ */
+export class TransientSetupError extends SetupError {
+  constructor(code: number, detail: string, readonly retryAfterMs: number | null = null) {
+    super(code, detail);
+  }
+}
+
 /** A pull failed (300: HTTP error, 301: anything else). The window is retried, never skipped. */
 export class PullError extends CollectorError {
   override readonly name = 'PullError' as const;
@@ -87,6 +98,11 @@ export function serializeError(err: unknown): SerializedError {
 export function deserializeError(e: SerializedError): CollectorError {
   const Ctor = registry[e.name] ?? RuntimeError;
   return new Ctor(e.code, e.message);
+}
+
+/** The id as operators grep it and readiness reports it: `SetupError(101)`. */
+export function errorId(e: Pick<SerializedError, 'name' | 'code'>): string {
+  return `${e.name}(${e.code})`;
 }
 
 export function formatError(e: SerializedError | CollectorError): string {

@@ -2,7 +2,10 @@
  * The vendor's periodic memory line, logged by every process at start and every period:
  *   [GC] global: 24.6% -> 24.7%, process: RSS(62.17MiB -> 62.54MiB), VMS(522.05MiB -> 522.05MiB)
  * "global" is the machine's memory pressure (used / total). Measured with pidusage (RSS) and
- * /proc (VMS, where available) before and after a collection when --expose-gc allows one.
+ * /proc (VMS, where available) before and after a full collection, as the vendor's gc.collect():
+ * the supervisor forks the workers with --expose-gc, so `globalThis.gc` exists there. Without it
+ * (the MainProcess unless node was started with --expose-gc) the line is still logged, from two
+ * samples with no collection between them, and a DEBUG line says so once.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +24,7 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(2)}${UNITS[i]}`;
 }
 
-interface Sample {
+export interface GcSample {
   globalPct: number;
   rss: number;
   vms: number;
@@ -36,7 +39,7 @@ function vmsBytes(): number {
   }
 }
 
-async function sample(): Promise<Sample> {
+async function sample(): Promise<GcSample> {
   const globalPct = ((os.totalmem() - os.freemem()) / os.totalmem()) * 100;
   let rss = process.memoryUsage.rss();
   try {
@@ -47,15 +50,29 @@ async function sample(): Promise<Sample> {
   return { globalPct, rss, vms: vmsBytes() };
 }
 
-export function formatGcLine(before: Sample, after: Sample): string {
+export function formatGcLine(before: GcSample, after: GcSample): string {
   return `[GC] global: ${before.globalPct.toFixed(1)}% -> ${after.globalPct.toFixed(1)}%, process: RSS(${formatBytes(before.rss)} -> ${formatBytes(after.rss)}), VMS(${formatBytes(before.vms)} -> ${formatBytes(after.vms)})`;
 }
 
-export async function logGcLine(log: Logger): Promise<void> {
-  const before = await sample();
-  const gc = (globalThis as { gc?: () => void }).gc;
+/** Seams for unit tests; production uses `globalThis.gc` and the real samples. */
+export interface GcProbe {
+  gc?: (() => void) | undefined;
+  sample?: () => Promise<GcSample>;
+}
+
+let noGcReported = false;
+
+/** Samples, collects (when gc is exposed), samples again: the "after" figures follow a real collection. */
+export async function logGcLine(log: Logger, probe: GcProbe = {}): Promise<void> {
+  const take = probe.sample ?? sample;
+  const gc = 'gc' in probe ? probe.gc : (globalThis as { gc?: () => void }).gc;
+  const before = await take();
   if (gc) gc();
-  const after = await sample();
+  else if (!noGcReported) {
+    noGcReported = true;
+    log.debug('[GC] no collection: this process runs without --expose-gc, the after figures are a second sample');
+  }
+  const after = await take();
   log.info(formatGcLine(before, after));
 }
 

@@ -17,4 +17,6 @@ export { compileProxy, parseProxyUrl, proxyDisplay, proxyRoute, proxySecrets, ty
 export { validateDefinitions, type Definitions, type ServiceDefinition } from './config/definitions.js';
 export { parseStartTime, formatStartTime } from './config/start-time.js';
 export { DEVO_CLOUD_HOSTS } from './config/outputs-config.js';
+export { describeRequestsLimits } from './config/requests-limits.js';
+export { KNOWN_KEYS } from './config/known-keys.js';
 export * from './gc-report.js';

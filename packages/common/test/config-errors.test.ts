@@ -15,6 +15,7 @@ const definitionsText = readFileSync(path.resolve(here, '../../darktrace/collect
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
 mkdirSync(path.join(cwd, 'certs'));
 for (const f of ['chain.crt', 'domain.crt', 'domain.key']) writeFileSync(path.join(cwd, 'certs', f), 'x');
+writeFileSync(path.join(cwd, 'empty-token'), ' \n');
 
 type Dict = Record<string, any>;
 const PUB = 'PUBLICTOKEN-abcdef0123456789';
@@ -51,6 +52,7 @@ interface Case {
   message: RegExp;
   defs?: (d: Dict) => void;
   cfg?: (c: Dict) => void;
+  env?: Record<string, string>;
 }
 
 const cases: Case[] = [
@@ -107,6 +109,21 @@ const cases: Case[] = [
   { id: 52, message: /the configuration must be a mapping/, cfg: (c) => Object.assign(c, { __replace: 'text' }) },
   { id: 53, message: /collector definitions must be a YAML mapping/, defs: (d) => Object.assign(d, { __replace: 'text' }) },
   { id: 54, message: /inputs\.sentinel is not a known input/, cfg: (c) => (c.inputs.sentinel = {}) },
+  { id: 56, message: /^inputs\.darktrace\.services\.modelbreaches\.overide_devo_tag is not a known key \(did you mean override_devo_tag\?\)$/, cfg: (c) => (ms(c).overide_devo_tag = 'my.app.x.y') },
+  { id: 56, message: /^globals\.web_service\.prot is not a known key \(did you mean port\?\)$/, cfg: (c) => (c.globals.web_service = { prot: 3000 }) },
+  { id: 56, message: /^outputs\.devo_1\.config\.adress is not a known key \(did you mean address\?\)$/, cfg: (c) => (c.outputs.devo_1.config.adress = 'x') },
+  { id: 56, message: /^inputs\.darktrace\.credentials\.private_tokn is not a known key \(did you mean private_token\?\)$/, cfg: (c) => (dt(c).credentials.private_tokn = 'x') },
+  { id: 56, message: /^inputs\.darktrace\.requests_limits\[0\]\.perod is not a known key \(did you mean period\?\)$/, cfg: (c) => (dt(c).requests_limits = [{ perod: '1m', number_of_requests: 5 }]) },
+  { id: 56, message: /^globalz is not a known key \(did you mean globals\?\)$/, cfg: (c) => (c.globalz = {}) },
+  { id: 57, message: /override_devo_tag "my\.app\.a\.b" and .*override_tag "my\.app\.c\.d" disagree/, cfg: (c) => Object.assign(ms(c), { override_devo_tag: 'my.app.a.b', override_tag: 'my.app.c.d' }) },
+  { id: 58, message: /^inputs\.darktrace\.requests_limits\[0\]\.period must be a number and a unit/, cfg: (c) => (dt(c).requests_limits = [{ period: '1 minute', number_of_requests: 5 }]) },
+  { id: 58, message: /services\.antigena\.requests_limits\[1\]\.number_of_requests must be -1 \(unlimited\) or an integer 1-9999999, got 0/, cfg: (c) => (dt(c).services.antigena.requests_limits = [{ period: '1d', number_of_requests: -1 }, { period: '1h', number_of_requests: 0 }]) },
+  { id: 58, message: /^inputs\.darktrace\.requests_limits must be a list/, cfg: (c) => (dt(c).requests_limits = '10/m') },
+  { id: 59, message: /^inputs\.darktrace\.credentials\.public_token references the environment variable DT_NOT_SET_ANYWHERE, which is not set$/, cfg: (c) => (dt(c).credentials.public_token = '${DT_NOT_SET_ANYWHERE}') },
+  { id: 59, message: /^outputs\.devo_1\.config\.address has a "\$\{" without its closing "\}"/, cfg: (c) => (c.outputs.devo_1.config.address = 'collector-${REGION.devo.io') },
+  { id: 60, message: /credentials\.public_token and inputs\.darktrace\.credentials\.public_token_file are both set/, cfg: (c) => (dt(c).credentials.public_token_file = 'pub.txt') },
+  { id: 61, message: /credentials\.private_token_file file ".*no-such-token" cannot be read \(ENOENT\)/, cfg: (c) => { delete dt(c).credentials.private_token; dt(c).credentials.private_token_file = 'no-such-token'; } },
+  { id: 61, message: /credentials\.private_token_file file ".*empty-token" is empty/, cfg: (c) => { delete dt(c).credentials.private_token; dt(c).credentials.private_token_file = 'empty-token'; } },
 ];
 
 function run(c: Case): unknown {
@@ -116,7 +133,7 @@ function run(c: Case): unknown {
   c.cfg?.(cfg);
   const d = defs.__replace ? defs.__replace : defs;
   const r = cfg.__replace ? cfg.__replace : cfg;
-  return compileConfig(r, d, { cwd, configPath: 'config.yaml', definitionsPath: 'defs.yaml', mode: 'file', nowMs: Date.parse('2026-01-01T00:00:00Z') });
+  return compileConfig(r, d, { cwd, configPath: 'config.yaml', definitionsPath: 'defs.yaml', mode: 'file', nowMs: Date.parse('2026-01-01T00:00:00Z'), env: c.env ?? {} });
 }
 
 describe('compileConfig error ids', () => {
@@ -167,4 +184,113 @@ describe('compileConfig error ids', () => {
     const b = run({ id: 0, message: /x/, cfg: (x) => { dt(x).credentials.instance = 'http://dt.lan:80'; dt(x).allow_insecure_http = true; } }) as ReturnType<typeof compileConfig>;
     expect(b.inputs[0]!.baseUrl).toBe('http://dt.lan');
   });
+});
+
+describe('vendor keys, aliases and secrets outside the file', () => {
+  const ok = (cfg: (c: Dict) => void, env?: Record<string, string>) => run({ id: 0, message: /x/, cfg, ...(env ? { env } : {}) }) as ReturnType<typeof compileConfig>;
+
+  it('accepts every key the vendor documents (type: SSL, the sender retry keys, environment, multiprocessing, ...)', () => {
+    const c = ok((x) => {
+      Object.assign(x.outputs.devo_1.config, {
+        type: 'SSL', connecting_retries: 5, connecting_max_wait_in_seconds: 60, connecting_initial_wait_in_seconds: 2,
+        sending_timeout: 5, sending_retries: 5, sending_max_wait_in_seconds: 60, sending_initial_wait_in_seconds: 2,
+        period_sender_stats_in_seconds: 300, stall_timeout_in_seconds: 30,
+      });
+      x.outputs.console_1 = { type: 'console', config: { destination: 'standard' } };
+      Object.assign(x.globals, { multiprocessing: false, devo_sender_compression_level: 6, devo_sender_compression_buffer_in_bytes: 51200, devo_sender_threshold_for_using_gzip_in_transport_layer: 1.1 });
+      Object.assign(dt(x), { environment: 'prod', proxy: null, requests_limits: [{ period: '1d', number_of_requests: -1 }] });
+    });
+    expect(c.outputs[0]!.type).toBe('devo_platform');
+    expect(c.outputs[0]!.stallTimeoutMs).toBe(30_000);
+    expect(c.inputs[0]!.requestsLimits).toEqual([{ period: '1d', periodMs: 86_400_000, numberOfRequests: -1 }]);
+  });
+
+  it('takes override_tag as an alias of override_devo_tag and accepts the vendor example tag my.app.test2', () => {
+    const c = ok((x) => {
+      ms(x).override_tag = 'my.app.test2';
+      dt(x).services.antigena = { override_devo_tag: 'my.app.devo.com', override_tag: 'my.app.devo.com' };
+    });
+    const [mb, , an] = c.inputs[0]!.services;
+    expect(mb!.tag).toBe('my.app.test2');
+    expect(mb!.overridingRules[0]).toEqual({ serviceKey: 'override_tag', value: 'my.app.test2', definitionKey: 'devo_tag', definitionValue: 'edr.darktrace.respond.model_breach' });
+    expect(an!.tag).toBe('my.app.devo.com');
+    expect(c.inputs[0]!.services[1]!.overridingRules[0]).toMatchObject({ serviceKey: 'override_tag', value: null });
+  });
+
+  it('parses requests_limits at the input and the service, including the single-mapping 2022 form', () => {
+    const c = ok((x) => {
+      dt(x).requests_limits = [{ period: '1m', number_of_requests: 30 }, { period: '1d', number_of_requests: 10000 }];
+      ms(x).requests_limits = { period: '10s', number_of_requests: 2, behavior: 'wait' };
+    });
+    expect(c.inputs[0]!.requestsLimits!.map((l) => l.periodMs)).toEqual([60_000, 86_400_000]);
+    expect(c.inputs[0]!.services[0]!.requestsLimits).toEqual([{ period: '10s', periodMs: 10_000, numberOfRequests: 2 }]);
+    expect(c.inputs[0]!.services[1]!.requestsLimits).toBeNull();
+  });
+
+  it('resolves ${VAR} in any string value, with $${ for a literal ${', () => {
+    const c = ok((x) => {
+      dt(x).credentials.public_token = '${DT_PUB}';
+      dt(x).credentials.private_token = 'pre-${DT_PRIV}-post';
+      x.outputs.devo_1.config.address = 'collector-${REGION}.devo.io';
+      x.globals.name = 'a$${b}';
+    }, { DT_PUB: 'from-env-public-0123', DT_PRIV: 'secret', REGION: 'us' });
+    expect(c.inputs[0]!.credentials).toEqual({ publicToken: 'from-env-public-0123', privateToken: 'pre-secret-post' });
+    expect(c.outputs[0]!.address).toBe('collector-us.devo.io');
+    expect(c.globals.name).toBe('a${b}');
+  });
+
+  it('checks a resolved value like any other; a missing variable names the variable, never a value', () => {
+    let err: unknown;
+    try {
+      ok((x) => (dt(x).credentials.instance = '${DT_INSTANCE}'), { DT_INSTANCE: 'https://dt.example.com/with/path' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as InitVariablesError).code).toBe(41); // the resolved value is checked like any other
+    let missing: unknown;
+    try {
+      ok((x) => (dt(x).credentials.private_token = '${DT_PRIV_MISSING}'), { DT_PUB: PUB });
+    } catch (e) {
+      missing = e;
+    }
+    expect(String(missing)).toBe('InitVariablesError(59): inputs.darktrace.credentials.private_token references the environment variable DT_PRIV_MISSING, which is not set');
+  });
+
+  it('reads public_token_file / private_token_file, trimmed', () => {
+    writeFileSync(path.join(cwd, 'pub.secret'), `  ${PUB}\n`);
+    writeFileSync(path.join(cwd, 'priv.secret'), `${PRIV}\n`);
+    const c = ok((x) => {
+      const cr = dt(x).credentials;
+      delete cr.public_token;
+      delete cr.private_token;
+      cr.public_token_file = 'pub.secret';
+      cr.private_token_file = path.join(cwd, 'priv.secret');
+    });
+    expect(c.inputs[0]!.credentials).toEqual({ publicToken: PUB, privateToken: PRIV });
+  });
+});
+
+describe('the known-key table', () => {
+  it('lists every key the compiler reads (a key read but not listed could never be set)', async () => {
+    const { KNOWN_KEYS } = await import('../src/config/known-keys.js');
+    const leaves = new Set(KNOWN_KEYS.flatMap((k) => k.replace(/\[\]/g, '').split('.')));
+    const read = new Set<string>();
+    for (const f of ['input-config.ts', 'outputs-config.ts', 'globals-config.ts', 'requests-limits.ts', 'token-files.ts']) {
+      const text = readFileSync(path.resolve(here, '../src/config', f), 'utf8');
+      for (const m of text.matchAll(/\b[a-z]\.([a-z]+(?:_[a-z0-9]+)+)\b/g)) read.add(m[1]!);
+      for (const m of text.matchAll(/^\s+([a-z]+(?:_[a-z0-9]+)+): \{ type/gm)) read.add(m[1]!);
+    }
+    expect(read.size).toBeGreaterThan(20);
+    expect([...read].filter((k) => !leaves.has(k))).toEqual([]);
+  });
+});
+
+describe('shipped example configurations', () => {
+  for (const f of ['config/config.example.yaml', 'config/demo.yaml']) {
+    it(`${f} uses known keys only`, async () => {
+      const { checkKnownKeys } = await import('../src/config/known-keys.js');
+      const raw = parse(readFileSync(path.resolve(here, '../../..', f), 'utf8'));
+      expect(() => checkKnownKeys(raw)).not.toThrow();
+    });
+  }
 });

@@ -135,6 +135,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     setLatency: (ms) => {
       latencyMs = ms;
     },
+    setTokens: (t) => {
+      tokens.publicToken = t.publicToken;
+      tokens.privateToken = t.privateToken;
+    },
     setOrder: (o) => {
       how = o;
     },

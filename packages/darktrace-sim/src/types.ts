@@ -54,6 +54,8 @@ export interface Simulator {
   /** A fixed time (ms), a clock function, or null to return to the clock given at start. */
   setNow(now: number | (() => number) | null): void;
   setLatency(ms: number): void;
+  /** The tokens the appliance accepts from now on (an operator fixing the API token on the appliance). */
+  setTokens(tokens: { publicToken: string; privateToken: string }): void;
   setOrder(order: SimOrder): void;
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { PullError, SetupError, registerSecret, type ProxyConfig } from '@devo-c
 import { ProxyTunnelError, createApplianceDispatcher } from './dispatcher.js';
 import { toPullError, toSetupError, type ErrorContext } from './error-map.js';
 import { isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from './outcome.js';
-import { createRateLimiter, sleep } from './rate-limiter.js';
+import { createRateLimiter, sleep, type LimitSpec, type RateLimiterOptions } from './rate-limiter.js';
 import { BodyBuffer } from './body-buffer.js';
 import { splitJsonArray, type ElementSlice } from './json-array-split.js';
 import { buildPathAndQuery, formatDtapiDate, signRequest, type QueryValue } from './sign.js';
@@ -24,6 +24,12 @@ export interface DarktraceClientOptions {
   requestTimeoutMs?: number;
   maxResponseBytes?: number;
   requestsPerSecond?: number;
+  /**
+   * `requests_limits`: windows every request counts in (`shared`) and windows of the requests to
+   * one endpoint path (`byEndpoint`, a service's limits). Setup requests count like any other.
+   */
+  requestsLimits?: { shared: readonly LimitSpec[]; byEndpoint: Readonly<Record<string, readonly LimitSpec[]>> };
+  onLimitReached?: RateLimiterOptions['onLimitReached'];
   maxRetries?: number;
   /** Base of the exponential backoff (default 500 ms); lowered by tests. */
   retryBaseDelayMs?: number;
@@ -109,7 +115,12 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
   const backoff = { baseMs: opts.retryBaseDelayMs ?? 500, capMs: opts.retryMaxDelayMs ?? 30_000 };
   const userAgent = opts.userAgent ?? 'devo-collector-darktrace/1.0.0';
   const now = opts.now ?? (() => new Date());
-  const limiter = createRateLimiter(opts.requestsPerSecond ?? 10);
+  const limiter = createRateLimiter({
+    requestsPerSecond: opts.requestsPerSecond ?? 10,
+    shared: opts.requestsLimits?.shared ?? [],
+    byScope: opts.requestsLimits?.byEndpoint ?? {},
+    ...(opts.onLimitReached ? { onLimitReached: opts.onLimitReached } : {}),
+  });
   const { dispatcher: agent, route } = createApplianceDispatcher({
     baseUrl,
     caPem: opts.caPem ?? null,
@@ -201,12 +212,13 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     const pathAndQuery = buildPathAndQuery(endpoint, query);
     for (let n = 0; ; n++) {
       if (closed) throw new PullError(301, 'Some error occurred while retrieving events from Darktrace server. Error details: the client is closed');
+      let release: () => void;
       try {
-        await limiter.acquire(signal);
+        release = await limiter.acquire(endpoint, signal);
       } catch {
         throw aborted(endpoint);
       }
-      const outcome = await attempt(endpoint, pathAndQuery, signal, each);
+      const outcome = await attempt(endpoint, pathAndQuery, signal, each).finally(release);
       if (outcome.kind === 'ok') return outcome.body;
       if (n >= maxRetries || !isRetryable(outcome)) throw toPullError(outcome, errorContext(endpoint, n + 1));
       try {
@@ -220,9 +232,9 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
   async function checkCredentials(endpoint: string, query?: Record<string, QueryValue>): Promise<void> {
     const pathAndQuery = buildPathAndQuery(endpoint, query);
     if (closed) throw new SetupError(100, 'Error occurred while requesting from the Darktrace server. Error message: the client is closed');
-    await limiter.acquire();
+    const release = await limiter.acquire(endpoint);
     // A single request on purpose: setup reports what the appliance says, the caller decides to retry.
-    const outcome = await attempt(endpoint, pathAndQuery);
+    const outcome = await attempt(endpoint, pathAndQuery).finally(release);
     if (outcome.kind !== 'ok') throw toSetupError(outcome, errorContext(endpoint, 1));
   }
 

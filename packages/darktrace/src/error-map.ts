@@ -4,8 +4,8 @@
  * ours for a proxy that refuses the tunnel: SetupError 104-106 / PullError 302-304 (docs/errors.md).
  * Every text goes through `scrub` so that a token can never leak, even if a server echoed one.
  */
-import { PullError, ResponseTooLargeError, SetupError } from '@devo-collector/common';
-import { authProblem, type AttemptOutcome } from './outcome.js';
+import { PullError, ResponseTooLargeError, SetupError, TransientSetupError } from '@devo-collector/common';
+import { MAX_RETRY_AFTER_MS, authProblem, isRetryable, type AttemptOutcome } from './outcome.js';
 
 export interface ErrorContext {
   endpoint: string;
@@ -62,13 +62,13 @@ const PROXY_HINT: Record<ProxyReason, string> = {
   'proxy-unreachable': 'check the proxy address and that the proxy is running',
 };
 
+/**
+ * What another try can fix soon (network, timeout, cut connection, 408, 429, 5xx: `isRetryable`)
+ * comes back as a TransientSetupError carrying the appliance's Retry-After; tokens, permissions and
+ * other HTTP statuses as a plain SetupError (the setup waits its long period for those).
+ */
 export function toSetupError(o: AttemptOutcome, ctx: ErrorContext): SetupError {
   const e = ctx.scrub(describe(o, ctx));
-  const proxy = proxyReason(o);
-  if (proxy) {
-    const [id, , summary] = PROXY_ERRORS[proxy];
-    return new SetupError(id, `${summary}: ${e}; ${PROXY_HINT[proxy]}`);
-  }
   switch (authProblem(o)) {
     case 'date':
       return new SetupError(101, ctx.scrub(`The tokens provided are incorrect. Please specify the correct credentials. Error message ${clockHint(ctx)}`));
@@ -80,10 +80,20 @@ export function toSetupError(o: AttemptOutcome, ctx: ErrorContext): SetupError {
     case null:
       break;
   }
-  if (o.kind === 'http') {
-    return new SetupError(103, `Unexpected HTTP error occurred at the Darktrace server. status code, ${o.status} error: ${e}`);
+  const transient = isRetryable(o);
+  const retryAfterMs = o.kind === 'http' && o.retryAfterMs !== undefined ? Math.min(o.retryAfterMs, MAX_RETRY_AFTER_MS) : null;
+  const make = (code: number, detail: string): SetupError =>
+    transient ? new TransientSetupError(code, detail, retryAfterMs) : new SetupError(code, detail);
+  const proxy = proxyReason(o);
+  if (proxy) {
+    // 106 and a proxy's 5xx are transient (isRetryable); 104 and a 403 wait the long period.
+    const [id, , summary] = PROXY_ERRORS[proxy];
+    return make(id, `${summary}: ${e}; ${PROXY_HINT[proxy]}`);
   }
-  return new SetupError(100, `Error occurred while requesting from the Darktrace server. Error message: ${e}`);
+  if (o.kind === 'http') {
+    return make(103, `Unexpected HTTP error occurred at the Darktrace server. status code, ${o.status} error: ${e}`);
+  }
+  return make(100, `Error occurred while requesting from the Darktrace server. Error message: ${e}`);
 }
 
 export function toPullError(o: AttemptOutcome, ctx: ErrorContext): PullError {

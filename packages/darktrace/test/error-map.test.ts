@@ -1,4 +1,4 @@
-import { PullError, SetupError } from '@devo-collector/common';
+import { PullError, SetupError, TransientSetupError } from '@devo-collector/common';
 import { describe, expect, it } from 'vitest';
 import { toPullError, toSetupError, type ErrorContext } from '../src/error-map.js';
 import type { AttemptOutcome } from '../src/outcome.js';
@@ -30,6 +30,32 @@ describe('toSetupError', () => {
     expect(e).toBeInstanceOf(SetupError);
     expect(e.code).toBe(code);
     expect(e.detail.startsWith(prefix)).toBe(true);
+  });
+
+  it.each<[string, AttemptOutcome, number, number | null]>([
+    ['network', fail('network', 'ECONNRESET'), 100, null],
+    ['timeout', fail('timeout'), 100, null],
+    ['429 with Retry-After', { kind: 'http', status: 429, bodyText: '', retryAfterMs: 1000 }, 103, 1000],
+    ['429 with a huge Retry-After (capped)', { kind: 'http', status: 429, bodyText: '', retryAfterMs: 3_600_000 }, 103, 120_000],
+    ['500', http(500, 'boom'), 103, null],
+    ['502', http(502, '<html>Bad Gateway</html>'), 103, null],
+    ['408', http(408, ''), 103, null],
+  ])('%s is transient (another try soon can fix it)', (_n, o, code, retryAfterMs) => {
+    const e = toSetupError(o, ctx);
+    expect(e).toBeInstanceOf(TransientSetupError);
+    expect(e.code).toBe(code);
+    expect((e as TransientSetupError).retryAfterMs).toBe(retryAfterMs);
+  });
+
+  it.each<[string, AttemptOutcome]>([
+    ['signature', http(400, '{"response": "API SIGNATURE ERROR"}')],
+    ['401', http(401, '')],
+    ['403', http(403, '{"response": "ERROR"}')],
+    ['302 /403', http(302, 'Found. Redirecting to /403', '/403')],
+    ['404', http(404, 'not found')],
+    ['oversize', fail('oversize')],
+  ])('%s is not transient (the long retry period)', (_n, o) => {
+    expect(toSetupError(o, ctx)).not.toBeInstanceOf(TransientSetupError);
   });
 
   it('says the clock is off by more than 30 minutes', () => {

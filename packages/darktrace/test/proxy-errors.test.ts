@@ -1,5 +1,8 @@
-/** Proxy failures: their ids for setup (104-106) and pulls (302-304), and which are retried. */
-import { PullError, SetupError } from '@devo-collector/common';
+/**
+ * Proxy failures: their ids for setup (104-106) and pulls (302-304), which are retried within a
+ * pull, and which setups retry soon (TransientSetupError) rather than after the long period.
+ */
+import { PullError, SetupError, TransientSetupError } from '@devo-collector/common';
 import { describe, expect, it } from 'vitest';
 import { toPullError, toSetupError, type ErrorContext } from '../src/error-map.js';
 import { isRetryable, type AttemptOutcome } from '../src/outcome.js';
@@ -25,5 +28,6 @@ describe('proxy errors', () => {
     expect(p.code).toBe(pullId);
     expect(p.detail).toMatch(new RegExp(`^${summary} while retrieving events from Darktrace server: the proxy p:3128 .* on /status after 3 attempts; check`));
     expect(isRetryable(o)).toBe(retried);
+    expect(s instanceof TransientSetupError).toBe(retried);
   });
 });

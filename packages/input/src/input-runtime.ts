@@ -13,6 +13,7 @@ import type { Puller } from './pullers/puller.js';
 import { createStatelessPuller } from './pullers/stateless-puller.js';
 import { createTimeSlotPuller } from './pullers/time-slot-puller.js';
 import { createServiceSetup, type ServiceSetup } from './setup/service-setup.js';
+import { clientRequestsLimits, logInitVariables } from './setup/init-variables.js';
 import { openStateStore, type StateStore } from './state/state-store.js';
 
 export type RuntimeState = 'created' | 'open' | 'running' | 'stopping' | 'stopped';
@@ -23,9 +24,11 @@ export interface InputRuntimeOptions {
   sink: BatchSink;
   createClient?: (input: DarktraceInputConfig, metrics: InputMetricsRegistry) => DarktraceApi;
   maxInFlightBytes?: number;
-  setupSlowRetryMs?: number;
-  setupNetworkRetry?: BackoffPolicy;
+  /** Short backoff of transient setup failures (the long period is the input's `setupRetryMs`). */
+  setupTransientRetry?: BackoffPolicy;
   pullRetry?: BackoffPolicy;
+  /** A service's health changed (metrics.health): the worker reports it at once. */
+  onHealthChange?: () => void;
 }
 
 export interface SetupResult {
@@ -66,13 +69,18 @@ export function defaultClientFactory(input: DarktraceInputConfig, metrics: Input
     requestTimeoutMs: input.requestTimeoutMs,
     maxResponseBytes: input.maxResponseBytes,
     requestsPerSecond: input.requestsPerSecond,
+    requestsLimits: clientRequestsLimits(input),
+    onLimitReached: (i) =>
+      createLogger('MainThread').info(
+        `Rate limiter: ${i.label} reached, requests to ${i.scope} wait${i.waitMs === null ? ' for a request in flight to end' : ` ${(i.waitMs / 1000).toFixed(1)} s`}`,
+      ),
     maxRetries: input.maxRetries,
     onRequest: (i) => metrics.vendorRequest(i.endpoint),
   });
 }
 
 export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
-  const metrics = new InputMetricsRegistry();
+  const metrics = new InputMetricsRegistry(() => opts.onHealthChange?.());
   const log = createLogger('MainThread');
   const units: ServiceUnit[] = [];
   const clients: DarktraceApi[] = [];
@@ -103,6 +111,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           version: service.persistenceVersion,
           ownerName,
         });
+        logInitVariables(log, ownerName, input, service);
         let resolveReady: (ok: boolean) => void = () => undefined;
         const promise = new Promise<boolean>((r) => (resolveReady = r));
         const pullerOpts = {
@@ -125,10 +134,11 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           service,
           client,
           moduleName: timeSlot ? 'CollectorDarktracePuller' : 'StatelessServicePuller',
-          slowRetryMs: opts.setupSlowRetryMs,
-          networkRetry: opts.setupNetworkRetry,
+          slowRetryMs: input.setupRetryMs,
+          transientRetry: opts.setupTransientRetry,
         });
         metrics.setReady(service.name, false);
+        metrics.health.register(service.name, service.requestPeriodMs);
         units.push({ input, setup, puller, store, ready: { promise, resolve: resolveReady } });
       }
     }
@@ -158,13 +168,22 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
     state = 'running';
     for (const u of units) {
       let failureReported = false;
+      // The vendor's start lines, logged by the starting thread (the puller's with a single dash).
+      log.info(`${u.setup.componentName} -> Starting thread`);
+      log.info(`${u.puller.name} - Starting thread`);
       u.puller.start();
       void u.setup
-        .runUntilReady(setupAc.signal, (o) => {
+        .runUntilReady(setupAc.signal, (a) => {
+          const service = u.puller.service;
+          if (a.ok) {
+            metrics.setReady(service, true);
+            metrics.health.setupSucceeded(service);
+          } else if (a.error) {
+            metrics.health.setupFailed(service, a.error, a.transient, a.retryInMs ?? 0);
+          }
           // Report the success, and the first failure only (the retries log their own lines).
-          if (o.ok) metrics.setReady(u.puller.service, true);
-          if (o.ok || !failureReported) onSetupResult?.({ service: u.puller.service, ...o });
-          if (!o.ok) failureReported = true;
+          if (a.ok || !failureReported) onSetupResult?.({ service, ok: a.ok, ...(a.error ? { error: a.error } : {}) });
+          if (!a.ok) failureReported = true;
         })
         .then((ok) => u.ready.resolve(ok));
     }
@@ -174,6 +193,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
     if (state === 'stopped' || state === 'stopping') return;
     state = 'stopping';
     setupAc.abort();
+    metrics.health.close();
     for (const u of units) u.ready.resolve(false);
     await Promise.all(units.map((u) => u.puller.stop(deadlineMs)));
     await Promise.all(units.map((u) => u.store.close().catch((e: unknown) => log.error(`Could not close state: ${String(e)}`))));

@@ -1,5 +1,9 @@
-/** Counters the input reports to the supervisor every few seconds (totals since process start). */
-import type { InputMetrics } from '@devo-collector/common';
+/**
+ * Counters the input reports to the supervisor every few seconds (totals since process start),
+ * and the per-service health (health.ts), whose changes are reported at once.
+ */
+import type { CollectorError, InputMetrics } from '@devo-collector/common';
+import { ServiceHealthBook } from './health.js';
 
 function bump(m: Record<string, number>, key: string, by = 1): void {
   m[key] = (m[key] ?? 0) + by;
@@ -13,6 +17,12 @@ export class InputMetricsRegistry {
   private readonly pullErrors: Record<string, number> = {};
   private readonly cursors = new Map<string, () => number | null>();
   private readonly ready: Record<string, boolean> = {};
+  readonly health: ServiceHealthBook;
+
+  /** `onHealthChange`: a service's health state or reason changed (report it now). */
+  constructor(onHealthChange?: () => void, now?: () => number) {
+    this.health = new ServiceHealthBook(onHealthChange, now);
+  }
 
   vendorRequest(endpoint: string): void {
     bump(this.vendorRequests, endpoint);
@@ -26,9 +36,14 @@ export class InputMetricsRegistry {
   filteredRecords(service: string, n: number): void {
     bump(this.filtered, service, n);
   }
-  /** Keyed `<service>:<error id>`, as the supervisor's metrics expect. */
-  pullError(service: string, code: number | string): void {
-    bump(this.pullErrors, `${service}:${code}`);
+  /** A failed pull attempt: counted keyed `<service>:<error id>` (as the supervisor's metrics expect), and fed to the health. */
+  pullError(service: string, error: CollectorError): void {
+    bump(this.pullErrors, `${service}:${error.code}`);
+    this.health.pullFailed(service, error);
+  }
+  /** A pull attempt got its answer. */
+  pullSucceeded(service: string): void {
+    this.health.pullSucceeded(service);
   }
   setReady(service: string, ok: boolean): void {
     this.ready[service] = ok;
@@ -52,7 +67,7 @@ export class InputMetricsRegistry {
       pullErrors: { ...this.pullErrors },
       cursorLagSeconds,
       servicesReady: { ...this.ready },
-      health: {}, // issue 11: per-service health model
+      health: this.health.snapshot(),
     };
   }
 }

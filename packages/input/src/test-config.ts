@@ -45,6 +45,8 @@ export function makeServiceConfig(name: ServiceName, o: Partial<ServiceConfig> &
     maxWindowsInFlight: 4,
     overlapMs: 10 * 60_000,
     maxSeenIds: 10_000,
+    overridingRules: [],
+    requestsLimits: null,
     ...o,
   };
 }
@@ -88,7 +90,9 @@ export function makeCompiledConfig(p: {
         requestTimeoutMs: 5000,
         maxResponseBytes: 64 * 1024 * 1024,
         requestsPerSecond: 200,
+        requestsLimits: null,
         maxRetries: 1,
+        setupRetryMs: 60_000,
         proxy: null,
         services: p.services,
       },

@@ -27,7 +27,7 @@ export const METRICS_PERIOD_MS = 5000;
 type WorkerState = 'waiting-init' | 'initializing' | 'running' | 'validating' | 'draining' | 'stopped';
 
 /** Test hooks (the forked test entry may pass them); production uses the defaults. */
-export type InputWorkerOverrides = Pick<InputRuntimeOptions, 'createClient' | 'maxInFlightBytes' | 'setupSlowRetryMs' | 'pullRetry'> & {
+export type InputWorkerOverrides = Pick<InputRuntimeOptions, 'createClient' | 'maxInFlightBytes' | 'setupTransientRetry' | 'pullRetry'> & {
   metricsPeriodMs?: number;
 };
 
@@ -74,10 +74,19 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
       log.warn('The batch lane to the output is not reachable: batches go through the supervisor');
     }
     try {
-      runtime = createInputRuntime({ config: msg.config, saveState: msg.saveState, sink, ...overrides });
+      runtime = createInputRuntime({
+        config: msg.config,
+        saveState: msg.saveState,
+        sink,
+        ...overrides,
+        // Health changes go out at once, as a metrics message (the one path health takes).
+        onHealthChange: () => {
+          if (state === 'running' && runtime) void send({ type: 'metrics', metrics: runtime.metrics.snapshot() });
+        },
+      });
       await runtime.open();
     } catch (err) {
-      log.error(`Input initialization failed: ${String(err)}`);
+      // The supervisor reports it (one line, with the error's id): no second copy from here.
       await send({ type: 'init-failed', error: serializeError(err) });
       await exit(1);
       return;
@@ -96,8 +105,12 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
     }
     state = 'running';
     const rt = runtime;
-    metricsTimer = setInterval(() => void send({ type: 'metrics', metrics: rt.metrics.snapshot() }), overrides.metricsPeriodMs ?? METRICS_PERIOD_MS);
+    const metricsPeriodMs = overrides.metricsPeriodMs ?? METRICS_PERIOD_MS;
+    metricsTimer = setInterval(() => void send({ type: 'metrics', metrics: rt.metrics.snapshot() }), metricsPeriodMs);
     metricsTimer.unref();
+    log.info(`InputMetricsThread -> Started thread for updating metrics values (update_period=${(metricsPeriodMs / 1000).toFixed(1)})`);
+    // The supervisor learns the services (all 'starting') now, not a period later.
+    void send({ type: 'metrics', metrics: rt.metrics.snapshot() });
     rt.start((r) => void send({ type: 'setup-result', ...r }));
   }
 

@@ -178,7 +178,7 @@ describe('setup', () => {
       service: makeServiceConfig('status', { startTimeMs: 0 }),
       client: api,
       moduleName: 'StatelessServicePuller',
-      networkRetry: { baseMs: 5, capMs: 10 },
+      transientRetry: { baseMs: 5, capMs: 10 },
       slowRetryMs: 20,
     });
     const outcomes: boolean[] = [];

@@ -15,6 +15,7 @@ import {
   maskConfig,
   type CompiledConfig,
 } from '@devo-collector/common';
+import { CertificateExpiryMonitor } from '@devo-collector/output';
 import { loadConfigFiles } from './config-loader.js';
 import { Supervisor, StartupError } from './supervisor.js';
 import { runValidation } from './validate.js';
@@ -93,10 +94,13 @@ export function loadCompiledConfig(args: Args, cwd: string): CompiledConfig {
     configPath: files.configPath,
     definitionsPath: files.definitionsPath,
     mode: files.mode,
-    // The proxy variables are read here, once; workers get them inside the compiled config.
+    // Read here, once (${VAR} references, the proxy variables); workers get the compiled config.
     env: process.env,
   });
   if (!args.saveState) config.globals.persistence.type = 'memory';
+  for (const input of config.inputs.filter((i) => !i.enabled)) {
+    log.warn(`Input "${input.name}" (id ${input.id}) has "enabled: false": nothing will be collected from it`);
+  }
   return config;
 }
 
@@ -132,11 +136,19 @@ export async function runCli(argv: string[]): Promise<number> {
   configureLogging({ debug: config.globals.debug });
   log.info(`Build time: "UNKNOWN", OS: "${os.type()}-${os.release()}-${os.arch()}", collector(name:version): "darktrace_collector:${config.collectorVersion}", owner: "devo-collector-darktrace", started at: "${new Date().toISOString()}"`);
   log.debug(`Compiled configuration: ${JSON.stringify(maskConfig(config))}`);
-  if (args.validate) return runValidation(config);
+  // Devo certificate expiry: a WARNING under 30 days (also with --validate); while running, daily
+  // and in certificate_expiry_seconds.
+  const certMonitor = new CertificateExpiryMonitor({ outputs: config.outputs });
+  if (args.validate) {
+    certMonitor.check();
+    return runValidation(config);
+  }
 
   const metrics = new CollectorMetrics();
   const supervisor = new Supervisor({ config, saveState: args.saveState, metrics });
   const stopGc = startGcReporter(log, config.globals.gcLogPeriodMs);
+  metrics.trackCertificates(() => certMonitor.entries());
+  let stopCertMonitor = (): void => undefined;
   let signalled: NodeJS.Signals | null = null;
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -159,12 +171,15 @@ export async function runCli(argv: string[]): Promise<number> {
         });
     }
     await supervisor.start();
+    // Once the log forwarder runs, so the WARNING also reaches Devo through the internal senders.
+    stopCertMonitor = certMonitor.start();
   } catch (e) {
     if (signalled) {
       // Stopped by a signal while starting: a clean stop, not a failure.
       await stopped;
       await web?.close();
       stopGc();
+      stopCertMonitor();
       return EXIT.ok;
     }
     const msg = e instanceof StartupError ? e.message : (e as Error).message;
@@ -172,10 +187,12 @@ export async function runCli(argv: string[]): Promise<number> {
     await supervisor.stop('Stopping all processes after a failed start');
     await web?.close();
     stopGc();
+    stopCertMonitor();
     return EXIT.startup;
   }
   await stopped;
   await web?.close();
   stopGc();
+  stopCertMonitor();
   return EXIT.ok;
 }

@@ -5,6 +5,11 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { createLogger, type InputMetrics, type OutputMetrics, type SenderGroup } from '@devo-collector/common';
+import type { CertificateExpiry } from '@devo-collector/output';
+import type { Readiness } from './readiness.js';
+
+export const SERVICE_STATES = ['starting', 'ok', 'failing'] as const;
+export const OUTPUT_STATES = ['ok', 'stalled', 'blocked'] as const;
 
 type Labels = Record<string, string>;
 
@@ -24,6 +29,7 @@ export class CollectorMetrics {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly log = createLogger('MetricsConsumerThread');
+  private certificates: () => readonly CertificateExpiry[] = () => [];
 
   constructor() {
     this.log.info('[METRIC] Metric consumer started');
@@ -43,6 +49,21 @@ export class CollectorMetrics {
     this.gauge('cursor_lag_seconds', 'Seconds between now and the committed cursor of a service', 's', ['service']);
     this.gauge('spool_bytes', 'Bytes waiting in the on-disk spool of an output', 'bytes', ['output']);
     this.gauge('output_connected', 'Whether an output has an open connection (1) or not (0)', '1', ['output']);
+    this.gauge('spool_max_bytes', 'Byte bound of the on-disk spool of an output (queue_max_size_in_mb)', 'bytes', ['output']);
+    this.gauge('service_state', 'State of a service of an enabled input: 1 for the current state (starting, ok, failing), 0 for the others', '1', ['service', 'state']);
+    this.gauge('output_state', 'State of an output: 1 for the current state (ok, stalled, blocked), 0 for the others', '1', ['output', 'state']);
+    // Computed at each scrape from the last-read notAfter, so the value is always current.
+    const certificates = (): readonly CertificateExpiry[] => this.certificates();
+    this.gauge('certificate_expiry_seconds', 'Seconds until a configured Devo certificate expires (negative once expired)', 's', ['output', 'certificate', 'path'], function collect(this: Gauge) {
+      this.reset();
+      const now = Date.now();
+      for (const c of certificates()) this.set({ output: c.output, certificate: c.certificate, path: c.path }, Math.round((c.notAfterMs - now) / 1000));
+    });
+  }
+
+  /** Where `certificate_expiry_seconds` reads the certificates from (the expiry monitor's last check). */
+  trackCertificates(source: () => readonly CertificateExpiry[]): void {
+    this.certificates = source;
   }
 
   private counter(name: string, help: string, unit: string, labelNames: string[]): void {
@@ -50,8 +71,8 @@ export class CollectorMetrics {
     this.log.info(`OpenTelemetryServer -> [METRIC] Counter "${name}" created: "${help}", unit: "${unit}"`);
   }
 
-  private gauge(name: string, help: string, unit: string, labelNames: string[]): void {
-    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry] }));
+  private gauge(name: string, help: string, unit: string, labelNames: string[], collect?: (this: Gauge) => void): void {
+    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect } : {}) }));
     this.log.info(`OpenTelemetryServer -> [METRIC] Gauge "${name}" created: "${help}", unit: "${unit}"`);
   }
 
@@ -88,6 +109,7 @@ export class CollectorMetrics {
       this.add('msg_sent_bytes', { output: o }, s.bytes);
     }
     for (const [o, b] of Object.entries(m.spoolBytes)) this.gauges.get('spool_bytes')!.set({ output: o }, b);
+    for (const [o, b] of Object.entries(m.spoolMaxBytes)) this.gauges.get('spool_max_bytes')!.set({ output: o }, b);
     for (const [o, c] of Object.entries(m.connected)) this.gauges.get('output_connected')!.set({ output: o }, c ? 1 : 0);
   }
 
@@ -95,7 +117,12 @@ export class CollectorMetrics {
     for (const [p, n] of Object.entries(restarts)) this.add('worker_restarts', { process: p }, n);
   }
 
-  setGlobalStatus(ok: boolean): void {
-    this.gauges.get('module_global_status')!.set(ok ? 1 : 0);
+  /** module_global_status follows readiness; service_state / output_state are one-hot per component. */
+  updateReadiness(r: Readiness): void {
+    this.gauges.get('module_global_status')!.set(r.ready ? 1 : 0);
+    const service = this.gauges.get('service_state')!;
+    for (const [s, h] of Object.entries(r.services)) for (const st of SERVICE_STATES) service.set({ service: s, state: st }, h.state === st ? 1 : 0);
+    const output = this.gauges.get('output_state')!;
+    for (const [o, h] of Object.entries(r.outputs)) for (const st of OUTPUT_STATES) output.set({ output: o, state: st }, h.state === st ? 1 : 0);
   }
 }

@@ -14,8 +14,10 @@ import {
   type InputMetrics,
   type LogRecordsMessage,
   type InputToSupervisorMessage,
+  type OutputHealth,
   type OutputMetrics,
   type OutputToSupervisorMessage,
+  type ServiceHealth,
   type SerializedError,
   type SupervisorToInputMessage,
   type SupervisorToOutputMessage,
@@ -25,6 +27,7 @@ import { WorkerHandle, type WorkerRole } from './worker-handle.js';
 import { restartDelayMs } from './backoff.js';
 import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import type { CollectorMetrics } from './metrics.js';
+import { computeReadiness, READINESS_ID, type Readiness } from './readiness.js';
 
 type InputHandle = WorkerHandle<SupervisorToInputMessage, InputToSupervisorMessage>;
 type OutputHandle = WorkerHandle<SupervisorToOutputMessage, OutputToSupervisorMessage>;
@@ -72,8 +75,18 @@ export class Supervisor {
   /** Private (0700) directory for the batch lane's socket; the output's current lane. */
   private runDir: string | null = null;
   private outputLane: string | undefined;
+  /** Health the current workers reported (cleared when a worker goes: a new one reports afresh). */
+  private serviceHealth: Record<string, ServiceHealth> = {};
+  private outputHealth: Record<string, OutputHealth> = {};
+  /** When each worker / MainProcess entered its current state, for the readiness reasons. */
+  private readonly since: Record<WorkerRole | 'supervisor', number> = { input: Date.now(), output: Date.now(), supervisor: Date.now() };
+  private readonly enabledServices: string[];
+  /** The last readiness, to log each change once. */
+  private lastReadiness: string | null = null;
 
-  constructor(private readonly opts: SupervisorOptions) {}
+  constructor(private readonly opts: SupervisorOptions) {
+    this.enabledServices = opts.config.inputs.filter((i) => i.enabled).flatMap((i) => i.services.map((s) => s.name));
+  }
 
   get inputReady(): boolean {
     return this.input?.state === 'ready';
@@ -83,13 +96,56 @@ export class Supervisor {
     return this.output?.state === 'ready';
   }
 
-  /** For /ready: both workers ready and every output either connected or spooling. */
+  /** The readiness model (readiness.ts) over what the workers last reported. */
+  health(): Readiness {
+    return computeReadiness({
+      supervisor: this.state,
+      input: this.input?.state ?? 'none',
+      output: this.output?.state ?? 'none',
+      inputSinceMs: this.since.input,
+      outputSinceMs: this.since.output,
+      supervisorSinceMs: this.since.supervisor,
+      enabledServices: this.enabledServices,
+      outputs: this.opts.config.outputs.map((o) => o.name),
+      serviceHealth: this.serviceHealth,
+      outputHealth: this.outputHealth,
+    });
+  }
+
+  /**
+   * Recomputes readiness on every event that can change it (health/metrics message, worker
+   * ready/exit, start/stop), so module_global_status and the state gauges follow it continuously;
+   * logs each change once.
+   */
+  private refreshReadiness(): Readiness {
+    const r = this.health();
+    this.opts.metrics?.updateReadiness(r);
+    const key = r.ready ? 'ready' : r.reasons.map((x) => `${x.component} ${x.state} ${x.id}`).join('; ');
+    if (key !== this.lastReadiness && this.state === 'running') {
+      if (r.ready) this.log.info('Ready: every enabled service and every output is ok');
+      // Starting services and restarting workers are routine (INFO); anything else is a problem.
+      else if (r.reasons.every((x) => x.id === READINESS_ID.serviceStarting || x.id === READINESS_ID.workerNotReady)) this.log.info(`Not ready: ${key}`);
+      else this.log.warn(`Not ready: ${key}`);
+    }
+    if (this.state === 'running') this.lastReadiness = key;
+    return r;
+  }
+
+  private setState(s: SupervisorState): void {
+    this.state = s;
+    this.since.supervisor = Date.now();
+    this.refreshReadiness();
+  }
+
+  /** For /ready: 200 only when readiness.ts says ready; the body lists every reason with its id. */
   readiness(): { ready: boolean; details: Record<string, unknown> } {
-    const ready = this.state === 'running' && this.inputReady && this.outputReady;
-    this.opts.metrics?.setGlobalStatus(ready);
+    const r = this.refreshReadiness();
     return {
-      ready,
+      ready: r.ready,
       details: {
+        reasons: r.reasons,
+        services: r.services,
+        outputs: r.outputs,
         supervisor: this.state,
         input: this.input?.state ?? 'none',
         output: this.output?.state ?? 'none',
@@ -113,17 +169,20 @@ export class Supervisor {
       this.log.warn(`No run directory for the batch lane (${(err as Error).message}): batches go through this process`);
     }
     // The output first: it must be able to take batches before the input produces any.
-    this.log.info('OutputProcess - Starting process');
+    // The vendor's lines; executing_period is each process's periodic work (the [GC] line).
+    const period = `executing_period=${Math.round(this.opts.config.globals.gcLogPeriodMs / 1000)}s`;
+    this.log.info(`OutputProcess - Starting thread (${period})`);
     await this.spawn('output');
-    this.log.info('InputProcess - Starting process');
+    this.log.info(`InputProcess - Starting thread (${period})`);
     await this.spawn('input');
-    this.state = 'running';
+    this.setState('running');
     this.stopLogForwarder = startLogForwarder((m) => this.forwardLogs(m));
     this.log.info('Started all objects from "MainProcess" process');
   }
 
   private spawn(role: WorkerRole): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => this.readyWaiters.set(role, { resolve, reject }));
+    this.since[role] = Date.now();
     if (role === 'input') {
       const h: InputHandle = new WorkerHandle(role, (m) => this.onInputMessage(h, m));
       this.input = h;
@@ -152,10 +211,13 @@ export class Supervisor {
         break;
       case 'ready':
         h.state = 'ready';
+        this.since.input = Date.now();
         this.settleReady('input');
+        this.refreshReadiness();
         break;
       case 'init-failed':
-        this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
+        // During the start the error travels to the one line the CLI prints; after a restart, say it here.
+        if (!this.readyWaiters.has('input')) this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
         this.settleReady('input', new StartupError(msg.error, `InputProcess failed to start: ${formatError(msg.error)}`));
         break;
       case 'batch':
@@ -174,7 +236,9 @@ export class Supervisor {
         break;
       case 'metrics':
         this.figures.inputMetrics = msg.metrics;
+        this.serviceHealth = msg.metrics.health;
         this.opts.metrics?.updateInput(msg.metrics);
+        this.refreshReadiness();
         break;
       case 'setup-result':
         if (!msg.ok && msg.error) this.log.debug(`Setup of ${msg.service} failed: ${formatError(msg.error)}`);
@@ -203,13 +267,16 @@ export class Supervisor {
       case 'ready': {
         const restarted = h.state === 'starting' && this.state === 'running';
         h.state = 'ready';
+        this.since.output = Date.now();
         this.outputLane = msg.lane;
         this.settleReady('output');
+        this.refreshReadiness();
         if (restarted) void this.input?.send({ type: 'output-restarted', outputLane: this.outputLane });
         break;
       }
       case 'init-failed':
-        this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
+        // During the start the error travels to the one line the CLI prints; after a restart, say it here.
+        if (!this.readyWaiters.has('output')) this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
         this.settleReady('output', new StartupError(msg.error, `OutputProcess failed to start: ${formatError(msg.error)}`));
         break;
       case 'batch-durable':
@@ -221,7 +288,9 @@ export class Supervisor {
         break;
       case 'metrics':
         this.figures.outputMetrics = msg.metrics;
+        this.outputHealth = msg.metrics.health;
         this.opts.metrics?.updateOutput(msg.metrics);
+        this.refreshReadiness();
         break;
       case 'output-check':
       case 'stopped':
@@ -235,6 +304,10 @@ export class Supervisor {
     const role = h.role;
     const current = role === 'input' ? this.input : this.output;
     if (h !== current) return;
+    this.since[role] = Date.now();
+    if (role === 'input') this.serviceHealth = {};
+    else this.outputHealth = {};
+    this.refreshReadiness();
     const how = `code=${code ?? 'null'}, signal=${signal ?? 'null'}`;
     if (this.readyWaiters.has(role) && this.state === 'starting') {
       this.settleReady(role, new StartupError(null, `${h.processName} exited during start (${how})`));
@@ -266,7 +339,7 @@ export class Supervisor {
    */
   async stop(reason: string): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
-    this.state = 'stopping';
+    this.setState('stopping');
     const started = Date.now();
     for (const role of [...this.readyWaiters.keys()]) this.settleReady(role, new StartupError(null, 'stopped during start'));
     for (const t of this.restartTimers) clearTimeout(t);
@@ -285,7 +358,7 @@ export class Supervisor {
       void this.output.send({ type: 'shutdown', deadlineMs: outputDeadline });
       await this.output.waitOrKill(outputDeadline - Date.now() + 500);
     }
-    this.state = 'stopped';
+    this.setState('stopped');
     if (this.runDir) rmSync(this.runDir, { recursive: true, force: true });
     this.log.info(`[EXIT] Process "MainProcess" completely terminated (elapsed time since the system signal was received: ${((Date.now() - started) / 1000).toFixed(3)}s)`);
   }

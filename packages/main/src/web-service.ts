@@ -1,5 +1,6 @@
 /**
- * Web service in MainProcess: /health (the process is alive), /ready (both workers ready),
+ * Web service in MainProcess: /health (liveness: the process is alive), /ready (readiness.ts: every
+ * enabled service and every output ok, else 503 with the reasons and their ids),
  * /metrics (Prometheus text). Read-only; no secrets are reachable from here.
  */
 import http from 'node:http';

@@ -11,6 +11,12 @@ export type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exite
 
 export const ROLE_ENV = 'DEVO_COLLECTOR_ROLE';
 
+/** The supervisor's own node flags (a loader in tests, say) plus --expose-gc, once. */
+export function workerExecArgv(parent: readonly string[]): string[] {
+  const hasGc = parent.some((a) => a === '--expose-gc' || a === '--expose_gc');
+  return hasGc ? [...parent] : [...parent, '--expose-gc'];
+}
+
 export interface WorkerExit {
   code: number | null;
   signal: string | null;
@@ -25,7 +31,9 @@ export class WorkerHandle<In extends { type: string }, Out extends { type: strin
   constructor(readonly role: WorkerRole, onMessage: (msg: Out) => void) {
     // 'advanced' (structured clone) IPC: batches of ~6 KB JSON records cross two hops, and the
     // default JSON serialization escapes every record twice (measured 1.8x throughput).
-    cluster.setupPrimary({ serialization: 'advanced' });
+    // --expose-gc: each worker's periodic [GC] line runs a real full collection before its "after"
+    // figures, as the vendor's gc.collect() does (common/gc-report.ts).
+    cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) });
     this.worker = cluster.fork({ [ROLE_ENV]: role });
     this.worker.on('message', (msg: Out) => onMessage(msg));
     // An IPC error (peer gone) is followed by 'exit'; nothing to do here but not crash.

@@ -1,14 +1,15 @@
 /**
  * A full spool pauses the pullers instead of dropping: with the relay down and a 2 MiB spool, the
  * collector stops asking the appliance for more once the spool is full; when the relay comes up,
- * every record the simulator served arrives.
+ * every record the simulator served arrives. Meanwhile readiness says so: the output is blocked
+ * (spool full, RuntimeError(514)) and /ready answers 503 until the relay takes the data.
  */
 import net from 'node:net';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, writeConfig } from './helpers/collector.js';
+import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, webBase, writeConfig } from './helpers/collector.js';
 import { startLineReceiver, type LineReceiver } from './helpers/line-receiver.js';
 
 const START_MS = Math.floor((Date.now() - 3 * 3600_000) / 3600_000) * 3600_000;
@@ -47,6 +48,7 @@ describe('back-pressure', () => {
     const dir = makeWorkspace();
     const cfg = baseConfig(sim.url);
     cfg.globals.queue_max_size_in_mb = 2;
+    cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
     cfg.outputs = { relay_1: { type: 'relay', config: { address: '127.0.0.1', port } } };
     cfg.inputs.darktrace.services = { modelbreaches: { start_time_in_utc_format: new Date(START_MS).toISOString().slice(0, 19), request_period_in_seconds: 1, override_time_window_interval_in_minutes: 5 } };
     writeConfig(dir, cfg);
@@ -54,6 +56,7 @@ describe('back-pressure', () => {
     const lines: string[] = [];
     let receiver: LineReceiver | undefined;
     try {
+      const base = await webBase(c);
       await c.waitFor(/Started all objects from "MainProcess" process/);
       // Let it fill the spool and stall.
       await sleep(5000);
@@ -71,6 +74,15 @@ describe('back-pressure', () => {
       expect(requestsB).toBeLessThan(windows - 5);
       const spool = dirBytes(path.join(dir, 'state', 'spool'));
       expect(spool).toBeLessThan(4 * 1024 * 1024);
+      const blocked = await fetch(`${base}/ready`);
+      expect(blocked.status).toBe(503);
+      const body = (await blocked.json()) as { reasons: Array<{ component: string; state: string; id: string; message: string }> };
+      expect(body.reasons).toContainEqual(expect.objectContaining({ component: 'output:relay_1', state: 'blocked', id: 'RuntimeError(514)' }));
+      expect(body.reasons.find((r) => r.component === 'output:relay_1')?.message).toMatch(/the spool is full/);
+      const m = await (await fetch(`${base}/metrics`)).text();
+      expect(metricValue(m, 'output_state', 'output="relay_1",state="blocked"')).toBe(1);
+      expect(metricValue(m, 'spool_max_bytes', 'output="relay_1.standard"')).toBe(2 * 1024 * 1024);
+      expect(metricValue(m, 'module_global_status')).toBe(0);
 
       receiver = await startLineReceiver(port, lines);
       const deadline = Date.now() + 120_000;
@@ -87,6 +99,9 @@ describe('back-pressure', () => {
       const duplicates = ids.length - got.size;
       // At-least-once: only the unconfirmed tail of a connection may be re-sent.
       expect(duplicates).toBeLessThanOrEqual(Math.ceil(expected.length * 0.05));
+      // The spool drained: the output is ok again, and so is readiness.
+      await until(async () => ((await fetch(`${base}/ready`)).status === 200 ? true : undefined), 30_000, '/ready 200 after the relay is back');
+      expect(metricValue(await (await fetch(`${base}/metrics`)).text(), 'output_state', 'output="relay_1",state="ok"')).toBe(1);
     } finally {
       c.proc.kill('SIGTERM');
       expect((await c.exit).code).toBe(0);

@@ -32,6 +32,16 @@ describe('docs match the code', () => {
     expect(missing).toEqual([]);
   });
 
+  it('documents every key of the known-key table (the keys an unknown-key error accepts)', async () => {
+    const { KNOWN_KEYS } = await import('@devo-collector/common');
+    const doc = read('docs/configuration.md');
+    const names = new Set(KNOWN_KEYS.map((k) => k.split('.').pop()!));
+    expect(names.size).toBeGreaterThan(50);
+    // `name`, `a.b.name`, or in a list of names (`a` / `name`, `a`, `name`).
+    const documented = (n: string) => new RegExp(`[\`.]${n}\``).test(doc) || new RegExp(`[/,] \`?${n}\b`).test(doc);
+    expect([...names].filter((n) => !documented(n))).toEqual([]);
+  });
+
   it('documents every error id the code can raise', () => {
     const doc = read('docs/errors.md');
     const ids = new Set<number>();

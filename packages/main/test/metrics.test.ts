@@ -31,4 +31,23 @@ describe('CollectorMetrics', () => {
     expect(text).toMatch(/^msg_incoming_received\{service="modelbreaches"\} 29$/m);
     expect(text).toMatch(/^pull_errors\{service="modelbreaches",error_id="300"\} 3$/m);
   });
+
+  it('certificate_expiry_seconds: seconds until each tracked certificate expires, computed at scrape time', async () => {
+    const m = new CollectorMetrics();
+    expect(await m.registry.metrics()).not.toMatch(/^certificate_expiry_seconds\{/m);
+    const now = Date.now();
+    const certs = [
+      { output: 'devo_1', certificate: 'chain' as const, path: '/c/chain.crt', notAfterMs: now + 400 * 86_400_000, subject: 'CN=ca', certificates: 2 },
+      { output: 'devo_1', certificate: 'cert' as const, path: '/c/client.crt', notAfterMs: now + 10 * 86_400_000, subject: 'CN=c', certificates: 1 },
+    ];
+    m.trackCertificates(() => certs);
+    const text = await m.registry.metrics();
+    const value = (certificate: string, file: string): number =>
+      Number(new RegExp(`^certificate_expiry_seconds\\{output="devo_1",certificate="${certificate}",path="${file}"\\} (-?\\d+)$`, 'm').exec(text)?.[1]);
+    expect(Math.abs(value('cert', '/c/client.crt') - 10 * 86_400)).toBeLessThanOrEqual(2);
+    expect(Math.abs(value('chain', '/c/chain.crt') - 400 * 86_400)).toBeLessThanOrEqual(2);
+    // A certificate no longer read (file gone) drops its series.
+    certs.pop();
+    expect(await m.registry.metrics()).not.toContain('path="/c/client.crt"');
+  });
 });

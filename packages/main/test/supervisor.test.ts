@@ -80,8 +80,9 @@ describe('supervisor', () => {
     const c = runCollector(['--config', 'config.yaml'], dir);
     const exit = await c.exit;
     expect(exit.code).toBe(3);
-    expect(c.output()).toMatch(/ERROR MainProcess::MainThread -> (Input|Output)Process failed to start: \w+Error\(\d+\)/);
-    expect(c.output()).toMatch(/The collector cannot start/);
+    // One line says it all: the worker's error, with its id.
+    expect(c.lines.filter((l) => /ERROR MainProcess::MainThread -> The collector cannot start: (Input|Output)Process failed to start: \w+Error\(\d+\)/.test(l))).toHaveLength(1);
+    expect(c.lines.filter((l) => / ERROR /.test(l))).toHaveLength(1);
     expect(c.output()).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
   });
 

@@ -13,4 +13,8 @@ export const OUTPUT_ERROR = {
   connectCheck: 403,
   /** A message arrived in the wrong lifecycle state (e.g. batch before init). */
   lifecycle: 404,
+  /** Certificate expiry check: a configured chain/cert file cannot be read. */
+  certificateRead: 420,
+  /** Certificate expiry check: a configured chain/cert file holds no certificate we can parse. */
+  certificateParse: 421,
 } as const;

@@ -28,3 +28,13 @@ export { loadTlsMaterial, type TlsMaterial, type TlsMaterialPaths } from './send
 export { SenderManager, GROUP_NAME, type PeriodStats } from './sender-manager.js';
 export { checkOutput } from './output-check.js';
 export { OUTPUT_ERROR } from './errors.js';
+export {
+  CertificateExpiryMonitor,
+  certificateTargets,
+  expiryWarningLine,
+  readCertificateExpiry,
+  type CertificateExpiry,
+  type CertificateExpiryMonitorOptions,
+  type CertificateKind,
+  type CertificateTarget,
+} from './cert-expiry.js';

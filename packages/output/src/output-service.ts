@@ -12,6 +12,7 @@ import {
   configureLogging,
   deserializeLogRecord,
   createLogger,
+  CollectorError,
   OutputError,
   serializeError,
   type CompiledConfig,
@@ -32,6 +33,7 @@ import { formatBatch, formatBatchFrames, formatLinesFrames, type FormattedFrame 
 import { InternalFeed } from './internal-feed.js';
 import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
 import { checkOutput } from './output-check.js';
+import { OutputHealthTracker, sameHealth } from './output-health.js';
 import { SenderManager, type PeriodStats, type SenderManagerOptions } from './sender-manager.js';
 import type { BackoffPolicy } from './senders/delivery.js';
 import { loadTlsMaterial } from './senders/tls-material.js';
@@ -46,6 +48,8 @@ export interface OutputServiceOptions {
   /** Called once the service is running, before `ready` is sent: extra fields for `ready` (the batch lane). */
   beforeReady?: () => Promise<{ lane?: string }>;
   metricsPeriodMs?: number;
+  /** How often health is evaluated; a change is reported at once (default 1 s). */
+  healthCheckPeriodMs?: number;
   /** Test knobs passed to every sender manager. */
   tuning?: Pick<SenderManagerOptions, 'settleMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
@@ -80,6 +84,10 @@ export class OutputService {
   /** Ledger keys of batches accepted but not durable yet: a replayed batch waits for these first. */
   private readonly pendingKeys = new Map<string, Promise<unknown>>();
   private metricsTimer: NodeJS.Timeout | null = null;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private readonly healthTracker = new OutputHealthTracker();
+  /** Health as last reported to the supervisor. */
+  private reportedHealth: OutputMetrics['health'] = {};
   private readonly enqueued: OutputMetrics['enqueued'] = {
     standard: { count: 0, bytes: 0 },
     lookup: { count: 0, bytes: 0 },
@@ -129,8 +137,7 @@ export class OutputService {
       this.ledger = openDeliveryLedger({ dir: p.type === 'filesystem' ? path.join(p.directory, 'ledger') : null, logger: this.log });
     } catch (err) {
       const e =
-        err instanceof OutputError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
-      this.log.error(`Output initialisation failed: ${e.toString()}`);
+        err instanceof CollectorError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
       this.state = 'failed';
       await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(Date.now()))));
       await this.o.send({ type: 'init-failed', error: serializeError(e) });
@@ -146,10 +153,20 @@ export class OutputService {
     });
     this.feed.start();
     for (const r of this.outputs) for (const g of GROUPS) r.managers[g].start();
-    this.metricsTimer = setInterval(() => void this.o.send({ type: 'metrics', metrics: this.metrics() }), this.o.metricsPeriodMs ?? 5_000);
+    const metricsPeriodMs = this.o.metricsPeriodMs ?? 5_000;
+    this.metricsTimer = setInterval(() => this.sendMetrics(), metricsPeriodMs);
     this.metricsTimer.unref();
+    this.log.info(`OutputMetricsThread -> Started thread for updating metrics values (update_period=${(metricsPeriodMs / 1000).toFixed(1)})`);
+    // Health has no events of its own (spool stats, sender clocks): look often, report changes at once.
+    this.healthTimer = setInterval(() => {
+      const m = this.metrics();
+      if (!sameHealth(m.health, this.reportedHealth)) this.sendMetrics(m);
+    }, this.o.healthCheckPeriodMs ?? 1_000);
+    this.healthTimer.unref();
     this.state = 'running';
     await this.o.send({ type: 'ready', ...(await this.o.beforeReady?.()) });
+    // The supervisor knows every output's health from the start, not a period later.
+    this.sendMetrics();
   }
 
   private async openOutput(config: CompiledConfig, out: OutputConfig): Promise<OutputRuntime> {
@@ -159,6 +176,7 @@ export class OutputService {
         output: out,
         group,
         globals: config.globals,
+        hostname: config.hostname,
         ...this.o.tuning,
         onPeriodStats: group === 'standard' && out.type !== 'console' ? (s) => this.emitMetric(managers.internal, s) : undefined,
       });
@@ -294,18 +312,35 @@ export class OutputService {
     );
   }
 
+  private sendMetrics(m: OutputMetrics = this.metrics()): void {
+    this.reportedHealth = m.health;
+    void this.o.send({ type: 'metrics', metrics: m });
+  }
+
   metrics(): OutputMetrics {
-    const m: OutputMetrics = { enqueued: structuredClone(this.enqueued), sent: {}, spoolBytes: {}, connected: {}, quarantinedSegments: 0, health: {} };
+    const m: OutputMetrics = {
+      enqueued: structuredClone(this.enqueued),
+      sent: {},
+      spoolBytes: {},
+      spoolMaxBytes: {},
+      connected: {},
+      quarantinedSegments: 0,
+      health: {},
+    };
     for (const r of this.outputs) {
       m.connected[r.config.name] = r.managers.standard.connected();
+      const groups = [];
       for (const g of GROUPS) {
         const mgr = r.managers[g];
         const st = mgr.spool.stats();
         const sent = mgr.sent();
         m.sent[`${r.config.name}.${g}`] = { count: sent.count, bytes: sent.bytes };
         m.spoolBytes[`${r.config.name}.${g}`] = st.pendingBytes;
+        m.spoolMaxBytes[`${r.config.name}.${g}`] = mgr.maxBytes;
         m.quarantinedSegments += st.quarantinedSegments;
+        groups.push({ group: g, stats: st, maxBytes: mgr.maxBytes, senders: mgr.senderHealth() });
       }
+      m.health[r.config.name] = this.healthTracker.evaluate(r.config.name, groups);
     }
     return m;
   }
@@ -318,6 +353,7 @@ export class OutputService {
     this.state = 'draining';
     this.log.info('Stopping the output: flushing senders');
     if (this.metricsTimer) clearInterval(this.metricsTimer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
     // Batches already accepted get their answer (durable, or failed when the spool closes on them).
     await Promise.race([this.ackChain, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() - 1_000)).unref())]);
     // The internal spool may be full (Devo unreachable): never let it hold the shutdown.

@@ -12,7 +12,8 @@ import { createConsoleSender } from './senders/console-sender.js';
 import type { BackoffPolicy } from './senders/delivery.js';
 import { createTcpSender } from './senders/tcp-sender.js';
 import { createTlsSender } from './senders/tls-sender.js';
-import type { Sender } from './senders/types.js';
+import type { Sender, SenderHealth } from './senders/types.js';
+import { enqueuedStatsLine, groupTotalsLine, internalTotalsLine, pyJson, type GroupPeriod } from './monitor-lines.js';
 
 export type GroupName = 'standard_senders' | 'lookup_senders' | 'internal_senders';
 export const GROUP_NAME: Record<SenderGroup, GroupName> = {
@@ -20,7 +21,6 @@ export const GROUP_NAME: Record<SenderGroup, GroupName> = {
   lookup: 'lookup_senders',
   internal: 'internal_senders',
 };
-const GROUP_LABEL: Record<SenderGroup, string> = { standard: 'Standard', lookup: 'Lookup', internal: 'Internal' };
 
 /** Vendor-style component prefix per output type. */
 export function componentPrefix(type: OutputConfig['type']): string {
@@ -40,11 +40,6 @@ export function usesTls(o: OutputConfig): boolean {
   return o.type === 'devo_platform' || (o.type === 'relay' && !!o.chainPath && !!o.certPath && !!o.keyPath);
 }
 
-/** `2024-11-19 06:12:18.956000+00:00`, as the vendor's monitor prints it. */
-export function vendorIso(ms: number): string {
-  return `${new Date(ms).toISOString().replace('T', ' ').slice(0, 23)}000+00:00`;
-}
-
 export interface PeriodStats {
   group: SenderGroup;
   totalMessages: number;
@@ -57,6 +52,8 @@ export interface SenderManagerOptions {
   output: OutputConfig;
   group: SenderGroup;
   globals: GlobalsConfig;
+  /** The syslog hostname, for the "Created a sender" line. */
+  hostname?: string;
   /** Test knobs; production uses the defaults. */
   settleMs?: number;
   backoff?: BackoffPolicy;
@@ -101,19 +98,24 @@ export class SenderManager {
   }
 
   private createSender(name: string): Sender {
-    const { output, settleMs, backoff } = this.o;
+    const { output, settleMs, backoff, hostname } = this.o;
     const logger = createLogger(name);
-    const common = { name, output, spool: this.spool, logger, settleMs, backoff };
+    const common = { name, output, spool: this.spool, logger, settleMs, backoff, hostname };
     if (output.type === 'console') return createConsoleSender({ name, spool: this.spool, logger, stream: this.o.consoleStream });
     return usesTls(output) ? createTlsSender(common) : createTcpSender(common);
   }
 
+  /** The vendor's start lines come from the starting thread: `MainThread -> DevoSender(…) -> Starting thread`. */
   start(): void {
-    for (const s of this.senders) s.start();
-    const monitorLog = createLogger(`${componentPrefix(this.o.output.type)}SenderManagerMonitor(${GROUP_NAME[this.group]},${this.o.output.name})`);
+    const mainLog = createLogger('MainThread');
+    for (const s of this.senders) {
+      mainLog.info(`${s.name} -> Starting thread`);
+      s.start();
+    }
+    const monitorLog = createLogger(this.monitorName);
     const period = this.o.globals.senderStatsPeriodMs;
-    monitorLog.info(`Starting thread (every ${Math.round(period / 1000)} seconds)`);
-    createLogger(this.name).info('Starting thread');
+    mainLog.info(`${this.monitorName} -> Starting thread (every ${Math.round(period / 1000)} seconds)`);
+    mainLog.info(`${this.name} -> Starting thread`);
     this.last.atMs = Date.now();
     this.monitor = setInterval(() => this.report(monitorLog), period);
     this.monitor.unref();
@@ -143,25 +145,45 @@ export class SenderManager {
     return this.senders.some((s) => s.status().is_connection_open);
   }
 
-  /** The monitor's documented lines; also hands the period figures to `onPeriodStats`. */
-  report(log = createLogger(`${componentPrefix(this.o.output.type)}SenderManagerMonitor(${GROUP_NAME[this.group]},${this.o.output.name})`)): PeriodStats {
+  /** What each sender knows about its peer (readiness: stalled or ok). */
+  senderHealth(): SenderHealth[] {
+    return this.senders.map((s) => s.health());
+  }
+
+  /** The spool's byte bound (`queue_max_size_in_mb`). */
+  get maxBytes(): number {
+    return this.o.globals.queueMaxSizeBytes;
+  }
+
+  private get monitorName(): string {
+    return `${componentPrefix(this.o.output.type)}SenderManagerMonitor(${GROUP_NAME[this.group]},${this.o.output.name})`;
+  }
+
+  /** The monitor's documented lines, in the vendor's order; also hands the period figures to `onPeriodStats`. */
+  report(log = createLogger(this.monitorName)): PeriodStats {
     const st = this.spool.stats();
     log.info(`Number of available senders: ${this.senders.length}, sender manager internal queue size: ${st.pendingFrames}`);
-    for (const s of this.senders) log.info(`Sender: ${s.name}, status: ${JSON.stringify(s.status()).replaceAll(',', ', ').replaceAll(':', ': ')}`);
+    log.info(enqueuedStatsLine());
+    for (const s of this.senders) log.info(`Sender: ${s.name}, status: ${pyJson(s.status())}`);
     const now = this.sent();
-    const stats: PeriodStats = {
-      group: this.group,
+    const atMs = Date.now();
+    const period: GroupPeriod = {
       totalMessages: now.count,
       periodMessages: now.count - this.last.messages,
       periodBytes: now.bytes - this.last.bytes,
       sinceMs: this.last.atMs,
+      toMs: atMs,
+      elapsedMs: now.writeMs - this.last.writeMs,
     };
-    const elapsed = ((now.writeMs - this.last.writeMs) / 1000).toFixed(3);
-    log.info(
-      `${GROUP_LABEL[this.group]} - Total number of messages sent: ${now.count}, messages sent since "${vendorIso(this.last.atMs)}": ` +
-        `${stats.periodMessages} (elapsed ${elapsed} seconds)`,
-    );
-    this.last = { messages: now.count, bytes: now.bytes, writeMs: now.writeMs, atMs: Date.now() };
+    const stats: PeriodStats = {
+      group: this.group,
+      totalMessages: period.totalMessages,
+      periodMessages: period.periodMessages,
+      periodBytes: period.periodBytes,
+      sinceMs: period.sinceMs,
+    };
+    log.info(this.group === 'internal' ? internalTotalsLine(period) : groupTotalsLine(this.group === 'standard' ? 'Standard' : 'Lookup', period));
+    this.last = { messages: now.count, bytes: now.bytes, writeMs: now.writeMs, atMs };
     this.o.onPeriodStats?.(stats);
     return stats;
   }

@@ -75,9 +75,23 @@ describe('OutputProcess forked for real', () => {
     const log = w.stdout();
     expect(log).toMatch(/INFO OutputProcess::MainThread -> Process started \(pid=\d+, ppid=\d+, multiprocessing.start_method="fork"\)/);
     expect(log).toContain('OutputProcess::DevoSenderManager(standard_senders,manager,devo_1) -> [EMERGENCY_PERSISTENCE_SYSTEM] Recovering any available content from the persistence system');
-    expect(log).toContain('OutputProcess::DevoSenderManagerMonitor(standard_senders,devo_1) -> Starting thread (every 300 seconds)');
+    // The vendor's start lines, from the starting thread, in its order.
+    const starts = log.split('\n').filter((l) => l.includes('(standard_senders,') && l.includes('Starting thread'));
+    expect(starts.map((l) => l.slice(24))).toEqual([
+      '   INFO OutputProcess::MainThread -> DevoSender(standard_senders,devo_sender_0) -> Starting thread',
+      '   INFO OutputProcess::MainThread -> DevoSenderManagerMonitor(standard_senders,devo_1) -> Starting thread (every 300 seconds)',
+      '   INFO OutputProcess::MainThread -> DevoSenderManager(standard_senders,manager,devo_1) -> Starting thread',
+    ]);
+    // Each connection is announced as the vendor announces a devo-sdk Sender: paths, never contents.
+    const created = `OutputProcess::DevoSender(standard_senders,devo_sender_0) -> Created a sender: {"name": "DevoSender(standard_senders,devo_sender_0)", "url": "127.0.0.1:${receiver.port}", "chain_path": ${JSON.stringify(certs.caPath)}, "cert_path": ${JSON.stringify(certs.clientCertPath)}, "key_path": ${JSON.stringify(certs.clientKeyPath)}, "transport_layer_type": "SSL", "last_usage_timestamp": null, "socket_status": null}, hostname: "devo-collector-host", session_id: "`;
+    expect(log).toContain(created);
+    expect(log).toMatch(/Created a sender: .*, session_id: "\d+"\n/);
+    const keyBody = certs.read(certs.clientKeyPath).toString('utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
+    expect(keyBody.length).toBeGreaterThan(5);
+    for (const l of keyBody) expect(log).not.toContain(l);
+    expect(log).not.toContain('PRIVATE KEY');
     // Internal records (the collector's own log lines) were shipped too, tagged as the vendor does.
-    expect(receiver.text()).toMatch(/ devo-collector-host devo\.collectors\.out\.local\.info: \{"msg":"DevoSenderManager\(standard_senders,manager,devo_1\) -> Starting thread","time":"\d{4}-\d\d-\d\dT[\d:.]{15}Z","level":"INFO","collector_name":"test-collector","collector_version":"1\.0\.0-test"\}\n/);
+    expect(receiver.text()).toMatch(/ devo-collector-host devo\.collectors\.out\.local\.info: \{"msg":"MainThread -> DevoSenderManager\(standard_senders,manager,devo_1\) -> Starting thread","time":"\d{4}-\d\d-\d\dT[\d:.]{15}Z","level":"INFO","collector_name":"test-collector","collector_version":"1\.0\.0-test"\}\n/);
     const metrics = w.messages.filter((m) => m.type === 'metrics').at(-1);
     expect(metrics).toBeDefined();
   });

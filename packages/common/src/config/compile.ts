@@ -1,7 +1,8 @@
 /**
  * compileConfig(): user config + definitions -> CompiledConfig. Runs once, at the edge, in the
  * supervisor; throws InitVariablesError with the documented id on the first problem found.
- * Order: definitions (1-19), inputs (20-45), outputs (46-49), globals (50).
+ * Order: definitions (1-19), `${VAR}` references (59), unknown inputs (54), unknown keys (56),
+ * inputs (20-45, 57-61), outputs (46-49), globals (50).
  */
 import os from 'node:os';
 import type { CompiledConfig } from './types.js';
@@ -11,7 +12,9 @@ import { compileOutputs } from './outputs-config.js';
 import { compileGlobals } from './globals-config.js';
 import { fail, isDict, show } from './checks.js';
 import { registerSecret } from '../secrets.js';
-import { proxySecrets, type ProxyEnvironment } from './proxy-config.js';
+import { resolveEnvRefs } from './env-refs.js';
+import { checkKnownKeys } from './known-keys.js';
+import { proxySecrets } from './proxy-config.js';
 
 export interface CompileOptions {
   cwd: string;
@@ -21,14 +24,16 @@ export interface CompileOptions {
   nowMs?: number;
   hostname?: string;
   /**
-   * The environment the proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read from; the
-   * CLI passes process.env. Absent: none (compiling never reads process.env by itself).
+   * The supervisor's process.env: where `${VAR}` references are resolved from, and the proxy
+   * variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read from. Absent: none (compiling never
+   * reads process.env by itself).
    */
-  env?: ProxyEnvironment;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
-export function compileConfig(raw: unknown, definitionsRaw: unknown, opts: CompileOptions): CompiledConfig {
+export function compileConfig(userRaw: unknown, definitionsRaw: unknown, opts: CompileOptions): CompiledConfig {
   const defs = validateDefinitions(definitionsRaw);
+  const raw = resolveEnvRefs(userRaw, opts.env ?? {});
   if (!isDict(raw)) fail(52, `the configuration must be a mapping with globals, outputs and inputs, got ${show(raw)}`);
   const inputs = raw.inputs;
   if (isDict(inputs)) {
@@ -36,6 +41,7 @@ export function compileConfig(raw: unknown, definitionsRaw: unknown, opts: Compi
       if (name !== 'darktrace') fail(54, `inputs.${name} is not a known input (this collector has one input: darktrace)`);
     }
   }
+  checkKnownKeys(raw);
   const darktrace = compileDarktraceInput(inputs, defs, { cwd: opts.cwd, nowMs: opts.nowMs ?? Date.now(), env: opts.env ?? {} });
   // Register secrets before anything else can log them.
   registerSecret(darktrace.credentials.publicToken);

@@ -25,6 +25,7 @@ export interface ModuleGlobals {
   requestTimeoutSeconds: number;
   maxRetries: number;
   maxResponseSizeMb: number;
+  setupRetryPeriodSeconds: number;
 }
 
 export interface Definitions {
@@ -43,6 +44,7 @@ const MODULE_GLOBAL_DEFAULTS: ModuleGlobals = {
   requestTimeoutSeconds: 60,
   maxRetries: 4,
   maxResponseSizeMb: 256,
+  setupRetryPeriodSeconds: 60,
 };
 
 function positiveInt(v: unknown, fallback: number): number {
@@ -108,6 +110,7 @@ export function validateDefinitions(raw: unknown, inputName = 'darktrace'): Defi
     requestTimeoutSeconds: positiveInt(g.request_timeout_in_seconds, MODULE_GLOBAL_DEFAULTS.requestTimeoutSeconds),
     maxRetries: Number.isInteger(g.max_retries) && (g.max_retries as number) >= 0 ? (g.max_retries as number) : MODULE_GLOBAL_DEFAULTS.maxRetries,
     maxResponseSizeMb: positiveInt(g.max_response_size_in_mb, MODULE_GLOBAL_DEFAULTS.maxResponseSizeMb),
+    setupRetryPeriodSeconds: positiveInt(g.setup_retry_period_in_seconds, MODULE_GLOBAL_DEFAULTS.setupRetryPeriodSeconds),
   };
   const servicesRaw = isDict(inputDict.services) ? inputDict.services : {};
   const services = {} as Record<ServiceName, ServiceDefinition>;

@@ -1,6 +1,7 @@
 /**
  * `globals`: structure and ranges checked with a JSON schema (ajv), then resolved with defaults.
  * Any schema violation is InitVariablesError(50) naming the field, the expectation and the value.
+ * Unknown keys are caught before, by the known-key table (id 56).
  */
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -39,8 +40,12 @@ const globalsSchema = {
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 0, maximum: 65535 },
       },
-      additionalProperties: false,
     },
+    // The vendor's keys with no effect here (docs/configuration.md): type-checked, then ignored.
+    devo_sender_threshold_for_using_gzip_in_transport_layer: { type: 'number', minimum: 0 },
+    devo_sender_compression_level: { type: 'integer', minimum: 0, maximum: 9 },
+    devo_sender_compression_buffer_in_bytes: { type: 'integer', minimum: 1 },
+    multiprocessing: { type: 'boolean' },
   },
 } as const;
 
@@ -51,9 +56,6 @@ function describe(e: ErrorObject, data: unknown): string {
   const field = `globals${e.instancePath.replace(/\//g, '.')}`;
   let value: unknown = data;
   for (const part of e.instancePath.split('/').filter(Boolean)) value = isDict(value) ? value[part] : undefined;
-  if (e.keyword === 'additionalProperties') {
-    return `${field}.${String((e.params as { additionalProperty: string }).additionalProperty)} is not a known setting`;
-  }
   return `${field} ${e.message ?? 'is invalid'}, got ${show(value)}`;
 }
 

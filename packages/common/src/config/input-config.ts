@@ -10,10 +10,16 @@ import { SERVICE_NAMES } from './types.js';
 import type { Definitions } from './definitions.js';
 import { fail, isDict, isMissingOrEmpty, show, type Dict } from './checks.js';
 import { parseStartTime } from './start-time.js';
+import { parseRequestsLimits } from './requests-limits.js';
+import { tokenFromInlineOrFile } from './token-files.js';
 import { compileProxy, type ProxyEnvironment } from './proxy-config.js';
 
-/** Devo tag grammar (SDK template schema): 4-8 dot-separated segments of [a-z0-9_]. */
-const DEVO_TAG = /^(([a-z]|_|[0-9])+[.]){3,7}([a-z]|_|[0-9])+$/;
+/**
+ * Devo tag: 3-8 dot-separated segments of [a-z0-9_]. The SDK template schema asks for 4-8, but the
+ * vendor's own Darktrace example uses `my.app.test2` (three), and Devo routes any tag (one without
+ * a table lands in unknown.unknown), so three are allowed.
+ */
+const DEVO_TAG = /^(([a-z]|_|[0-9])+[.]){2,7}([a-z]|_|[0-9])+$/;
 const INPUT_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
@@ -74,9 +80,17 @@ function compileService(
   if (!isDict(raw)) fail(31, `${where} property must be a dictionary`);
   const s = raw as Dict;
   const def = defs.services[name];
-  if (s.override_devo_tag !== undefined && s.override_devo_tag !== null && typeof s.override_devo_tag !== 'string') {
-    fail(32, `${where}.override_devo_tag property must be a string`);
+  for (const key of ['override_devo_tag', 'override_tag'] as const) {
+    if (s[key] !== undefined && s[key] !== null && typeof s[key] !== 'string') fail(32, `${where}.${key} property must be a string`);
   }
+  // `override_tag` is the vendor's key (its overriding-rule log line names it): an alias.
+  const given = (key: string): string | null => (typeof s[key] === 'string' && (s[key] as string).trim() ? (s[key] as string).trim() : null);
+  const devoTag = given('override_devo_tag');
+  const aliasTag = given('override_tag');
+  if (devoTag !== null && aliasTag !== null && devoTag !== aliasTag) {
+    fail(57, `${where}.override_devo_tag ${show(devoTag)} and ${where}.override_tag ${show(aliasTag)} disagree; override_tag is an alias of override_devo_tag, keep one of them`);
+  }
+  const tagKey = devoTag !== null ? 'override_devo_tag' : aliasTag !== null ? 'override_tag' : 'override_devo_tag';
   if (s.start_time_in_utc_format !== undefined && s.start_time_in_utc_format !== null && typeof s.start_time_in_utc_format !== 'string') {
     fail(33, `${where}.start_time_in_utc_format property must be a string`);
   }
@@ -98,8 +112,10 @@ function compileService(
   if (startTimeMs !== null && startTimeMs > ctx.nowMs) {
     fail(39, `${where}.start_time_in_utc_format ${show(startText)} is in the future`);
   }
-  const tag = typeof s.override_devo_tag === 'string' && s.override_devo_tag.trim() ? s.override_devo_tag.trim() : def.devoTag;
-  if (!DEVO_TAG.test(tag)) fail(40, `${where}.override_devo_tag ${show(tag)} is not a valid Devo tag (4-8 dot-separated segments of a-z, 0-9, _)`);
+  const userTag = devoTag ?? aliasTag;
+  const tag = userTag ?? def.devoTag;
+  if (!DEVO_TAG.test(tag)) fail(40, `${where}.${tagKey} ${show(tag)} is not a valid Devo tag (3-8 dot-separated segments of a-z, 0-9, _)`);
+  const requestsLimits = parseRequestsLimits(s.requests_limits, `${where}.requests_limits`);
   const kind = def.timeWindowIntervalMinutes > 0 ? 'time-slot' : 'stateless';
   const windowMinutes = (ow as number | undefined) ?? def.timeWindowIntervalMinutes;
   const windowMs = windowMinutes * 60_000;
@@ -118,6 +134,16 @@ function compileService(
     maxWindowsInFlight: defs.moduleGlobals.maxWindowsInFlight,
     overlapMs: defs.moduleGlobals.overlapMinutes * 60_000,
     maxSeenIds: defs.moduleGlobals.maxSeenIds,
+    overridingRules: [
+      { serviceKey: tagKey === 'override_devo_tag' && userTag === null ? 'override_tag' : tagKey, value: userTag, definitionKey: 'devo_tag', definitionValue: def.devoTag },
+      {
+        serviceKey: 'override_time_window_interval_in_minutes',
+        value: (ow as number | undefined | null) ?? null,
+        definitionKey: 'time_window_interval_in_minutes',
+        definitionValue: def.timeWindowIntervalMinutes,
+      },
+    ],
+    requestsLimits,
   };
 }
 
@@ -134,7 +160,9 @@ export function compileDarktraceInput(
   const cred = d.credentials;
   if (isMissingOrEmpty(cred)) fail(22, 'inputs.darktrace.credentials mandatory property is missing or empty');
   if (!isDict(cred)) fail(23, 'inputs.darktrace.credentials property must be a dictionary');
-  const c = cred as Dict;
+  const c = { ...(cred as Dict) };
+  c.public_token = tokenFromInlineOrFile(c, 'public_token', 'inputs.darktrace.credentials', ctx.cwd);
+  c.private_token = tokenFromInlineOrFile(c, 'private_token', 'inputs.darktrace.credentials', ctx.cwd);
   if (isMissingOrEmpty(c.public_token)) fail(24, 'inputs.darktrace.credentials.public_token mandatory property is missing or empty');
   if (typeof c.public_token !== 'string') fail(25, 'inputs.darktrace.credentials.public_token property must be a string');
   if (isMissingOrEmpty(c.private_token)) fail(26, 'inputs.darktrace.credentials.private_token mandatory property is missing or empty');
@@ -185,7 +213,9 @@ export function compileDarktraceInput(
     requestTimeoutMs: mg.requestTimeoutSeconds * 1000,
     maxResponseBytes: mg.maxResponseSizeMb * 1024 * 1024,
     requestsPerSecond,
+    requestsLimits: parseRequestsLimits(d.requests_limits, 'inputs.darktrace.requests_limits'),
     maxRetries: mg.maxRetries,
+    setupRetryMs: mg.setupRetryPeriodSeconds * 1000,
     proxy: compileProxy(d.proxy, ctx.env),
     services: Object.entries(services as Dict).map(([name, raw]) => compileService(inputName, name as ServiceName, raw, defs, ctx)),
   };

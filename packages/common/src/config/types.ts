@@ -20,7 +20,7 @@ export interface ServiceConfig {
   kind: ServiceKind;
   /** e.g. `/modelbreaches` */
   endpoint: string;
-  /** Devo tag: the definitions' devo_tag unless override_devo_tag is set. */
+  /** Devo tag: the definitions' devo_tag unless override_devo_tag (alias override_tag) is set. */
   tag: string;
   /** Record field that identifies a record (`pbid`, `id`, `codeid`); null for snapshots. */
   uniqueId: string | null;
@@ -36,6 +36,29 @@ export interface ServiceConfig {
   overlapMs: number;
   /** Upper bound of remembered ids per service, for dedup across overlaps and restarts. */
   maxSeenIds: number;
+  /** The vendor's "overriding rules" (service key over definition key), for the init_variables() lines. */
+  overridingRules: OverridingRule[];
+  /** This service's `requests_limits` (on top of the input's), or null when not defined. */
+  requestsLimits: RequestsLimit[] | null;
+}
+
+export interface OverridingRule {
+  /** The key the user wrote (`override_devo_tag` or its alias `override_tag`). */
+  serviceKey: string;
+  /** The user's value, null when not set (the rule then does not apply). */
+  value: string | number | null;
+  definitionKey: string;
+  definitionValue: string | number;
+}
+
+/**
+ * One `requests_limits` entry: at most `numberOfRequests` requests to the appliance in any
+ * `periodMs` (`period` as written, e.g. `1m`); -1 is unlimited.
+ */
+export interface RequestsLimit {
+  period: string;
+  periodMs: number;
+  numberOfRequests: number;
 }
 
 export interface DarktraceCredentials {
@@ -58,7 +81,14 @@ export interface DarktraceInputConfig {
   maxResponseBytes: number;
   /** Client-side request rate limit towards the appliance. */
   requestsPerSecond: number;
+  /** The input's `requests_limits` (every request counts), or null when not defined. */
+  requestsLimits: RequestsLimit[] | null;
   maxRetries: number;
+  /**
+   * Wait between setup attempts that another try soon cannot fix (tokens, permission):
+   * `module_globals.setup_retry_period_in_seconds` of the definitions (default 60 s).
+   */
+  setupRetryMs: number;
   /**
    * Forward proxy towards the appliance: `inputs.darktrace.proxy`, else the supervisor's
    * HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment captured at compile time (workers never read

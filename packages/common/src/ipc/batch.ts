@@ -84,6 +84,8 @@ export interface OutputMetrics {
   enqueued: Record<SenderGroup, { count: number; bytes: number }>;
   sent: Record<string, { count: number; bytes: number }>;
   spoolBytes: Record<string, number>;
+  /** The byte bound of each spool (same keys as spoolBytes, `<output>.<group>`). */
+  spoolMaxBytes: Record<string, number>;
   connected: Record<string, boolean>;
   quarantinedSegments: number;
   /** Health of each output (all its sender groups together), keyed by output name. */

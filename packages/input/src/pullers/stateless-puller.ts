@@ -59,11 +59,12 @@ class StatelessServicePuller extends PullerBase {
         if (body === null || typeof body !== 'object') {
           throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(body)?.slice(0, 200)}`));
         }
+        this.opts.metrics?.pullSucceeded(this.service);
         break;
       } catch (err) {
         if (signal.aborted) return;
         const e = asPullError(err);
-        this.opts.metrics?.pullError(this.service, e.code);
+        this.opts.metrics?.pullError(this.service, e);
         const delay = backoffDelayMs(attempt, this.opts.retry ?? DEFAULT_PULL_RETRY);
         this.log.error(`${e.toString()}; the pull will be retried in ${(delay / 1000).toFixed(1)} seconds`);
         await sleep(delay, signal);

@@ -244,16 +244,20 @@ class TimeSlotPuller extends PullerBase {
         const answer = this.opts.client.getRecords
           ? await this.opts.client.getRecords(svc.endpoint, query, { signal, each, ...(fields ? { fields } : {}) })
           : { body: await this.opts.client.get(svc.endpoint, query, { signal }) };
-        if ('records' in answer) return { records: answer.records };
+        if ('records' in answer) {
+          this.opts.metrics?.pullSucceeded(this.service);
+          return { records: answer.records };
+        }
         const records = recordsOf(answer.body);
         if (records === null) {
           throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(answer.body).slice(0, 200)}`));
         }
+        this.opts.metrics?.pullSucceeded(this.service);
         return { records: records.map((r) => parsedRecord(this.profile, r)) };
       } catch (err) {
         if (signal.aborted) throw err;
         const e = asPullError(err);
-        this.opts.metrics?.pullError(this.service, e.code);
+        this.opts.metrics?.pullError(this.service, e);
         const halves = e instanceof ResponseTooLargeError ? splitSlot(slot, this.sizer.minMs) : null;
         if (halves) {
           this.log.error(`${e.toString()} (time slot >> ${formatSlotTime(slot.startMs)} - ${formatSlotTime(slot.endMs)}); the time slot is split in two`);

@@ -1,14 +1,29 @@
 /**
  * Setup of one service: validates the tokens against the service's own endpoint with the
- * documented log lines. SetupError(100) (network) and 106 (proxy unreachable) retry with backoff;
- * 101-105 (tokens, permission, unexpected HTTP, proxy credentials or refusal) are logged with their
- * id and retried slowly, so an operator can fix the tokens on the appliance (or the proxy's rules)
- * without restarting the collector.
+ * documented log lines. A failure another try can fix soon (network error, timeout, cut
+ * connection: SetupError(100); HTTP 408/429/5xx: SetupError(103)) is retried with the input's short
+ * jittered backoff, or after the appliance's `Retry-After`; one it cannot fix (101 tokens, 102
+ * permission, any other HTTP status) waits the long period (`setup_retry_period_in_seconds`,
+ * default 60 s), so an operator can fix the tokens on the appliance without restarting.
  */
-import { CollectorError, SetupError, createLogger, serializeError, type SerializedError, type ServiceConfig } from '@devo-collector/common';
+import {
+  CollectorError,
+  SetupError,
+  TransientSetupError,
+  createLogger,
+  serializeError,
+  type SerializedError,
+  type ServiceConfig,
+} from '@devo-collector/common';
 import { backoffDelayMs, sleep, type BackoffPolicy } from '../backoff.js';
 import type { DarktraceApi } from '../client.js';
 import { serviceProfile } from '../pullers/service-profile.js';
+
+/** Short backoff of transient setup failures: 0.5-1 s, doubling, capped at 15-30 s. */
+export const DEFAULT_SETUP_TRANSIENT_RETRY: BackoffPolicy = { baseMs: 1000, capMs: 30_000 };
+export const DEFAULT_SETUP_RETRY_PERIOD_MS = 60_000;
+/** A `Retry-After: 0` must not turn the retry loop into a busy loop. */
+const MIN_RETRY_AFTER_MS = 250;
 
 export interface ServiceSetupOptions {
   inputName: string;
@@ -17,7 +32,7 @@ export interface ServiceSetupOptions {
   client: DarktraceApi;
   /** Module name in "Setup for module <...> has been successfully executed". */
   moduleName: string;
-  networkRetry?: BackoffPolicy;
+  transientRetry?: BackoffPolicy;
   /** Delay between attempts when the tokens/permissions are refused. */
   slowRetryMs?: number;
   now?: () => number;
@@ -28,20 +43,27 @@ export interface SetupOutcome {
   error?: SerializedError;
 }
 
+/** One attempt of `runUntilReady` and what follows it: the retry delay, and whether another try soon can fix it. */
+export interface SetupAttempt extends SetupOutcome {
+  transient: boolean;
+  /** Delay before the next attempt; null after a success. */
+  retryInMs: number | null;
+}
+
 export interface ServiceSetup {
   readonly componentName: string;
   /** One attempt, as `--validate` needs. */
   runOnce(): Promise<SetupOutcome>;
   /** Retries until the tokens validate (resolves true) or `signal` aborts (resolves false). */
-  runUntilReady(signal: AbortSignal, onAttempt?: (o: SetupOutcome) => void): Promise<boolean>;
+  runUntilReady(signal: AbortSignal, onAttempt?: (a: SetupAttempt) => void): Promise<boolean>;
 }
 
 export function createServiceSetup(opts: ServiceSetupOptions): ServiceSetup {
   const componentName = `CollectorDarktracePullerSetup(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`;
   const log = createLogger(componentName);
   const now = opts.now ?? Date.now;
-  const networkRetry = opts.networkRetry ?? { baseMs: 1000, capMs: 60_000 };
-  const slowRetryMs = opts.slowRetryMs ?? 60_000;
+  const transientRetry = opts.transientRetry ?? DEFAULT_SETUP_TRANSIENT_RETRY;
+  const slowRetryMs = opts.slowRetryMs ?? DEFAULT_SETUP_RETRY_PERIOD_MS;
 
   function credentialQuery(): Record<string, string | number | boolean> | undefined {
     if (opts.service.kind !== 'time-slot') return undefined;
@@ -50,14 +72,17 @@ export function createServiceSetup(opts: ServiceSetupOptions): ServiceSetup {
     return serviceProfile(opts.service).windowQuery(end - 60_000, end);
   }
 
-  async function runOnce(): Promise<SetupOutcome> {
+  async function attempt(): Promise<{ ok: true } | { ok: false; error: CollectorError }> {
     log.info('Starting the execution of setup()');
     try {
       await opts.client.checkCredentials(opts.service.endpoint, credentialQuery());
     } catch (err) {
-      const e = err instanceof CollectorError ? err : new SetupError(100, `Error occurred while requesting from the Darktrace server. Error message: ${String(err)}`);
+      const e =
+        err instanceof CollectorError
+          ? err
+          : new TransientSetupError(100, `Error occurred while requesting from the Darktrace server. Error message: ${String(err)}`);
       log.error(e.toString());
-      return { ok: false, error: serializeError(e) };
+      return { ok: false, error: e };
     }
     log.info('Tokens have been validated successfully.');
     log.info('Finalizing the execution of setup()');
@@ -65,14 +90,31 @@ export function createServiceSetup(opts: ServiceSetupOptions): ServiceSetup {
     return { ok: true };
   }
 
-  async function runUntilReady(signal: AbortSignal, onAttempt?: (o: SetupOutcome) => void): Promise<boolean> {
-    let networkFailures = 0;
+  async function runOnce(): Promise<SetupOutcome> {
+    const a = await attempt();
+    return a.ok ? { ok: true } : { ok: false, error: serializeError(a.error) };
+  }
+
+  async function runUntilReady(signal: AbortSignal, onAttempt?: (a: SetupAttempt) => void): Promise<boolean> {
+    let transientFailures = 0;
     while (!signal.aborted) {
-      const outcome = await runOnce();
-      onAttempt?.(outcome);
-      if (outcome.ok) return true;
-      const network = outcome.error?.code === 100 || outcome.error?.code === 106;
-      const delay = network ? backoffDelayMs(networkFailures++, networkRetry) : slowRetryMs;
+      const a = await attempt();
+      if (a.ok) {
+        onAttempt?.({ ok: true, transient: false, retryInMs: null });
+        return true;
+      }
+      // SetupError(100) is a network failure whoever raised it (a fake client, an older caller).
+      const transient = a.error instanceof TransientSetupError || (a.error instanceof SetupError && a.error.code === 100);
+      let delay: number;
+      if (!transient) {
+        transientFailures = 0;
+        delay = slowRetryMs;
+      } else {
+        const retryAfterMs = a.error instanceof TransientSetupError ? a.error.retryAfterMs : null;
+        delay = retryAfterMs !== null ? Math.max(MIN_RETRY_AFTER_MS, retryAfterMs) : backoffDelayMs(transientFailures, transientRetry);
+        transientFailures++;
+      }
+      onAttempt?.({ ok: false, error: serializeError(a.error), transient, retryInMs: delay });
       log.info(`Setup will be retried in ${(delay / 1000).toFixed(1)} seconds`);
       await sleep(delay, signal);
     }

@@ -12,20 +12,45 @@ export const STATE_FILE_MODE = 0o600;
 
 let tmpSeq = 0;
 
+/** A state file that exists but cannot be used as it is; `problem` reads after the file name. */
+export class StateFileUnusable extends Error {
+  constructor(
+    readonly filePath: string,
+    readonly problem: string,
+  ) {
+    super(`${filePath} ${problem}`);
+  }
+}
+
 export class AtomicJsonFileAdapter<T> implements Adapter<T> {
   constructor(readonly filePath: string) {}
 
+  /**
+   * null when there is no file; throws StateFileUnusable (never resets anything) when the file
+   * exists but cannot be read or is not a JSON document: the caller decides what to tell.
+   */
   async read(): Promise<T | null> {
     let text: string;
     try {
       text = await readFile(this.filePath, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      throw new StateFileUnusable(this.filePath, `cannot be read (${code ?? (err as Error).message})`);
+    }
+    let doc: T;
+    try {
+      doc = JSON.parse(text) as T;
+    } catch (err) {
+      throw new StateFileUnusable(this.filePath, `is corrupt (not valid JSON: ${(err as Error).message})`);
     }
     // Tighten a file created by an older build or copied in by hand.
-    await chmod(this.filePath, STATE_FILE_MODE);
-    return JSON.parse(text) as T;
+    try {
+      await chmod(this.filePath, STATE_FILE_MODE);
+    } catch (err) {
+      throw new StateFileUnusable(this.filePath, `cannot be made private to this user (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    return doc;
   }
 
   async write(data: T): Promise<void> {

@@ -7,8 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, Memory } from 'lowdb';
-import { createLogger } from '@devo-collector/common';
-import { AtomicJsonFileAdapter } from './atomic-file-adapter.js';
+import { RuntimeError, createLogger } from '@devo-collector/common';
+import { AtomicJsonFileAdapter, StateFileUnusable } from './atomic-file-adapter.js';
 import { emptyServiceState, type ServiceStateDoc } from './service-state.js';
 
 /** Upgrades a document from version `n` to `n + 1`. */
@@ -147,7 +147,7 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     const adapter = new AtomicJsonFileAdapter<ServiceStateDoc>(filePath);
     db = new Low<ServiceStateDoc>(adapter, fresh());
     plog(`Created persistence instance, filename_path: ${filePath}`);
-    stored = (await adapter.read()) as unknown as Record<string, unknown> | null;
+    stored = await readStored(adapter, opts);
   }
   const store = new LowStateStore(db, filePath, filePath === null ? 0 : STATE_WRITE_SPACING_MS);
 
@@ -171,6 +171,43 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
   db.data.start_time = opts.startTimeText;
   if (filePath !== null) await store.update(() => undefined);
   return store;
+}
+
+/**
+ * The persisted document, or null when there is none. A file that exists but cannot be used stops
+ * the start with RuntimeError(501): resetting it would silently collect again (or skip) what the
+ * cursor covered, so the operator decides, and the file is left exactly as it was.
+ */
+async function readStored(adapter: AtomicJsonFileAdapter<ServiceStateDoc>, opts: StateStoreOptions): Promise<Record<string, unknown> | null> {
+  let doc: unknown;
+  try {
+    doc = await adapter.read();
+  } catch (err) {
+    if (err instanceof StateFileUnusable) throw stateFileError(err.filePath, err.problem, opts);
+    throw err;
+  }
+  if (doc === null) return null;
+  const d = doc as Record<string, unknown>;
+  const problem =
+    typeof doc !== 'object' || Array.isArray(doc) ? 'is not a state document (a JSON object)'
+      : d.persistence_version !== undefined && typeof d.persistence_version !== 'number' ? 'has a persistence_version that is not a number'
+      : d.cursor_ms !== undefined && d.cursor_ms !== null && typeof d.cursor_ms !== 'number' ? 'has a cursor_ms that is not a number'
+      : d.seen !== undefined && !Array.isArray(d.seen) ? 'has a seen list that is not a list'
+      : null;
+  if (problem) throw stateFileError(adapter.filePath, problem, opts);
+  return d;
+}
+
+function stateFileError(file: string, problem: string, opts: StateStoreOptions): RuntimeError {
+  const from = opts.startTimeText === null
+    ? 'the service then takes its next snapshot at once'
+    : opts.startTimeText
+      ? `the service then collects again from start_time_in_utc_format (${opts.startTimeText}); records still in the output's delivery ledger (the most recently spooled) are not sent twice, older ones are sent again`
+      : 'the service then starts one window before now (no start_time_in_utc_format is set): what happened between its last collected window and then is not collected';
+  return new RuntimeError(
+    501,
+    `The state file "${file}" ${problem}. Nothing was changed. Restore it from a backup, or remove it to start this service's state again (${from})`,
+  );
 }
 
 function migrate(

@@ -3,7 +3,7 @@
  * exposes its output lines. The suite builds dist/ before running (scripts/test.sh).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,4 +112,47 @@ export function workerPid(lines: string[], processName: 'InputProcess' | 'Output
   const matches = lines.filter((l) => l.includes(`${processName}::`) && /Process started \(pid=(\d+)/.test(l));
   const m = matches[nth] ? /pid=(\d+)/.exec(matches[nth]) : null;
   return m ? Number(m[1]) : null;
+}
+
+/** Base URL of the collector's web service, once it logged where it listens (config `web_service.port: 0`). */
+export async function webBase(c: RunningCollector): Promise<string> {
+  const line = await c.waitFor(/Starting WebServiceThread, ip-port: [\d.]+:(\d+)/);
+  return `http://127.0.0.1:${/:(\d+)$/.exec(line)![1]}`;
+}
+
+/** Sum of the samples of `name` whose labels contain `labels` (all samples when empty). */
+export function metricValue(text: string, name: string, labels = ''): number {
+  const re = new RegExp(`^${name}${labels ? `\\{[^}]*${labels}[^}]*\\}` : '(\\{[^}]*\\})?'} (\\S+)$`, 'gm');
+  let total = 0;
+  for (const m of text.matchAll(re)) total += Number(m[m.length - 1]);
+  return total;
+}
+
+/** Polls `fn` every 100 ms until it returns a value (not undefined), for at most `ms`. */
+export async function until<T>(fn: () => Promise<T | undefined> | T | undefined, ms: number, what: string, diag: () => string = () => ''): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timeout after ${ms} ms: ${what} ${String(last ?? '')}\n${diag()}`);
+}
+
+/** The bundled collector_definitions.yaml with some module_globals changed (e.g. a short setup retry period), written to `dir/config`. */
+export function writeDefinitions(dir: string, moduleGlobals: Record<string, number>): string {
+  let text = readFileSync(path.join(repoRoot, 'packages', 'darktrace', 'collector_definitions.yaml'), 'utf8');
+  for (const [k, v] of Object.entries(moduleGlobals)) {
+    const re = new RegExp(`^(\\s+${k}:).*$`, 'm');
+    if (!re.test(text)) throw new Error(`module_globals.${k} is not in the bundled definitions`);
+    text = text.replace(re, `$1 ${v}`);
+  }
+  const p = path.join(dir, 'config', 'collector_definitions.yaml');
+  writeFileSync(p, text);
+  return p;
 }

@@ -29,7 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '@devo-collector/common';
+import { RuntimeError, type Logger } from '@devo-collector/common';
 import { currentBootId } from '../spool/resume-file.js';
 
 export interface DeliveryLedger {
@@ -113,8 +113,15 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
       let text: string;
       try {
         text = fs.readFileSync(file, 'utf8');
-      } catch {
-        continue;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue;
+        // Forgetting it would let duplicates in without a word: the operator decides.
+        throw new RuntimeError(
+          502,
+          `The delivery ledger "${file}" cannot be read (${code ?? 'error'}). Nothing was changed. Make it readable, or remove it: ` +
+            'records sent again after the last crash may then be spooled twice',
+        );
       }
       for (const raw of text.split('\n')) {
         if (raw === '') continue;

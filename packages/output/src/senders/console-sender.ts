@@ -58,7 +58,6 @@ export function createConsoleSender(opts: ConsoleSenderOptions): Sender {
     name: opts.name,
     start() {
       if (loop) return;
-      opts.logger.info('Starting thread');
       loop = run();
     },
     async stop(deadlineAtMs) {

@@ -1,6 +1,7 @@
 /** What the TCP and TLS senders share: waiting for a socket to be usable, and the sender wiring. */
 import type net from 'node:net';
 import type { Logger, OutputConfig } from '@devo-collector/common';
+import { createdSenderLine, type TransportLayer } from '../monitor-lines.js';
 import type { Spool } from '../spool.js';
 import type { BackoffPolicy } from './delivery.js';
 import { createStreamSender, type Connector } from './stream-sender.js';
@@ -13,6 +14,8 @@ export interface SocketSenderOptions {
   logger: Logger;
   settleMs?: number;
   backoff?: BackoffPolicy;
+  /** The syslog hostname, for the "Created a sender" line (default: this machine's). */
+  hostname?: string;
 }
 
 /**
@@ -39,8 +42,14 @@ export function whenSocketReady<S extends net.Socket>(socket: S, readyEvent: str
   });
 }
 
-export function createSocketSender(opts: SocketSenderOptions, connect: Connector): Sender {
+/** Every connection opened is logged as the vendor logs each devo-sdk Sender it creates. */
+export function createSocketSender(opts: SocketSenderOptions, open: Connector, transport: TransportLayer): Sender {
   const o = opts.output;
+  const connect: Connector = async (timeoutMs) => {
+    const socket = await open(timeoutMs);
+    opts.logger.info(createdSenderLine(opts.name, o, transport, opts.hostname));
+    return socket;
+  };
   return createStreamSender({
     name: opts.name,
     target: `${o.address}:${o.port}`,

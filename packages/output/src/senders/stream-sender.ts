@@ -90,7 +90,6 @@ class StreamSender implements Sender {
 
   start(): void {
     if (this.loop) return;
-    this.log.info('Starting thread');
     this.tick = setInterval(() => this.onTick(), Math.max(50, Math.floor(this.o.settleMs / 4)));
     this.tick.unref();
     this.loop = this.run().catch((err: unknown) => this.log.error(`Sender stopped unexpectedly: ${describeSocketError(err)}`));

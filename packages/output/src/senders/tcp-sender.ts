@@ -12,5 +12,5 @@ export function tcpConnector(output: Pick<OutputConfig, 'address' | 'port'>): Co
 }
 
 export function createTcpSender(opts: TcpSenderOptions): Sender {
-  return createSocketSender(opts, tcpConnector(opts.output));
+  return createSocketSender(opts, tcpConnector(opts.output), 'TCP');
 }

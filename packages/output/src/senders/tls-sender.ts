@@ -36,5 +36,5 @@ export function tlsConnector(output: OutputConfig): Connector {
 }
 
 export function createTlsSender(opts: TlsSenderOptions): Sender {
-  return createSocketSender(opts, tlsConnector(opts.output));
+  return createSocketSender(opts, tlsConnector(opts.output), 'SSL');
 }

@@ -10,7 +10,7 @@
 import { constants as fsc, writeSync, writevSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '@devo-collector/common';
+import { RuntimeError, type Logger } from '@devo-collector/common';
 import { FRAME_HEADER_BYTES, scanFrames, writeFrameHeader } from './frame-codec.js';
 import { ResumeFile } from './resume-file.js';
 import { comparePositions, type SpoolPosition } from './resume-record.js';
@@ -69,21 +69,29 @@ export class FileStore implements SpoolStore {
     return path.join(this.dir, name);
   }
 
+  /**
+   * The checkpoint is written atomically (temp file, rename), so a damaged one is outside damage.
+   * Falling back to the oldest segment would send again, silently, everything still spooled:
+   * RuntimeError(502) stops the start instead, naming the file and what removing it means.
+   */
   private async readCheckpoint(): Promise<Checkpoint | null> {
+    const file = this.file('checkpoint.json');
     let text: string;
     try {
-      text = await fs.readFile(this.file('checkpoint.json'), 'utf8');
-    } catch {
-      return null;
+      text = await fs.readFile(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      throw spoolStateError(file, `cannot be read (${code ?? 'error'})`);
     }
+    let c: Checkpoint | null = null;
     try {
-      const c = JSON.parse(text) as Checkpoint;
-      if (c.version === 1 && Number.isInteger(c.segment) && Number.isInteger(c.offset)) return c;
+      c = JSON.parse(text) as Checkpoint;
     } catch {
-      // fall through
+      // reported below
     }
-    this.log.error('[EMERGENCY_PERSISTENCE_SYSTEM] Spool checkpoint is unreadable, re-sending from the oldest segment');
-    return null;
+    if (c && c.version === 1 && Number.isInteger(c.segment) && Number.isInteger(c.offset)) return c;
+    throw spoolStateError(file, 'is corrupt (not a spool checkpoint: {"version":1,"segment":n,"offset":n})');
   }
 
   async recover(): Promise<RecoveredStore> {
@@ -284,4 +292,14 @@ export class FileStore implements SpoolStore {
     await this.resume?.close();
     this.resume = null;
   }
+}
+
+/** RuntimeError(502): a spool checkpoint that exists but cannot be used; nothing is changed. */
+export function spoolStateError(file: string, problem: string): RuntimeError {
+  return new RuntimeError(
+    502,
+    `The spool checkpoint "${file}" ${problem}. Nothing was changed. Restore it from a backup, or remove it: ` +
+      'the output then sends again from the oldest spool segment still on disk, past what its resume record shows as written ' +
+      '(messages already delivered may arrive twice in Devo)',
+  );
 }

@@ -1,7 +1,8 @@
 /**
  * Throwaway X.509 material generated at test time with the openssl CLI (never committed):
  * a CA, a server certificate (CN/SAN localhost + 127.0.0.1) and a client certificate signed by it,
- * and a second unrelated CA for the wrong-chain case.
+ * and a second unrelated CA for the wrong-chain case. Validity defaults to 2 days; `days` sets the
+ * CA's and the client certificate's (the certificate expiry tests).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,28 +29,33 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
-function makeCa(dir: string, name: string): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name} Test CA`], dir);
+export interface TestCertDays {
+  ca?: number;
+  client?: number;
 }
 
-function makeLeaf(dir: string, ca: string, name: string, cn: string): void {
+function makeCa(dir: string, name: string, days = 2): void {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', String(days), '-subj', `/CN=${name} Test CA`], dir);
+}
+
+function makeLeaf(dir: string, ca: string, name: string, cn: string, days = 2): void {
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
   openssl(
-    ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'ext.cnf'],
+    ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', String(days), '-extfile', 'ext.cnf'],
     dir,
   );
 }
 
-export function generateTestCerts(): TestCerts {
+export function generateTestCerts(days: TestCertDays = {}): TestCerts {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'devo-certs-'));
   writeFileSync(
     path.join(dir, 'ext.cnf'),
     'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n',
   );
-  makeCa(dir, 'ca');
+  makeCa(dir, 'ca', days.ca);
   makeCa(dir, 'other');
   makeLeaf(dir, 'ca', 'server', 'localhost');
-  makeLeaf(dir, 'ca', 'client', 'devo-test-client');
+  makeLeaf(dir, 'ca', 'client', 'devo-test-client', days.client);
   makeLeaf(dir, 'other', 'rogue', 'rogue-client');
   const p = (f: string): string => path.join(dir, f);
   return {
