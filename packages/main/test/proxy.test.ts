@@ -3,14 +3,15 @@
  * on, CONNECT only to the simulator's port) towards the simulator over HTTPS with its own CA
  * (`ca_file`): records arrive through the tunnel and the proxy's log shows the CONNECTs; the
  * environment form (HTTPS_PROXY, NO_PROXY) works the same; a wrong password or a proxy that is down
- * is SetupError(104) / (106) in the log and a failed --validate; the password never appears in
- * anything the collector prints (debug on, so the compiled configuration is printed too).
+ * is SetupError(104) / (106) in the log, in /ready (503) and a failed --validate; the password never
+ * appears in anything the collector prints or serves (debug on, so the compiled configuration is
+ * printed too).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { generateTestCerts, type TestCerts } from '../../output/test/helpers/certs.js';
-import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, writeConfig, type RunningCollector } from './helpers/collector.js';
+import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, webBase, writeConfig, type RunningCollector } from './helpers/collector.js';
 import { startTinyproxy, type Tinyproxy } from './helpers/tinyproxy.js';
 
 const USER = 'dt-collector';
@@ -52,6 +53,29 @@ function expectNoPassword(c: RunningCollector, password = PASSWORD): void {
 async function stop(c: RunningCollector): Promise<void> {
   c.proc.kill('SIGTERM');
   expect((await c.exit).code).toBe(0);
+}
+
+interface ReadyBody {
+  status: string;
+  reasons: Array<{ component: string; state: string; id: string; message: string }>;
+}
+
+/** /ready once it names `id` for modelbreaches; checks /ready and /metrics never show the password. */
+async function notReadyWith(c: RunningCollector, id: string, password = PASSWORD): Promise<ReadyBody['reasons'][number]> {
+  const base = await webBase(c);
+  const body = await until(async () => {
+    const r = await fetch(`${base}/ready`);
+    const b = (await r.json()) as ReadyBody;
+    return r.status === 503 && b.reasons.some((x) => x.component === 'service:modelbreaches' && x.id === id) ? b : undefined;
+  }, 20_000, `/ready 503 with ${id}`, () => c.lines.slice(-20).join('\n'));
+  expect(body.status).toBe('not-ready');
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  expect(metricValue(metrics, 'service_state', 'service="modelbreaches",state="failing"')).toBe(1);
+  for (const text of [JSON.stringify(body), metrics]) {
+    expect(text).not.toContain(password);
+    expect(text).not.toContain(encodeURIComponent(password));
+  }
+  return body.reasons.find((x) => x.component === 'service:modelbreaches' && x.id === id)!;
 }
 
 const connects = () => proxy.connectRequests().filter((l) => l === `CONNECT 127.0.0.1:${simPort}`).length;
@@ -105,15 +129,19 @@ describe('collector behind an http proxy', () => {
     expectNoPassword(c);
   });
 
-  it('a wrong proxy password: SetupError(104) naming the proxy, retried without pulling; --validate fails', async () => {
+  it('a wrong proxy password: SetupError(104) naming the proxy in the log and /ready, retried without pulling; --validate fails', async () => {
     const wrong = `${PASSWORD}-wrong`;
     const dir = makeWorkspace();
-    writeConfig(dir, proxiedConfig(proxy.urlWith(USER, wrong)));
+    const cfg = proxiedConfig(proxy.urlWith(USER, wrong));
+    cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
+    writeConfig(dir, cfg);
     const c = runCollector(['--config', 'config.yaml'], dir);
     try {
       const line = await c.waitFor(/SetupError\(104\)/);
       expect(line).toContain(`Proxy authentication failed: the proxy 127.0.0.1:${proxy.port} answered`);
       expect(line).toContain(`CONNECT 127.0.0.1:${simPort}`);
+      const reason = await notReadyWith(c, 'SetupError(104)', wrong);
+      expect(reason.message).toContain(`Proxy authentication failed: the proxy 127.0.0.1:${proxy.port}`);
       expect(c.output()).not.toMatch(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
     } finally {
       await stop(c);
@@ -126,15 +154,38 @@ describe('collector behind an http proxy', () => {
     expectNoPassword(v, wrong);
   });
 
-  it('a proxy that is down: SetupError(106) in the log and from --validate', async () => {
+  it('a proxy that forbids the CONNECT: SetupError(105) in the log and /ready', async () => {
+    const strict = await startTinyproxy({ user: USER, password: PASSWORD, connectPorts: [9] });
+    const dir = makeWorkspace();
+    const cfg = proxiedConfig(strict.urlWith());
+    cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
+    writeConfig(dir, cfg);
+    const c = runCollector(['--config', 'config.yaml'], dir);
+    try {
+      const reason = await notReadyWith(c, 'SetupError(105)');
+      expect(reason.message).toContain(`The proxy refused the connection: the proxy 127.0.0.1:${strict.port} answered 403 to CONNECT 127.0.0.1:${simPort}`);
+      expect(c.output()).toMatch(/ERROR InputProcess::CollectorDarktracePullerSetup\(darktrace#10001,modelbreaches#predefined\) -> SetupError\(105\)/);
+      expect(strict.log()).toContain(`Refused CONNECT method on port ${simPort}`);
+    } finally {
+      await stop(c);
+      await strict.stop();
+    }
+    expectNoPassword(c);
+  });
+
+  it('a proxy that is down: SetupError(106) in the log, in /ready and from --validate', async () => {
     const gone = await startTinyproxy({ user: USER, password: PASSWORD });
     await gone.stop();
     const dir = makeWorkspace();
-    writeConfig(dir, proxiedConfig(gone.urlWith()));
+    const cfg = proxiedConfig(gone.urlWith());
+    cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
+    writeConfig(dir, cfg);
     const c = runCollector(['--config', 'config.yaml'], dir);
     try {
       const line = await c.waitFor(/SetupError\(106\)/);
       expect(line).toContain(`The proxy is unreachable: the proxy 127.0.0.1:${gone.port} cannot be reached (ECONNREFUSED`);
+      const reason = await notReadyWith(c, 'SetupError(106)');
+      expect(reason.message).toContain(`The proxy is unreachable: the proxy 127.0.0.1:${gone.port}`);
     } finally {
       await stop(c);
     }
