@@ -4,7 +4,7 @@
  * Lifecycle: 'created' -> open() -> 'open' -> start() -> 'running' -> stop() -> 'stopped'.
  */
 import { createDarktraceClient } from '@devo-collector/darktrace';
-import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger } from '@devo-collector/common';
+import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute } from '@devo-collector/common';
 import type { BackoffPolicy } from './backoff.js';
 import type { DarktraceApi } from './client.js';
 import type { BatchSink } from './delivery/batch-sink.js';
@@ -65,6 +65,7 @@ export function defaultClientFactory(input: DarktraceInputConfig, metrics: Input
     privateToken: input.credentials.privateToken,
     caPem: input.caFile,
     tlsVerify: input.tlsVerify,
+    proxy: input.proxy,
     requestTimeoutMs: input.requestTimeoutMs,
     maxResponseBytes: input.maxResponseBytes,
     requestsPerSecond: input.requestsPerSecond,
@@ -92,6 +93,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
   async function open(): Promise<void> {
     if (state !== 'created') throw new Error(`open() in state ${state}`);
     for (const input of opts.config.inputs.filter((i) => i.enabled)) {
+      logRoute(input);
       const client = makeClient(input, metrics);
       clients.push(client);
       for (const service of input.services) {
@@ -144,6 +146,15 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
       }
     }
     state = 'open';
+  }
+
+  /** One line telling how the appliance is reached, when a proxy is configured (never its credentials). */
+  function logRoute(input: DarktraceInputConfig): void {
+    if (!input.proxy) return;
+    const route = proxyRoute(input.proxy, input.baseUrl);
+    const from = input.proxy.source === 'config' ? 'inputs.darktrace.proxy' : 'the proxy environment';
+    if (route.via === 'proxy') log.info(`The Darktrace server ${input.baseUrl} is reached through the proxy ${route.display} (from ${from})`);
+    else log.info(`The Darktrace server ${input.baseUrl} is reached directly (${route.reason}; proxy from ${from})`);
   }
 
   async function validate(): Promise<SetupResult[]> {
