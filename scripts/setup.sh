@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the collector, its demo and its tests need on a fresh Debian machine:
-# pnpm (pinned), the workspace packages, rsyslog with TLS (the real Devo-side peer in tests) and
-# openssl (test certificates). Idempotent and quiet when everything is already there.
+# pnpm (pinned), the workspace packages, rsyslog with TLS (the real Devo-side peer in tests),
+# openssl (test certificates) and tinyproxy (the real forward proxy of the proxy tests).
+# Idempotent and quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # --demo: only what scripts/demo.sh needs (pnpm and the workspace packages; no system packages).
@@ -16,6 +17,7 @@ command -v rsyslogd >/dev/null 2>&1 || need_apt+=(rsyslog)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v podman >/dev/null 2>&1 || need_apt+=(podman)   # test/container builds and runs the image
 command -v runc >/dev/null 2>&1 || need_apt+=(runc)
+[ -x /usr/bin/tinyproxy ] || need_apt+=(tinyproxy)   # tests start their own, with their own config
 # test/deploy: promtool (rule checks and unit tests) and a real Prometheus scraping the collector;
 # without its recommends (prometheus-node-exporter is not needed).
 need_apt_norec=()

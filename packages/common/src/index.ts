@@ -13,6 +13,7 @@ export type * from './ipc/input-to-supervisor.js';
 export type * from './ipc/supervisor-to-output.js';
 export type * from './ipc/output-to-supervisor.js';
 export * from './config/compile.js';
+export { compileProxy, parseProxyUrl, proxyDisplay, proxyRoute, proxySecrets, type ProxyEnvironment, type ProxyRoute } from './config/proxy-config.js';
 export { validateDefinitions, type Definitions, type ServiceDefinition } from './config/definitions.js';
 export { parseStartTime, formatStartTime } from './config/start-time.js';
 export { DEVO_CLOUD_HOSTS } from './config/outputs-config.js';

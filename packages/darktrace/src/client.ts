@@ -3,9 +3,9 @@
  * a fresh DTAPI-Date; its result is an `AttemptOutcome`, which pure functions turn into a retry
  * decision (outcome.ts) and, once we give up, into a documented error (error-map.ts).
  */
-import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
-import { PullError, SetupError, registerSecret } from '@devo-collector/common';
+import { request } from 'undici';
+import { PullError, SetupError, registerSecret, type ProxyConfig } from '@devo-collector/common';
+import { ProxyTunnelError, createApplianceDispatcher } from './dispatcher.js';
 import { toPullError, toSetupError, type ErrorContext } from './error-map.js';
 import { isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from './outcome.js';
 import { createRateLimiter, sleep, type LimitSpec, type RateLimiterOptions } from './rate-limiter.js';
@@ -19,6 +19,8 @@ export interface DarktraceClientOptions {
   privateToken: string;
   caPem?: string | null;
   tlsVerify?: boolean;
+  /** Compiled proxy settings; null/absent: direct (NO_PROXY is applied to `baseUrl`). */
+  proxy?: ProxyConfig | null;
   requestTimeoutMs?: number;
   maxResponseBytes?: number;
   requestsPerSecond?: number;
@@ -119,17 +121,16 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     byScope: opts.requestsLimits?.byEndpoint ?? {},
     ...(opts.onLimitReached ? { onLimitReached: opts.onLimitReached } : {}),
   });
-  const agent = new Agent({
-    connect: {
-      // `ca` replaces Node's trust store, so keep the public roots and add the appliance CA.
-      ...(opts.caPem ? { ca: [...rootCertificates, opts.caPem] } : {}),
-      rejectUnauthorized: opts.tlsVerify ?? true,
-      timeout: timeoutMs,
-    },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+  const { dispatcher: agent, route } = createApplianceDispatcher({
+    baseUrl,
+    caPem: opts.caPem ?? null,
+    tlsVerify: opts.tlsVerify ?? true,
+    timeoutMs,
+    proxy: opts.proxy ?? null,
   });
   let closed = false;
+  // Named in timeout and network messages, so a silent proxy is not mistaken for a silent appliance.
+  const via = route.via === 'proxy' ? ` through the proxy ${route.display.replace(/^http:\/\//, '')}` : '';
 
   const secrets = [publicToken, privateToken].filter((s) => s.length >= 4);
   const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('****'), text);
@@ -192,7 +193,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
       if (cut) return { kind: 'failure', reason: 'oversize', status, message: `response exceeds the limit of ${maxBytes} bytes` };
       return parseJsonBody(status, headerValue(res.headers['content-type']) ?? '', text);
     } catch (err) {
-      return failureFrom(err, status, signal, timeout, timeoutMs);
+      return failureFrom(err, status, signal, timeout, timeoutMs, via);
     } finally {
       opts.onRequest?.({ endpoint, status, durationMs: performance.now() - started });
     }
@@ -314,14 +315,27 @@ function parseJsonBody(status: number, contentType: string, text: string): Attem
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-function failureFrom(err: unknown, status: number | null, caller: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): AttemptOutcome {
+const PROXY_REASON = { auth: 'proxy-auth', refused: 'proxy-refused', unreachable: 'proxy-unreachable' } as const;
+
+function proxyCause(err: unknown): ProxyTunnelError | null {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ProxyTunnelError) return e;
+  }
+  return null;
+}
+
+function failureFrom(err: unknown, status: number | null, caller: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number, via: string): AttemptOutcome {
   if (caller?.aborted) return { kind: 'failure', reason: 'aborted', status, message: 'request aborted' };
+  const proxy = proxyCause(err);
+  if (proxy) {
+    return { kind: 'failure', reason: PROXY_REASON[proxy.problem], status, message: proxy.message, ...(proxy.status !== null ? { proxyStatus: proxy.status } : {}) };
+  }
   const code = (err as { code?: unknown } | null)?.code;
   if (timeout.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
-    return { kind: 'failure', reason: 'timeout', status, message: `request timed out after ${timeoutMs} ms` };
+    return { kind: 'failure', reason: 'timeout', status, message: `request timed out after ${timeoutMs} ms${via}` };
   }
   // Only the message and code: undici error objects are never attached, so nothing else can leak.
   const msg = err instanceof Error ? err.message : String(err);
   const cause = (err as { cause?: { message?: string } } | null)?.cause?.message;
-  return { kind: 'failure', reason: 'network', status, message: `${typeof code === 'string' ? `${code}: ` : ''}${msg}${cause ? ` (${cause})` : ''}` };
+  return { kind: 'failure', reason: 'network', status, message: `${typeof code === 'string' ? `${code}: ` : ''}${msg}${cause ? ` (${cause})` : ''}${via}` };
 }

@@ -1,6 +1,7 @@
 /**
  * Maps a final attempt outcome to the vendor's documented errors (troubleshooting table of
- * darktrace-collector-doc): SetupError 100-103 for the credential check, PullError 300/301 for pulls.
+ * darktrace-collector-doc): SetupError 100-103 for the credential check, PullError 300/301 for pulls;
+ * ours for a proxy that refuses the tunnel: SetupError 104-106 / PullError 302-304 (docs/errors.md).
  * Every text goes through `scrub` so that a token can never leak, even if a server echoed one.
  */
 import { PullError, ResponseTooLargeError, SetupError, TransientSetupError } from '@devo-collector/common';
@@ -42,6 +43,25 @@ function describe(o: AttemptOutcome, ctx: ErrorContext): string {
   }
 }
 
+/** Proxy failures, the same three for setup and pulls: [setup id, pull id, summary]. */
+const PROXY_ERRORS = {
+  'proxy-auth': [104, 302, 'Proxy authentication failed'],
+  'proxy-refused': [105, 303, 'The proxy refused the connection'],
+  'proxy-unreachable': [106, 304, 'The proxy is unreachable'],
+} as const;
+
+type ProxyReason = keyof typeof PROXY_ERRORS;
+
+function proxyReason(o: AttemptOutcome): ProxyReason | null {
+  return o.kind === 'failure' && o.reason in PROXY_ERRORS ? (o.reason as ProxyReason) : null;
+}
+
+const PROXY_HINT: Record<ProxyReason, string> = {
+  'proxy-auth': 'check the proxy user and password (inputs.darktrace.proxy or HTTPS_PROXY)',
+  'proxy-refused': "check the proxy's rules for the appliance's host and port",
+  'proxy-unreachable': 'check the proxy address and that the proxy is running',
+};
+
 /**
  * What another try can fix soon (network, timeout, cut connection, 408, 429, 5xx: `isRetryable`)
  * comes back as a TransientSetupError carrying the appliance's Retry-After; tokens, permissions and
@@ -64,6 +84,12 @@ export function toSetupError(o: AttemptOutcome, ctx: ErrorContext): SetupError {
   const retryAfterMs = o.kind === 'http' && o.retryAfterMs !== undefined ? Math.min(o.retryAfterMs, MAX_RETRY_AFTER_MS) : null;
   const make = (code: number, detail: string): SetupError =>
     transient ? new TransientSetupError(code, detail, retryAfterMs) : new SetupError(code, detail);
+  const proxy = proxyReason(o);
+  if (proxy) {
+    // 106 and a proxy's 5xx are transient (isRetryable); 104 and a 403 wait the long period.
+    const [id, , summary] = PROXY_ERRORS[proxy];
+    return make(id, `${summary}: ${e}; ${PROXY_HINT[proxy]}`);
+  }
   if (o.kind === 'http') {
     return make(103, `Unexpected HTTP error occurred at the Darktrace server. status code, ${o.status} error: ${e}`);
   }
@@ -80,6 +106,11 @@ export function toPullError(o: AttemptOutcome, ctx: ErrorContext): PullError {
     else if (problem === 'signature') details = `${details} (the tokens are incorrect)`;
     else if (problem === 'permission' || problem === 'login') details = `${details} (the tokens lack permission for this endpoint)`;
     return new PullError(300, `HTTP Error occurred while retrieving events from Darktrace server: summary ${summary} details ${details}`);
+  }
+  const proxy = proxyReason(o);
+  if (proxy) {
+    const [, id, summary] = PROXY_ERRORS[proxy];
+    return new PullError(id, `${summary} while retrieving events from Darktrace server: ${ctx.scrub(describe(o, ctx))}${after}; ${PROXY_HINT[proxy]}`);
   }
   const message = `Some error occurred while retrieving events from Darktrace server. Error details: ${ctx.scrub(describe(o, ctx))}${after}`;
   // Typed so that a time-slot puller can split the window instead of asking the same again.

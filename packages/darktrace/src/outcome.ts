@@ -2,14 +2,17 @@
  * What one HTTP attempt produced, before any retry or error mapping. Keeping this a plain union
  * lets the retry decision and the SetupError/PullError mapping be pure, table-tested functions.
  */
-export type FailureReason = 'network' | 'timeout' | 'invalid-body' | 'html' | 'oversize' | 'aborted';
+export type FailureReason =
+  | 'network' | 'timeout' | 'invalid-body' | 'html' | 'oversize' | 'aborted'
+  /** The proxy's CONNECT: 407, another refusal (`proxyStatus`), or the proxy not reachable. */
+  | 'proxy-auth' | 'proxy-refused' | 'proxy-unreachable';
 
 export type AttemptOutcome =
   | { kind: 'ok'; status: number; body: unknown }
   /** A non-2xx status (redirects included: we never follow them). */
   | { kind: 'http'; status: number; bodyText: string; location?: string; retryAfterMs?: number }
   /** Anything that is not a usable JSON answer with an HTTP status we could judge. */
-  | { kind: 'failure'; reason: FailureReason; message: string; status: number | null; bodyText?: string };
+  | { kind: 'failure'; reason: FailureReason; message: string; status: number | null; bodyText?: string; proxyStatus?: number };
 
 export type AuthProblem = 'signature' | 'date' | 'permission' | 'login';
 
@@ -52,7 +55,11 @@ export function isRetryable(o: AttemptOutcome): boolean {
       // Auth answers (400 SIGNATURE/DATE, 302, 401, 403) and other 4xx will not change on retry.
       return o.status === 429 || o.status === 408 || o.status >= 500;
     case 'failure':
-      // An oversize body would be oversize again; an abort is the caller's decision.
+      // An oversize body would be oversize again; an abort is the caller's decision. A proxy that
+      // wants other credentials or forbids the tunnel says so again; a 5xx (it could not reach
+      // the appliance) or an unreachable proxy may pass.
+      if (o.reason === 'proxy-auth') return false;
+      if (o.reason === 'proxy-refused') return (o.proxyStatus ?? 0) >= 500;
       return o.reason !== 'oversize' && o.reason !== 'aborted';
   }
 }

@@ -16,6 +16,8 @@ interface Entry {
   pullFailingAfterMs: number;
   /** First pull failure since the last success, and the latest one's id and message. */
   pullFailure: { sinceMs: number; id: string; message: string } | null;
+  /** The service's state file cannot be written (RuntimeError(520), state-store.ts): failing while it lasts. */
+  stateWrite: HealthReason | null;
   timer: NodeJS.Timeout | null;
 }
 
@@ -33,6 +35,7 @@ export class ServiceHealthBook {
       health: { state: 'starting', lastSuccessMs: null },
       pullFailingAfterMs: PULL_FAILING_PERIODS * requestPeriodMs,
       pullFailure: null,
+      stateWrite: null,
       timer: null,
     });
   }
@@ -72,10 +75,28 @@ export class ServiceHealthBook {
     this.evaluatePulls(e);
   }
 
+  /**
+   * The state file cannot be written (`blocked`, e.g. ENOSPC) or can again (null). Pulls may still
+   * succeed meanwhile (the document is kept in memory), so this overlays the pull/setup health
+   * instead of replacing it: a setup or pull failure, if any, stays the reason.
+   */
+  stateWriteBlocked(service: string, blocked: { code: number; message: string; sinceMs: number } | null): void {
+    const e = this.entries.get(service);
+    if (!e) return;
+    const before = this.view(e);
+    e.stateWrite = blocked ? { id: errorId({ name: 'RuntimeError', code: blocked.code }), message: blocked.message, sinceMs: blocked.sinceMs } : null;
+    const after = this.view(e);
+    if (after.state !== before.state || after.reason?.id !== before.reason?.id) this.onChange();
+  }
+
   snapshot(): Record<string, ServiceHealth> {
     const out: Record<string, ServiceHealth> = {};
-    for (const [service, e] of this.entries) out[service] = structuredClone(e.health);
+    for (const [service, e] of this.entries) out[service] = structuredClone(this.view(e));
     return out;
+  }
+
+  private view(e: Entry): ServiceHealth {
+    return e.stateWrite && e.health.state !== 'failing' ? { state: 'failing', reason: e.stateWrite, lastSuccessMs: e.health.lastSuccessMs } : e.health;
   }
 
   /** Stops the timers (the process is stopping). */
@@ -109,8 +130,9 @@ export class ServiceHealthBook {
 
   /** Stores the new health; tells `onChange` when the state or the reason id changed. */
   private set(e: Entry, next: ServiceHealth): void {
-    const changed = next.state !== e.health.state || next.reason?.id !== e.health.reason?.id;
+    const before = this.view(e);
     e.health = next;
-    if (changed) this.onChange();
+    const after = this.view(e);
+    if (after.state !== before.state || after.reason?.id !== before.reason?.id) this.onChange();
   }
 }

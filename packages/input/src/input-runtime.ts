@@ -4,7 +4,7 @@
  * Lifecycle: 'created' -> open() -> 'open' -> start() -> 'running' -> stop() -> 'stopped'.
  */
 import { createDarktraceClient } from '@devo-collector/darktrace';
-import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger } from '@devo-collector/common';
+import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute } from '@devo-collector/common';
 import type { BackoffPolicy } from './backoff.js';
 import type { DarktraceApi } from './client.js';
 import type { BatchSink } from './delivery/batch-sink.js';
@@ -65,6 +65,7 @@ export function defaultClientFactory(input: DarktraceInputConfig, metrics: Input
     privateToken: input.credentials.privateToken,
     caPem: input.caFile,
     tlsVerify: input.tlsVerify,
+    proxy: input.proxy,
     requestTimeoutMs: input.requestTimeoutMs,
     maxResponseBytes: input.maxResponseBytes,
     requestsPerSecond: input.requestsPerSecond,
@@ -92,6 +93,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
   async function open(): Promise<void> {
     if (state !== 'created') throw new Error(`open() in state ${state}`);
     for (const input of opts.config.inputs.filter((i) => i.enabled)) {
+      logRoute(input);
       const client = makeClient(input, metrics);
       clients.push(client);
       for (const service of input.services) {
@@ -108,6 +110,8 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           startTimeText: timeSlot ? service.startTimeText : null,
           version: service.persistenceVersion,
           ownerName,
+          // A state file that cannot be written (disk full) makes the service failing while it lasts.
+          onWriteBlocked: (b) => metrics.health.stateWriteBlocked(service.name, b),
         });
         logInitVariables(log, ownerName, input, service);
         let resolveReady: (ok: boolean) => void = () => undefined;
@@ -137,10 +141,20 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
         });
         metrics.setReady(service.name, false);
         metrics.health.register(service.name, service.requestPeriodMs);
+        if (store.writeBlocked) metrics.health.stateWriteBlocked(service.name, store.writeBlocked);
         units.push({ input, setup, puller, store, ready: { promise, resolve: resolveReady } });
       }
     }
     state = 'open';
+  }
+
+  /** One line telling how the appliance is reached, when a proxy is configured (never its credentials). */
+  function logRoute(input: DarktraceInputConfig): void {
+    if (!input.proxy) return;
+    const route = proxyRoute(input.proxy, input.baseUrl);
+    const from = input.proxy.source === 'config' ? 'inputs.darktrace.proxy' : 'the proxy environment';
+    if (route.via === 'proxy') log.info(`The Darktrace server ${input.baseUrl} is reached through the proxy ${route.display} (from ${from})`);
+    else log.info(`The Darktrace server ${input.baseUrl} is reached directly (${route.reason}; proxy from ${from})`);
   }
 
   async function validate(): Promise<SetupResult[]> {

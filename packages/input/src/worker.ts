@@ -10,6 +10,7 @@ import {
   createLogger,
   flushLogs,
   registerSecret,
+  proxySecrets,
   sendTo,
   startGcReporter,
   startLogForwarder,
@@ -67,6 +68,7 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
     for (const input of msg.config.inputs) {
       registerSecret(input.credentials.publicToken);
       registerSecret(input.credentials.privateToken);
+      for (const url of [input.proxy?.httpsProxy ?? null, input.proxy?.httpProxy ?? null]) for (const p of proxySecrets(url)) registerSecret(p);
     }
     if (!msg.validateOnly && msg.outputLane && !(await lane.connect(msg.outputLane))) {
       log.warn('The batch lane to the output is not reachable: batches go through the supervisor');

@@ -94,6 +94,7 @@ export function loadCompiledConfig(args: Args, cwd: string): CompiledConfig {
     configPath: files.configPath,
     definitionsPath: files.definitionsPath,
     mode: files.mode,
+    // Read here, once (${VAR} references, the proxy variables); workers get the compiled config.
     env: process.env,
   });
   if (!args.saveState) config.globals.persistence.type = 'memory';

@@ -15,6 +15,10 @@ export const OUTPUT_ERROR = {
   lifecycle: 404,
   /** The receiver accepted no data for the stall bound (stall_timeout_in_seconds) while data waited. */
   stalled: 405,
+  /** The spool checkpoint cannot be written (disk full, ...): retried; a crash meanwhile re-sends more. */
+  checkpointWrite: 410,
+  /** The delivery ledger cannot be written (disk full, ...): retried; a crash meanwhile may let a duplicate through. */
+  ledgerWrite: 411,
   /** Certificate expiry check: a configured chain/cert file cannot be read. */
   certificateRead: 420,
   /** Certificate expiry check: a configured chain/cert file holds no certificate we can parse. */

@@ -94,6 +94,8 @@ export class OutputService {
     internal: { count: 0, bytes: 0 },
   };
   private readonly log = createLogger('MainThread');
+  /** Refused batches are logged at most every 10 s, with the count of those not logged (a full disk refuses them all). */
+  private failLog = { atMs: 0, more: 0 };
 
   constructor(private readonly o: OutputServiceOptions) {}
 
@@ -225,12 +227,23 @@ export class OutputService {
     this.ackChain = this.ackChain.then(async () => {
       const err = await durable;
       if (err) {
-        this.log.error(err.toString());
+        this.logFailed(err);
         await reply({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(err) });
       } else {
         await reply({ type: 'batch-durable', batchId: batch.batchId });
       }
     });
+  }
+
+  private logFailed(err: OutputError): void {
+    const now = Date.now();
+    if (now - this.failLog.atMs < 10_000) {
+      this.failLog.more += 1;
+      return;
+    }
+    const more = this.failLog.more > 0 ? ` (and ${this.failLog.more} more batches refused since the last such line)` : '';
+    this.log.error(`${err.toString()}${more}`);
+    this.failLog = { atMs: now, more: 0 };
   }
 
   private pendingFor(ns: string, keys: readonly string[]): Promise<unknown>[] {

@@ -14,6 +14,7 @@ import { fail, isDict, show } from './checks.js';
 import { registerSecret } from '../secrets.js';
 import { resolveEnvRefs } from './env-refs.js';
 import { checkKnownKeys } from './known-keys.js';
+import { proxySecrets } from './proxy-config.js';
 
 export interface CompileOptions {
   cwd: string;
@@ -22,7 +23,11 @@ export interface CompileOptions {
   mode: 'file' | 'collector-server';
   nowMs?: number;
   hostname?: string;
-  /** Where `${VAR}` references are resolved from (the supervisor's process.env). */
+  /**
+   * The supervisor's process.env: where `${VAR}` references are resolved from, and the proxy
+   * variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read from. Absent: none (compiling never
+   * reads process.env by itself).
+   */
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -37,10 +42,11 @@ export function compileConfig(userRaw: unknown, definitionsRaw: unknown, opts: C
     }
   }
   checkKnownKeys(raw);
-  const darktrace = compileDarktraceInput(inputs, defs, { cwd: opts.cwd, nowMs: opts.nowMs ?? Date.now() });
+  const darktrace = compileDarktraceInput(inputs, defs, { cwd: opts.cwd, nowMs: opts.nowMs ?? Date.now(), env: opts.env ?? {} });
   // Register secrets before anything else can log them.
   registerSecret(darktrace.credentials.publicToken);
   registerSecret(darktrace.credentials.privateToken);
+  for (const s of [...proxySecrets(darktrace.proxy?.httpsProxy ?? null), ...proxySecrets(darktrace.proxy?.httpProxy ?? null)]) registerSecret(s);
   const outputs = compileOutputs(raw.outputs, opts.cwd);
   const globals = compileGlobals(raw.globals, opts.cwd);
   return {

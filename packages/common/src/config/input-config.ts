@@ -1,6 +1,6 @@
 /**
  * `inputs.darktrace`: the documented InitVariablesError ids 20-35 in the vendor's order, then our
- * own checks (ids 36-45, docs/errors.md). Produces the resolved DarktraceInputConfig.
+ * own checks (ids 36-45, 69 for the proxy, docs/errors.md). Produces the resolved DarktraceInputConfig.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -12,6 +12,7 @@ import { fail, isDict, isMissingOrEmpty, show, type Dict } from './checks.js';
 import { parseStartTime } from './start-time.js';
 import { parseRequestsLimits } from './requests-limits.js';
 import { tokenFromInlineOrFile } from './token-files.js';
+import { compileProxy, type ProxyEnvironment } from './proxy-config.js';
 
 /**
  * Devo tag: 3-8 dot-separated segments of [a-z0-9_]. The SDK template schema asks for 4-8, but the
@@ -25,6 +26,8 @@ const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.
 export interface InputCompileContext {
   cwd: string;
   nowMs: number;
+  /** The supervisor's environment (proxy variables only are read), captured at compile time. */
+  env: ProxyEnvironment;
 }
 
 function isLoopback(host: string): boolean {
@@ -213,7 +216,7 @@ export function compileDarktraceInput(
     requestsLimits: parseRequestsLimits(d.requests_limits, 'inputs.darktrace.requests_limits'),
     maxRetries: mg.maxRetries,
     setupRetryMs: mg.setupRetryPeriodSeconds * 1000,
-    proxy: null, // inputs.darktrace.proxy / HTTPS_PROXY: see ProxyConfig (issue 12)
+    proxy: compileProxy(d.proxy, ctx.env),
     services: Object.entries(services as Dict).map(([name, raw]) => compileService(inputName, name as ServiceName, raw, defs, ctx)),
   };
 }

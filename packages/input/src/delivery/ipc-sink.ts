@@ -8,6 +8,8 @@ import { createLogger, formatError, packBatch, sendTo, type EventBatch, type Ipc
 import { backoffDelayMs, type BackoffPolicy } from '../backoff.js';
 import type { BatchSink } from './batch-sink.js';
 
+const REJECT_LOG_EVERY_MS = 10_000;
+
 interface Pending {
   batch: EventBatch;
   resolve: () => void;
@@ -18,10 +20,21 @@ interface Pending {
 export class IpcBatchSink implements BatchSink {
   private readonly pending = new Map<string, Pending>();
   private readonly log = createLogger('MainThread');
+  /**
+   * Rejections are logged at most every 10 s, with the count of those not logged: a full disk
+   * refuses every batch in flight again at each retry, a line each was ~14 lines a second.
+   */
+  private rejectLog = { atMs: 0, more: 0 };
 
   constructor(
     private readonly peer: IpcPeer,
-    private readonly retry: BackoffPolicy = { baseMs: 1000, capMs: 30_000 },
+    /**
+     * A refused batch (the output's disk is full: OutputError(402)) is re-sent within 5 s of the
+     * disk having room again; a longer cap left whole windows waiting up to 30 s after the spool
+     * was writable. A retry costs one batch message (and, while the disk stays full, one statfs in
+     * the output): no tight loop.
+     */
+    private readonly retry: BackoffPolicy = { baseMs: 1000, capMs: 5_000 },
   ) {}
 
   get pendingCount(): number {
@@ -48,7 +61,14 @@ export class IpcBatchSink implements BatchSink {
     if (!p) return;
     const delay = backoffDelayMs(p.rejections, this.retry);
     p.rejections += 1;
-    this.log.warn(`Batch ${batchId} rejected by the output (${formatError(error)}); re-sending in ${delay} ms`);
+    const now = Date.now();
+    if (now - this.rejectLog.atMs >= REJECT_LOG_EVERY_MS) {
+      const more = this.rejectLog.more > 0 ? ` (and ${this.rejectLog.more} more rejections since the last such line)` : '';
+      this.log.warn(`Batch ${batchId} rejected by the output (${formatError(error)}); re-sending in ${delay} ms${more}`);
+      this.rejectLog = { atMs: now, more: 0 };
+    } else {
+      this.rejectLog.more += 1;
+    }
     if (p.timer) clearTimeout(p.timer);
     p.timer = setTimeout(() => {
       p.timer = null;

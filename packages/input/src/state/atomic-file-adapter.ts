@@ -55,20 +55,22 @@ export class AtomicJsonFileAdapter<T> implements Adapter<T> {
 
   async write(data: T): Promise<void> {
     const tmp = `${this.filePath}.${process.pid}.${++tmpSeq}.tmp`;
-    const fh = await open(tmp, 'w', STATE_FILE_MODE);
     try {
-      // Compact: the seen list is tens of thousands of pairs, rewritten up to ten times a second
-      // during a burst; indenting it doubled the bytes and a third of the time per write.
-      await fh.writeFile(JSON.stringify(data), 'utf8');
-      await fh.chmod(STATE_FILE_MODE); // the umask may have masked `mode` in open()
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
+      const fh = await open(tmp, 'w', STATE_FILE_MODE);
+      try {
+        // Compact: the seen list is tens of thousands of pairs, rewritten up to ten times a second
+        // during a burst; indenting it doubled the bytes and a third of the time per write.
+        await fh.writeFile(JSON.stringify(data), 'utf8');
+        await fh.chmod(STATE_FILE_MODE); // the umask may have masked `mode` in open()
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, this.filePath);
     } catch (err) {
-      await rm(tmp, { force: true });
+      // A failed write (a full disk: ENOSPC) must not leave its partial temp file behind: each
+      // retry would add one and keep the disk full. The target is untouched (the old document).
+      await rm(tmp, { force: true }).catch(() => undefined);
       throw err;
     }
     await fsyncDir(dirname(this.filePath));

@@ -7,7 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, Memory } from 'lowdb';
-import { RuntimeError, createLogger } from '@devo-collector/common';
+import { createLogger, RuntimeError, type Logger } from '@devo-collector/common';
+import { backoffDelayMs, type BackoffPolicy } from '../backoff.js';
 import { AtomicJsonFileAdapter, StateFileUnusable } from './atomic-file-adapter.js';
 import { emptyServiceState, type ServiceStateDoc } from './service-state.js';
 
@@ -28,7 +29,15 @@ export interface StateStoreOptions {
   migrations?: Readonly<Record<number, StateMigration>>;
   /** Component name of the owner (puller) for log lines. */
   ownerName: string;
+  /** Backoff of a failed write's retries (tests); default 1 s doubling up to 30 s. */
+  writeRetry?: BackoffPolicy;
+  /** `writeBlocked` changed (set at the first failed write, null again after a good one): readiness. */
+  onWriteBlocked?: (blocked: StateStore['writeBlocked']) => void;
 }
+
+/** RuntimeError id of a state file that cannot be written (disk full, ...); documented in docs/errors.md. */
+export const STATE_WRITE_ERROR = 520;
+const DEFAULT_WRITE_RETRY: BackoffPolicy = { baseMs: 1_000, capMs: 30_000 };
 
 export interface StateStore {
   readonly filePath: string | null;
@@ -38,8 +47,17 @@ export interface StateStore {
    * to collect again, so records already sent must be sent again (no replay filtering).
    */
   readonly startTimeReset: boolean;
-  /** Applies `fn` to the document and persists it; writes are serialized. */
+  /**
+   * Applies `fn` to the document and persists it; writes are serialized. A failed write (a full
+   * disk) is retried with backoff until it succeeds: the promise resolves then (it rejects only
+   * when the store closes before a write succeeded).
+   */
   update(fn: (doc: ServiceStateDoc) => void): Promise<void>;
+  /**
+   * Why the document cannot be written now (RuntimeError(520): ENOSPC ... and the file), or null;
+   * cleared once a write succeeds. The document is kept in memory meanwhile.
+   */
+  readonly writeBlocked: { code: number; message: string; sinceMs: number } | null;
   /**
    * `fn` fills the document right before each write: for a part that is costly to copy and
    * changes all the time (the seen ids), so it is copied once per write, not once per update.
@@ -64,12 +82,22 @@ class LowStateStore implements StateStore {
   startTimeReset = false;
   private readonly fillers: Array<(doc: ServiceStateDoc) => void> = [];
   private lastWriteAt = 0;
-  /** Ends the spacing wait of the queued write at once (close). */
+  /** Ends the spacing wait of the queued write, or a retry's backoff, at once (close). */
   private hurry: (() => void) | null = null;
+  writeBlocked: StateStore['writeBlocked'] = null;
+  /** Resolved by the first failed write (open does not wait for a full disk, see openStateStore). */
+  private firstFailure: { promise: Promise<void>; resolve: () => void } = (() => {
+    let resolve = (): void => undefined;
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  })();
 
   constructor(
     private readonly db: Low<ServiceStateDoc>,
     readonly filePath: string | null,
+    private readonly log: Logger,
+    private readonly retry: BackoffPolicy,
+    private readonly onWriteBlocked: (blocked: StateStore['writeBlocked']) => void,
     /**
      * Least time between the starts of two writes. Each write rewrites the whole seen list (MBs at
      * a burst), and small volume-sized windows commit many times a second: spacing the writes
@@ -89,11 +117,9 @@ class LowStateStore implements StateStore {
     this.db.data.updated_at = new Date().toISOString();
     // Writes are serialized; a burst of commits coalesces into one write of the latest document.
     if (!this.queued) {
-      const next = this.writing.then(() => this.spacing()).then(() => {
+      const next = this.writing.then(() => this.wait(this.lastWriteAt + this.minWriteSpacingMs - Date.now())).then(() => {
         this.queued = null;
-        this.lastWriteAt = Date.now();
-        for (const fill of this.fillers) fill(this.db.data);
-        return this.db.write();
+        return this.writeUntilDone();
       });
       this.queued = next;
       this.writing = next.catch(() => undefined);
@@ -101,20 +127,63 @@ class LowStateStore implements StateStore {
     return this.queued;
   }
 
-  private spacing(): Promise<void> {
-    const wait = this.lastWriteAt + this.minWriteSpacingMs - Date.now();
-    if (wait <= 0 || this.closed) return Promise.resolve();
+  /**
+   * Writes the latest document, again and again with backoff while the write fails (ENOSPC): the
+   * state stays in memory meanwhile, the cursor on disk lags (a restart then pulls again what was
+   * pulled since; it goes out marked replay and the output's ledger drops what it holds).
+   */
+  private async writeUntilDone(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      this.lastWriteAt = Date.now();
+      for (const fill of this.fillers) fill(this.db.data);
+      try {
+        await this.db.write();
+      } catch (err) {
+        const delay = backoffDelayMs(attempt, this.retry);
+        const message = `cannot write the state file ${this.filePath ?? '<memory>'}: ${(err as Error).message}`;
+        this.firstFailure.resolve();
+        if (!this.writeBlocked) {
+          this.writeBlocked = { code: STATE_WRITE_ERROR, message, sinceMs: Date.now() };
+          this.onWriteBlocked({ ...this.writeBlocked });
+          this.log.error(
+            `${new RuntimeError(520, message).toString()}; the state is kept in memory and written again ` +
+              `(first retry in ${(delay / 1000).toFixed(1)} s); pulling pauses at the end of the cycle until it is written`,
+          );
+        } else {
+          this.writeBlocked.message = message;
+        }
+        if (this.closed) throw err;
+        await this.wait(delay);
+        continue;
+      }
+      if (this.writeBlocked) {
+        this.log.info(`The state file ${this.filePath ?? '<memory>'} is written again after ${((Date.now() - this.writeBlocked.sinceMs) / 1000).toFixed(1)} s`);
+        this.writeBlocked = null;
+        this.onWriteBlocked(null);
+      }
+      return;
+    }
+  }
+
+  /** Waits `ms` (nothing when <= 0 or closed); `hurry` (close) ends the wait at once. */
+  private wait(ms: number): Promise<void> {
+    if (ms <= 0 || this.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         this.hurry = null;
         resolve();
-      }, wait);
+      }, ms);
       this.hurry = () => {
         clearTimeout(t);
         this.hurry = null;
         resolve();
       };
     });
+  }
+
+  /** Resolves once a write has failed (never, if none does). */
+  whenAWriteFailed(): Promise<void> {
+    return this.firstFailure.promise;
   }
 
   beforeWrite(fn: (doc: ServiceStateDoc) => void): void {
@@ -149,7 +218,7 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     plog(`Created persistence instance, filename_path: ${filePath}`);
     stored = await readStored(adapter, opts);
   }
-  const store = new LowStateStore(db, filePath, filePath === null ? 0 : STATE_WRITE_SPACING_MS);
+  const store = new LowStateStore(db, filePath, main, opts.writeRetry ?? DEFAULT_WRITE_RETRY, opts.onWriteBlocked ?? (() => undefined), filePath === null ? 0 : STATE_WRITE_SPACING_MS);
 
   if (stored === null) {
     plog('There is no data persisted with the latest format, any previous persisted data will be migrated');
@@ -169,7 +238,13 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     store.startTimeReset = true;
   }
   db.data.start_time = opts.startTimeText;
-  if (filePath !== null) await store.update(() => undefined);
+  if (filePath !== null) {
+    // Written at open (the reset, a migration); on a full disk the open does not wait for it: the
+    // store retries in the background and the service starts (its output side frees the disk).
+    const first = store.update(() => undefined);
+    first.catch(() => undefined);
+    await Promise.race([first, store.whenAWriteFailed()]);
+  }
   return store;
 }
 

@@ -25,11 +25,18 @@
  * Two files rotate (`ledger.log` → `ledger.prev.log`) so the disk use stays bounded. Keys are
  * record ids, never secrets. Files 0600, directory 0700. Lines `[ns, keys]` (durable, written by
  * earlier versions) are still read.
+ *
+ * A full disk (ENOSPC) never fails a batch here and never leaves half a line: a failed write is
+ * truncated away, logged once as OutputError(411) until a write succeeds again. A lost `?` or
+ * `!` line only lets a duplicate through; the lines whose loss could make the ledger claim too
+ * much (`x`) or mis-attribute a section (`@`) are owed and written, in order, before anything else
+ * once the disk has room again.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeError, type Logger } from '@devo-collector/common';
+import { OUTPUT_ERROR } from '../errors.js';
 import { currentBootId } from '../spool/resume-file.js';
 
 export interface DeliveryLedger {
@@ -53,7 +60,7 @@ export interface LedgerOptions {
   dir: string | null;
   /** Most keys remembered (oldest forgotten first). */
   capacity?: number;
-  /** `ledger.log` is rotated past this size. */
+  /** `ledger.log` is rotated past this size; default `ledgerFileBytesFor` the filesystem. */
   maxFileBytes?: number;
   logger: Logger;
   /** The running kernel's boot id (tests); default /proc/sys/kernel/random/boot_id. */
@@ -70,11 +77,21 @@ type Line = SectionLine | PendingLine | IdLine | DurableLine;
 /** 200k keys of ~20-40 bytes: ~15 MB of memory, minutes of traffic even at 10k records/s. */
 export const DEFAULT_LEDGER_CAPACITY = 200_000;
 const DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The rotation size for a filesystem of `fsBytes`: 8 MiB, or 1/32 of a smaller one (at least
+ * 64 KiB). The two files must stay a small part of the disk the spool shares: 16 MiB of ledger
+ * would fill a small persistence volume on its own. A smaller file only remembers fewer keys
+ * across a restart (a duplicate at worst, never a loss).
+ */
+export function ledgerFileBytesFor(fsBytes: number): number {
+  return Math.max(64 * 1024, Math.min(DEFAULT_MAX_FILE_BYTES, Math.floor(fsBytes / 32)));
+}
 const SEP = '\u0000';
 
 export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
   const capacity = Math.max(1, opts.capacity ?? DEFAULT_LEDGER_CAPACITY);
-  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  let maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   // A Set keeps insertion order: its first element is the oldest, so eviction is O(1).
   const keys = new Set<string>();
   const remember = (k: string): void => {
@@ -85,6 +102,12 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
 
   let fd: number | null = null;
   let fileBytes = 0;
+  /** Lines that must still be written before any other (see the header). */
+  const owed: Buffer[] = [];
+  let failing = false;
+  let rotateFailing = false;
+  /** A rotation renamed the file but could not open the new one yet: `fd` is `previous`. */
+  let renamed = false;
   const current = opts.dir ? path.join(opts.dir, 'ledger.log') : '';
   const previous = opts.dir ? path.join(opts.dir, 'ledger.prev.log') : '';
 
@@ -93,6 +116,10 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
   const section = Buffer.from(`${JSON.stringify(['@', bootId, session])}\n`, 'utf8');
   if (opts.dir) {
     fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    if (opts.maxFileBytes === undefined) {
+      const st = fs.statfsSync(opts.dir);
+      maxFileBytes = ledgerFileBytesFor(st.bsize * st.blocks);
+    }
     let loaded = 0;
     let torn = 0;
     let unconfirmed = 0;
@@ -173,33 +200,82 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
     fd = fs.openSync(current, 'a', 0o600);
     fileBytes = fs.fstatSync(fd).size;
     // End a line torn by a crash, or the next line would be glued to it and lost as well.
-    if (fileBytes > 0 && !fs.readFileSync(current).subarray(-1).equals(Buffer.from('\n'))) {
-      fs.writeSync(fd, '\n');
-      fileBytes += 1;
+    if (fileBytes > 0 && !fs.readFileSync(current).subarray(-1).equals(Buffer.from('\n'))) owed.push(Buffer.from('\n'));
+    owed.push(section);
+    flushOwed();
+  }
+
+  /** Appends `bytes` whole or not at all (a partial write is truncated away). */
+  function append(bytes: Buffer): boolean {
+    if (fd === null) return false;
+    try {
+      // A short write (the disk filling up) goes on with the rest: it writes or throws ENOSPC.
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
+      fileBytes += bytes.length;
+    } catch (err) {
+      try {
+        fs.ftruncateSync(fd, fileBytes);
+      } catch {
+        // The next line starts with a newline (owed below) so the torn one stays alone.
+        owed.unshift(Buffer.from('\n'));
+      }
+      if (!failing) {
+        opts.logger.error(
+          `OutputError(${OUTPUT_ERROR.ledgerWrite}): Delivery ledger write failed: ${(err as Error).message}; retrying with the next line ` +
+            '(batches are not affected; a crash meanwhile may re-send some records)',
+        );
+      }
+      failing = true;
+      return false;
     }
-    fs.writeSync(fd, section);
-    fileBytes += section.length;
+    if (failing) opts.logger.info('Delivery ledger: writing again');
+    failing = false;
+    return true;
+  }
+
+  /** Writes the owed lines in order; false while some remain. */
+  function flushOwed(): boolean {
+    while (owed.length > 0) {
+      if (!append(owed[0] as Buffer)) return false;
+      owed.shift();
+    }
+    return true;
   }
 
   function rotate(): void {
     if (fd === null) return;
-    fs.closeSync(fd);
-    fs.renameSync(current, previous);
-    fd = fs.openSync(current, 'a', 0o600);
-    fs.writeSync(fd, section);
-    fileBytes = section.length;
+    // The old file stays open (and written) until the new one exists: a failed rename or open
+    // (a full disk) keeps the ledger working in the file it has, retried at the next line.
+    try {
+      if (!renamed) fs.renameSync(current, previous);
+      renamed = true;
+      const next = fs.openSync(current, 'a', 0o600);
+      fs.closeSync(fd);
+      fd = next;
+      fileBytes = 0;
+      renamed = false;
+      rotateFailing = false;
+      owed.push(section);
+    } catch (err) {
+      if (!rotateFailing) opts.logger.error(`OutputError(${OUTPUT_ERROR.ledgerWrite}): Delivery ledger rotation failed: ${(err as Error).message}; retrying with the next line`);
+      rotateFailing = true;
+    }
   }
 
-  /** One line, synchronously; a failure only risks a duplicate after a crash, never the batch. */
-  function write(line: Line): void {
+  /**
+   * One line, synchronously; a failure only risks a duplicate after a crash, never the batch.
+   * `mustKeep`: owed until it is written (see the header).
+   */
+  function write(line: Line, mustKeep = false): void {
     if (fd === null) return;
     const bytes = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
-    try {
-      fs.writeSync(fd, bytes);
-      fileBytes += bytes.length;
-      if (fileBytes > maxFileBytes) rotate();
-    } catch (err) {
-      opts.logger.warn(`Delivery ledger write failed: ${(err as Error).message}; a crash now may re-send some records`);
+    if (!flushOwed() || !append(bytes)) {
+      if (mustKeep) owed.push(bytes);
+      return;
+    }
+    if (fileBytes > maxFileBytes) {
+      rotate();
+      flushOwed();
     }
   }
 
@@ -217,7 +293,7 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
       write(pendingId === undefined ? [ns, list as string[]] : ['!', pendingId]);
     },
     revoke(pendingId) {
-      write(['x', pendingId]);
+      write(['x', pendingId], true);
     },
     get size() {
       return keys.size;

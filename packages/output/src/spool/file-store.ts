@@ -8,7 +8,7 @@
  * A new segment is started at every open, so a recovered (possibly truncated) file is never
  * appended to. Files are 0600, directories 0700.
  */
-import { constants as fsc, writeSync, writevSync } from 'node:fs';
+import { constants as fsc, ftruncateSync, writeSync, writevSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { RuntimeError, type Logger } from '@devo-collector/common';
@@ -18,6 +18,22 @@ import { comparePositions, type SpoolPosition } from './resume-record.js';
 import type { RecoveredStore, SpoolStore, StoredFrame } from './types.js';
 
 export const DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
+/** The smallest segment size chosen for a small filesystem (see segmentSizeFor). */
+export const MIN_SEGMENT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The segment size for a filesystem of `fsBytes`: 1/64 of it, between 1 MiB and 16 MiB (a power of
+ * two). Why: a segment is deleted only once everything in it is sent, and the active one never;
+ * on a small disk a 16 MiB segment could hold most of the disk, so a spool that filled the disk
+ * (ENOSPC) while Devo was unreachable could not free space as it drained and stayed stuck. With
+ * segments of 1/64 of the disk, draining frees space a segment at a time. Disks of 1 GiB and more
+ * keep 16 MiB.
+ */
+export function segmentSizeFor(fsBytes: number): number {
+  let size = DEFAULT_SEGMENT_MAX_BYTES;
+  while (size > MIN_SEGMENT_MAX_BYTES && size * 64 > fsBytes) size /= 2;
+  return size;
+}
 const SEGMENT = /^seg-(\d{12})\.log$/;
 const segName = (n: number): string => `seg-${String(n).padStart(12, '0')}.log`;
 
@@ -30,6 +46,7 @@ interface Checkpoint {
 
 export interface FileStoreOptions {
   dir: string;
+  /** Default: segmentSizeFor(the size of the filesystem holding `dir`). */
   segmentMaxBytes?: number;
   logger: Logger;
 }
@@ -46,9 +63,18 @@ async function fsyncPath(p: string): Promise<void> {
 
 export class FileStore implements SpoolStore {
   private readonly dir: string;
-  private readonly segmentMaxBytes: number;
+  private segmentMaxBytes: number;
   private readonly log: Logger;
+  /** null between a failed roll and the next write (which opens `nextSegment`). */
   private active: { n: number; handle: fs.FileHandle; size: number } | null = null;
+  private nextSegment = 1;
+  /** The active segment is not to be appended to any more (a failed fsync or truncation): roll first. */
+  private rollBeforeWrite = false;
+  private opened = false;
+  /** Bytes of the filesystem holding `dir` (statfs at open). */
+  private fsBytes = 0;
+  /** A write failed with ENOSPC: the next ones wait for headroom (see `checkHeadroom`). */
+  private diskFull = false;
   private readonly readers = new Map<number, Promise<fs.FileHandle>>();
   private segments: number[] = [];
   private settledPos: { segment: number; offset: number } | null = null;
@@ -56,8 +82,16 @@ export class FileStore implements SpoolStore {
 
   constructor(opts: FileStoreOptions) {
     this.dir = opts.dir;
-    this.segmentMaxBytes = opts.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
+    this.segmentMaxBytes = opts.segmentMaxBytes ?? 0;
     this.log = opts.logger;
+  }
+
+  /** A failed write's error, naming the directory; the errno code (ENOSPC, EIO) is kept. */
+  private writeError(err: unknown, what: string): Error {
+    const e = err as NodeJS.ErrnoException;
+    const out = new Error(`cannot ${what} in the spool directory ${this.dir}: ${e.message}`, { cause: err }) as NodeJS.ErrnoException;
+    if (e.code) out.code = e.code;
+    return out;
   }
 
   private file(name: string): string {
@@ -91,6 +125,9 @@ export class FileStore implements SpoolStore {
 
   async recover(): Promise<RecoveredStore> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const st = await fs.statfs(this.dir);
+    this.fsBytes = st.bsize * st.blocks;
+    if (this.segmentMaxBytes <= 0) this.segmentMaxBytes = segmentSizeFor(this.fsBytes);
     await fs.rm(this.file('checkpoint.json.tmp'), { force: true });
     const names = await fs.readdir(this.dir);
     const all = names.flatMap((n) => (SEGMENT.exec(n) ? [Number(SEGMENT.exec(n)?.[1])] : [])).sort((a, b) => a - b);
@@ -164,26 +201,59 @@ export class FileStore implements SpoolStore {
       // delivery ledger then already counts their records as spooled: make them durable now.
       if (frames.length > before) await fsyncPath(this.file(segName(n)));
     }
-    await this.openSegment((all[all.length - 1] ?? 0) + 1);
+    this.nextSegment = (all[all.length - 1] ?? 0) + 1;
+    this.opened = true;
+    await this.openSegment();
     return { frames, corruptFrames, quarantinedSegments, start: skip ?? { segment: 0, offset: 0 } };
   }
 
-  private async openSegment(n: number): Promise<void> {
-    const handle = await fs.open(this.file(segName(n)), 'wx', 0o600);
-    await fsyncPath(this.dir);
+  /** Starts segment `nextSegment` (the number is used up even when this fails: never reused). */
+  private async openSegment(): Promise<void> {
+    const n = this.nextSegment++;
+    this.rollBeforeWrite = false;
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(this.file(segName(n)), 'wx', 0o600);
+    } catch (err) {
+      throw this.writeError(err, `create ${segName(n)}`);
+    }
     this.active = { n, handle, size: 0 };
     this.segments.push(n);
+    try {
+      await fsyncPath(this.dir);
+    } catch (err) {
+      throw this.writeError(err, `create ${segName(n)}`);
+    }
   }
 
+  private async closeActive(): Promise<void> {
+    const a = this.active;
+    this.active = null;
+    if (!a) return;
+    await a.handle.close().catch(() => undefined);
+    // An empty segment (a roll right after a failure) holds nothing to recover.
+    if (a.size === 0) {
+      await fs.rm(this.file(segName(a.n)), { force: true }).catch(() => undefined);
+      this.segments = this.segments.filter((x) => x !== a.n);
+    }
+  }
+
+  /**
+   * Appends the frames at the end of the active segment. A failure (ENOSPC, EIO) rejects the whole
+   * group and leaves the store as it was: the bytes of a failed write are truncated away, so the
+   * next write (positional, at the old end) and a recovery never see half a frame. A failed fsync
+   * comes after `onWritten` told the delivery ledger the frames are in the file: they stay there
+   * (a restart may send them again, a duplicate, never a loss), and the next write starts a new
+   * segment instead of appending behind bytes whose state the kernel no longer vouches for.
+   */
   async write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]> {
-    if (!this.active) throw new Error('spool store is not open');
+    if (!this.opened) throw new Error('spool store is not open');
+    if (this.diskFull) await this.checkHeadroom();
     let total = 0;
     for (const f of frames) total += FRAME_HEADER_BYTES + f.payload.length;
-    if (this.active.size > 0 && this.active.size + total > this.segmentMaxBytes) {
-      await this.active.handle.close();
-      await this.openSegment(this.active.n + 1);
-    }
-    const a = this.active;
+    if (this.active && (this.rollBeforeWrite || (this.active.size > 0 && this.active.size + total > this.segmentMaxBytes))) await this.closeActive();
+    if (!this.active) await this.openSegment();
+    const a = this.active as { n: number; handle: fs.FileHandle; size: number };
     // Headers in one small buffer, payloads as they are: one writev, no copy of the payloads.
     const headers = Buffer.allocUnsafe(FRAME_HEADER_BYTES * frames.length);
     const iov: Buffer[] = [];
@@ -203,17 +273,50 @@ export class FileStore implements SpoolStore {
     // left a gap: a process.exit (a cluster worker whose supervisor died) lets libuv finish the
     // queued write but never runs its callback, leaving frames on disk the ledger never heard of.
     // It copies into the page cache only (the fsync stays async): ~1 ms per few MB of a burst.
-    const written = writevSync(a.handle.fd, iov, a.size);
-    if (written < total) {
-      // A short writev (rare: a signal, a full disk): write the rest as one buffer.
-      const rest = Buffer.concat(iov, total).subarray(written);
-      let done = 0;
-      while (done < rest.length) done += writeSync(a.handle.fd, rest, done, rest.length - done, a.size + written + done);
+    try {
+      const written = writevSync(a.handle.fd, iov, a.size);
+      if (written < total) {
+        // A short writev (a signal, a disk filling up): write the rest as one buffer; a full disk
+        // then fails with ENOSPC.
+        const rest = Buffer.concat(iov, total).subarray(written);
+        let done = 0;
+        while (done < rest.length) done += writeSync(a.handle.fd, rest, done, rest.length - done, a.size + written + done);
+      }
+    } catch (err) {
+      try {
+        ftruncateSync(a.handle.fd, a.size);
+      } catch (e2) {
+        this.log.error(`Spool segment ${segName(a.n)}: cannot truncate a failed write (${(e2 as Error).message}); continuing in a new segment`);
+        this.rollBeforeWrite = true;
+      }
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') this.diskFull = true;
+      throw this.writeError(err, 'write');
     }
     onWritten?.();
-    await a.handle.sync();
     a.size += total;
+    try {
+      await a.handle.sync();
+    } catch (err) {
+      this.rollBeforeWrite = true;
+      throw this.writeError(err, `fsync ${segName(a.n)}`);
+    }
     return out;
+  }
+
+  /**
+   * After ENOSPC the spool writes again only once the filesystem has room for two segments (at
+   * most a quarter of it): writing into the few KB the last deletion freed failed again at once,
+   * and the spool flapped between blocked and writing (50 episodes in one drain on 8 MiB).
+   */
+  private async checkHeadroom(): Promise<void> {
+    const st = await fs.statfs(this.dir);
+    const free = st.bavail * st.bsize;
+    const want = Math.min(2 * this.segmentMaxBytes, Math.floor(this.fsBytes / 4));
+    if (free < want) {
+      const e = Object.assign(new Error(`ENOSPC: no space left on device (${free} bytes free, waiting for ${want})`), { code: 'ENOSPC' });
+      throw this.writeError(e, 'write');
+    }
+    this.diskFull = false;
   }
 
   async read(frames: readonly StoredFrame[]): Promise<Buffer[]> {
@@ -245,32 +348,56 @@ export class FileStore implements SpoolStore {
     this.resume?.write(pos);
   }
 
+  /**
+   * Deletes the segments wholly before the settled position, then writes the checkpoint. In that
+   * order because the checkpoint is a new file (tmp + rename) and a full disk cannot take one:
+   * written first, it failed with ENOSPC and nothing was ever deleted, so a spool that filled the
+   * disk stayed full after Devo came back. Deleting first is safe: a segment goes only when
+   * everything in it is settled, and a recovery that finds an older checkpoint pointing at a
+   * deleted segment resumes from the oldest segment left (at worst re-sending, never skipping).
+   */
   async checkpoint(settled: StoredFrame | null): Promise<void> {
     // Nothing settled since start: keep the settled position recovery read.
     const base = settled ? { segment: settled.segment, offset: settled.end } : this.settledPos;
     if (!base) return;
-    const cp: Checkpoint = { version: 1, segment: base.segment, offset: base.offset };
-    this.settledPos = { segment: cp.segment, offset: cp.offset };
-    const f = { segment: cp.segment };
-    const tmp = this.file('checkpoint.json.tmp');
-    const h = await fs.open(tmp, 'w', 0o600);
-    try {
-      await h.writeFile(JSON.stringify(cp));
-      await h.sync();
-    } finally {
-      await h.close();
+    // On a full disk a wholly sent active segment goes too (the next write starts a new one): a
+    // disk smaller than two segments would otherwise never get space back. No write is under way
+    // then: one would have moved the active segment's end past the settled position.
+    const a = this.active;
+    if (this.diskFull && a && base.segment === a.n && base.offset >= a.size) {
+      this.active = null;
+      await a.handle.close().catch(() => undefined);
+      const r = this.readers.get(a.n);
+      this.readers.delete(a.n);
+      if (r) await r.then((h2) => h2.close()).catch(() => undefined);
+      await fs.rm(this.file(segName(a.n)), { force: true });
+      this.segments = this.segments.filter((x) => x !== a.n);
     }
-    await fs.rename(tmp, this.file('checkpoint.json'));
-    await fsyncPath(this.dir);
-    // Segments wholly before the checkpoint are sent: delete them (never the active one).
-    const old = this.segments.filter((n) => n < f.segment && n !== this.active?.n);
+    const old = this.segments.filter((n) => n < base.segment && n !== this.active?.n);
     for (const n of old) {
       const r = this.readers.get(n);
       this.readers.delete(n);
       if (r) await r.then((h2) => h2.close()).catch(() => undefined);
       await fs.rm(this.file(segName(n)), { force: true });
+      this.segments = this.segments.filter((x) => x !== n);
     }
-    this.segments = this.segments.filter((n) => !old.includes(n));
+    const cp: Checkpoint = { version: 1, segment: base.segment, offset: base.offset };
+    const tmp = this.file('checkpoint.json.tmp');
+    try {
+      const h = await fs.open(tmp, 'w', 0o600);
+      try {
+        await h.writeFile(JSON.stringify(cp));
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+      await fs.rename(tmp, this.file('checkpoint.json'));
+      await fsyncPath(this.dir);
+    } catch (err) {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw this.writeError(err, 'write the checkpoint');
+    }
+    this.settledPos = { segment: cp.segment, offset: cp.offset };
   }
 
   async close(): Promise<void> {

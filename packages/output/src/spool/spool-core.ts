@@ -18,6 +18,7 @@
  */
 import type { Logger } from '@devo-collector/common';
 import type { SpoolPosition } from './resume-record.js';
+import { OUTPUT_ERROR } from '../errors.js';
 import type { RecoveryReport, Spool, SpoolFrame, SpoolStats, SpoolStore, StoredFrame } from './types.js';
 
 type EntryState = 'ready' | 'leased' | 'settled';
@@ -89,6 +90,10 @@ export class SpoolCore implements Spool {
   private checkpointWrite: Promise<void> = Promise.resolve();
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** Set while writes fail (ENOSPC, EIO): readiness reports it; cleared by the next good write. */
+  private writeBlocked: SpoolStats['writeBlocked'] = null;
+  /** The checkpoint write is failing (logged once per episode). */
+  private checkpointFailing = false;
   private counters = { appendedFrames: 0, appendedMessages: 0, settledMessages: 0, settledBytes: 0, corruptFrames: 0, quarantinedSegments: 0 };
 
   constructor(opts: SpoolCoreOptions) {
@@ -148,12 +153,22 @@ export class SpoolCore implements Spool {
     this.writing = new Promise<void>((done) => setImmediate(done)).then(() => this.writeLoop());
   }
 
+  /**
+   * Group commit. A failed store write (a full disk: ENOSPC) rejects the group's appends (their
+   * batches answer `batch-failed` and the input re-sends them later: pulling pauses, nothing is
+   * lost) and marks the spool write-blocked; frames already spooled keep draining, their
+   * segments are deleted as they are sent, and the first write that succeeds clears the block.
+   */
   private async writeLoop(): Promise<void> {
     while (this.batch.length > 0) {
       const group = this.batch;
       this.batch = [];
       try {
         const stored = await this.store.write(group, () => this.written(group));
+        if (this.writeBlocked) {
+          this.log.info(`Spool ${this.name}: writing again after ${((Date.now() - this.writeBlocked.sinceMs) / 1000).toFixed(1)} s (${this.writeBlocked.message})`);
+          this.writeBlocked = null;
+        }
         stored.forEach((s, i) => {
           const e: Entry = { seq: this.nextSeq++, stored: s, state: 'ready' };
           const payload = (group[i] as PendingAppend).payload;
@@ -170,6 +185,16 @@ export class SpoolCore implements Spool {
         });
         this.wakeReaders();
       } catch (err) {
+        const message = (err as Error).message;
+        if (!this.writeBlocked) {
+          this.writeBlocked = { code: OUTPUT_ERROR.spoolAppend, message, sinceMs: Date.now() };
+          this.log.error(
+            `Spool ${this.name} cannot write (${message}): batches are refused (the input keeps them and re-sends them later) ` +
+              'until a write succeeds; what is spooled keeps being sent and frees its space',
+          );
+        } else {
+          this.writeBlocked.message = message;
+        }
         for (const p of group) {
           this.reservedBytes -= p.payload.length;
           p.reject(err);
@@ -347,12 +372,12 @@ export class SpoolCore implements Spool {
     }
   }
 
-  private scheduleCheckpoint(): void {
+  private scheduleCheckpoint(delayMs = this.checkpointIntervalMs): void {
     if (this.checkpointTimer || this.closed) return;
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = null;
       void this.flushCheckpoint();
-    }, this.checkpointIntervalMs);
+    }, delayMs);
     this.checkpointTimer.unref();
   }
 
@@ -362,8 +387,17 @@ export class SpoolCore implements Spool {
       this.checkpointDirty = false;
       try {
         await this.store.checkpoint(this.lastSettled);
+        if (this.checkpointFailing) this.log.info(`Spool ${this.name}: the checkpoint is written again`);
+        this.checkpointFailing = false;
       } catch (err) {
-        this.log.error(`Cannot write the spool checkpoint: ${(err as Error).message}`);
+        // Retried with the next checkpoint (sent segments are deleted before it is written, so a
+        // full disk frees space first); a crash meanwhile only re-sends from the older checkpoint.
+        if (!this.checkpointFailing) {
+          this.log.error(`OutputError(${OUTPUT_ERROR.checkpointWrite}): Spool ${this.name}: cannot write the checkpoint: ${(err as Error).message}; retrying`);
+        }
+        this.checkpointFailing = true;
+        this.checkpointDirty = true;
+        if (!this.closed) this.scheduleCheckpoint(1_000);
       }
     });
     return this.checkpointWrite;
@@ -377,7 +411,7 @@ export class SpoolCore implements Spool {
       ...this.counters,
       blockedAppends: this.spaceWaiters.length,
       cachedBytes: this.cachedBytes,
-      writeBlocked: null,
+      writeBlocked: this.writeBlocked ? { ...this.writeBlocked } : null,
     };
   }
 
