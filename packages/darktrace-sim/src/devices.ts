@@ -55,6 +55,8 @@ export interface DevicePlan {
   /** Last activity before it left the network (null: still there). */
   goneAt: number | null;
   leaseMs: number;
+  /** Seen at firstSeen + k * activityMs: servers every minute, clients every 10 min to 36 h. */
+  activityMs: number;
   /** Static address (servers). */
   staticIp: string;
   tags: Json[];
@@ -96,6 +98,7 @@ function plan(cfg: DeviceConfig, i: number): DevicePlan {
     leaseMs: randInt(rng, 4, 48) * HOUR_MS,
     staticIp: `10.${sid}.200.${10 + i}`,
     tags: TAGS.slice(i % TAGS.length, (i % TAGS.length) + tagCount),
+    activityMs: type.dhcp ? randInt(rng, 10, 36 * 60) * MINUTE_MS : MINUTE_MS,
   };
 }
 
@@ -116,8 +119,7 @@ function ymdhms(ms: number): string {
 export function deviceAt(cfg: DeviceConfig, p: DevicePlan, nowMs: number, includeTags: boolean): Json | null {
   if (nowMs < p.firstSeen) return null;
   const until = p.goneAt === null ? nowMs : Math.min(nowMs, p.goneAt);
-  // Activity on a per-device minute offset, never before firstSeen.
-  const lastSeen = Math.max(p.firstSeen, Math.floor(until / MINUTE_MS) * MINUTE_MS - (p.did % 5) * MINUTE_MS);
+  const lastSeen = until - ((until - p.firstSeen) % p.activityMs);
   const epochOf = (t: number) => Math.floor((t - p.firstSeen) / p.leaseMs);
   const current = epochOf(lastSeen);
   // ips: the addresses of the last leases, each with the last time it was seen with it, newest first.
