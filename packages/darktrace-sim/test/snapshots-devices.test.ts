@@ -91,7 +91,8 @@ describe('/summarystatistics', () => {
     expect(ev.data[23]).toMatchObject({ timems: NOW - 2 * HOUR, time: '2024-02-29 22:00:00', events: expect.any(Number) });
     expect(ev.data[1].timems - ev.data[0].timems).toBe(HOUR);
     expect(ev.events).toBe(ev.data.reduce((a: number, d: { events: number }) => a + d.events, 0));
-    for (const q of [{ hours: 2, eventtype: 'network' }, { endtime: NOW }, { eventtype: 'network', csensor: true }, { eventtype: 'bogus' }]) {
+    const bad: Array<Record<string, string | number | boolean>> = [{ hours: 2, eventtype: 'network' }, { endtime: NOW }, { eventtype: 'network', csensor: true }, { eventtype: 'bogus' }];
+    for (const q of bad) {
       expect(await get(s, '/summarystatistics', q), JSON.stringify(q)).toEqual({ status: 400, body: { summarystatistics: 'INPUT ERROR' } });
     }
     expect((await get(s, '/summarystatistics', { mitreTactics: true })).body).not.toHaveProperty('devicecount');
