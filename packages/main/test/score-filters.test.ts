@@ -6,7 +6,8 @@
  * start_time reset does not happen), the new filter applies from the cursor on (new breaches
  * between the two scores arrive), and breaches of already collected windows that the old filter
  * excluded are not fetched (only the overlap re-read before the cursor can bring them): the
- * documented behaviour (docs/configuration.md, Score filters).
+ * documented behaviour (docs/configuration.md, Score filters). AI Analyst events with minscore and
+ * mingroupscore: every event at or above both arrives, none below.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,7 @@ let sim: Simulator;
 let certs: TestCerts;
 let receiver: TlsReceiver;
 beforeAll(async () => {
-  sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 14, modelBreachesPerHour: 30 });
+  sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 14, modelBreachesPerHour: 30, aiEventsPerHour: 30 });
   certs = generateTestCerts();
   receiver = await startTlsReceiver(certs);
 });
@@ -40,28 +41,33 @@ interface Breach {
   creationTime: number;
 }
 
-/** Every breach record the receiver got, in arrival order (duplicates kept). */
-function delivered(): Breach[] {
+/** Every record of `tag` the receiver got, in arrival order (duplicates kept). */
+function deliveredOf<T>(tag: string): T[] {
   return receiver
     .text()
     .split('\n')
-    .filter((l) => l.includes(TAG))
-    .map((l) => JSON.parse(l.slice(l.indexOf(TAG) + TAG.length)) as Breach);
+    .filter((l) => l.includes(tag))
+    .map((l) => JSON.parse(l.slice(l.indexOf(tag) + tag.length)) as T);
 }
+const delivered = (): Breach[] => deliveredOf<Breach>(TAG);
 
-/** The simulator's own answer, unfiltered: breaches created in [fromMs, toMs]. */
-async function simBreaches(fromMs: number, toMs: number): Promise<Breach[]> {
+/** The simulator's own answer. */
+async function simGet<T>(endpoint: string, query: Record<string, number | boolean>): Promise<T> {
   const client = createDarktraceClient({ baseUrl: sim.url, publicToken: PUB, privateToken: PRIV, requestsPerSecond: 0 });
   try {
-    return (await client.get('/modelbreaches', { starttime: fromMs, endtime: toMs, creationtime: true })) as Breach[];
+    return (await client.get(endpoint, query)) as T;
   } finally {
     await client.close();
   }
 }
 
+/** Unfiltered: breaches created in [fromMs, toMs]. */
+const simBreaches = (fromMs: number, toMs: number): Promise<Breach[]> =>
+  simGet<Breach[]>('/modelbreaches', { starttime: fromMs, endtime: toMs, creationtime: true });
+
 const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
 
-describe('minscore end to end', () => {
+describe('score filters end to end', () => {
   it('delivers exactly the breaches at or above minscore; a lowered filter keeps the cursor and sends nothing twice', async () => {
     const dir = makeWorkspace();
     const startMs = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR;
@@ -160,4 +166,43 @@ describe('minscore end to end', () => {
     const missedPast = past.filter((x) => x.score >= 0.3 && x.score < 0.6 && x.creationTime < cursorBefore - OVERLAP_MS);
     expect(missedPast.length).toBeGreaterThan(5);
   }, 240_000);
+
+  it('AI Analyst events: minscore (aiaScore) and mingroupscore (groupScore) both hold for every delivered event', async () => {
+    const tag = ' edr.darktrace.respond.incident_event: ';
+    const dir = makeWorkspace();
+    const startMs = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR;
+    const cfg = baseConfig(sim.url);
+    cfg.outputs = {
+      devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: receiver.port, chain: certs.caPath, cert: certs.clientCertPath, key: certs.clientKeyPath } },
+    };
+    cfg.inputs.darktrace.services = {
+      aianalyst_incidentevents: { start_time_in_utc_format: new Date(startMs).toISOString().slice(0, 19), request_period_in_seconds: 1, minscore: 60, mingroupscore: 30 },
+    };
+    writeConfig(dir, cfg);
+    const upTo = Date.now();
+    type Event = { id: string; aiaScore: number; groupScore: number; createdAt: number };
+    const window = { starttime: startMs, endtime: upTo, includeallpinned: false };
+    const unfiltered = await simGet<Event[]>('/aianalyst/incidentevents', window);
+    const expected = (await simGet<Event[]>('/aianalyst/incidentevents', { ...window, minscore: 60, mingroupscore: 30 })).map((e) => e.id);
+    expect(expected.length).toBeGreaterThan(5);
+    expect(unfiltered.length - expected.length).toBeGreaterThan(5);
+    const c = runCollector(['--config', 'config.yaml'], dir);
+    try {
+      await c.waitFor(/Score filters in force: minscore=60, mingroupscore=30 /);
+      await until(() => {
+        const got = new Set(deliveredOf<Event>(tag).map((e) => e.id));
+        return expected.every((id) => got.has(id)) ? true : undefined;
+      }, 90_000, 'all AI events at or above both scores delivered', () => c.output().split('\n').slice(-30).join('\n'));
+    } finally {
+      c.proc.kill('SIGTERM');
+      expect((await c.exit).code).toBe(0);
+    }
+    const got = deliveredOf<Event>(tag);
+    // Scores only grow (the incident score may rise between polls), so what the collector saw at
+    // or above both scores is at least the simulator's filtered answer, and nothing below arrived.
+    expect(got.filter((e) => e.aiaScore < 60 || e.groupScore < 30)).toEqual([]);
+    const below = unfiltered.filter((e) => e.aiaScore < 60).map((e) => e.id);
+    expect(below.length).toBeGreaterThan(0);
+    expect(got.map((e) => e.id).filter((id) => below.includes(id))).toEqual([]);
+  }, 180_000);
 });
