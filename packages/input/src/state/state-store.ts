@@ -136,6 +136,9 @@ class LowStateStore implements StateStore {
    */
   private async writeUntilDone(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      // close() grants exactly one more attempt: the one started after it (an attempt already in
+      // flight when close() came does not count, or the outcome would depend on timing).
+      const startedClosed = this.closed;
       this.lastWriteAt = Date.now();
       for (const fill of this.fillers) fill(this.db.data);
       try {
@@ -154,7 +157,7 @@ class LowStateStore implements StateStore {
         } else {
           this.writeBlocked.message = message;
         }
-        if (this.closed) throw err;
+        if (startedClosed) throw err;
         await this.wait(delay);
         continue;
       }
