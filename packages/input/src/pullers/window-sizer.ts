@@ -16,7 +16,7 @@
  * - never below MIN_WINDOW_MS: below a minute the request overhead dominates, and a minute that is
  *   still over the response size limit is reported (PullError 301) rather than cut further.
  */
-import type { TimeSlot } from './time-slot-puller.js';
+import type { TimeSlot } from './time-slot.js';
 
 export const BIG_WINDOW_RECORDS = 1000;
 export const BIG_WINDOW_BYTES = 4 * 1024 * 1024;

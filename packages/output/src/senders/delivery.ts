@@ -4,23 +4,20 @@
  * backoff, 2 s doubling up to 60 s. Data is never dropped on `rejected`: it stays in the spool and
  * the sender stops until the operator fixes the cause and restarts.
  */
+import { backoffDelayMs, type BackoffPolicy } from '@devo-collector/common';
 
 export type DeliveryResult =
   | { kind: 'delivered' }
   | { kind: 'retryable'; retryInMs: number; cause: string }
   | { kind: 'rejected'; cause: string };
 
-export interface BackoffPolicy {
-  baseMs: number;
-  capMs: number;
-}
+export type { BackoffPolicy };
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 2_000, capMs: 60_000 };
 
-/** attempt 1 -> ~base, 2 -> ~2*base, ... capped; jitter keeps it within [50%, 100%] of the step. */
+/** Connect attempts count from 1 (the "attempt N" of the log line): attempt 1 waits ~base (common's backoff). */
 export function backoffMs(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
-  const step = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step * (0.5 + random() / 2));
+  return backoffDelayMs(attempt - 1, policy, random);
 }
 
 const CERT_CODES = new Set([
