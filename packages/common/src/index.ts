@@ -21,3 +21,4 @@ export { describeRequestsLimits } from './config/requests-limits.js';
 export { KNOWN_KEYS } from './config/known-keys.js';
 export * from './gc-report.js';
 export * from './retry/backoff.js';
+export * from './fs/atomic-write.js';
