@@ -4,7 +4,7 @@
  * Lifecycle: 'created' -> open() -> 'open' -> start() -> 'running' -> stop() -> 'stopped'.
  */
 import { createDarktraceClient } from '@devo-collector/darktrace';
-import { type BackoffPolicy, type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute } from '@devo-collector/common';
+import { type BackoffPolicy, type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute, scoreFiltersText } from '@devo-collector/common';
 import type { DarktraceApi } from './client.js';
 import type { BatchSink } from './delivery/batch-sink.js';
 import { InputMetricsRegistry } from './metrics.js';
@@ -107,6 +107,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           inputId: input.id,
           service: service.name,
           startTimeText: timeSlot ? service.startTimeText : null,
+          filtersText: timeSlot ? scoreFiltersText(service.scoreFilters) : undefined,
           version: service.persistenceVersion,
           ownerName,
           // A state file that cannot be written (disk full) makes the service failing while it lasts.
