@@ -1,8 +1,9 @@
 /**
  * What a failed connect or write means, decided in one pure function (OTel's is-export-retryable
- * pattern): `delivered | retryable(retryInMs) | rejected`. Retry waits are jittered exponential
- * backoff, 2 s doubling up to 60 s. Data is never dropped on `rejected`: it stays in the spool and
- * the sender stops until the operator fixes the cause and restarts.
+ * pattern): `delivered | retryable(retryInMs) | rejected`. Retry waits are common's jittered
+ * exponential backoff, 2 s doubling up to 60 s (attempts count from 1: attempt 1 waits ~2 s).
+ * Data is never dropped on `rejected`: it stays in the spool and the sender stops until the
+ * operator fixes the cause and restarts.
  */
 import { backoffDelayMs, type BackoffPolicy } from '@devo-collector/common';
 
@@ -14,11 +15,6 @@ export type DeliveryResult =
 export type { BackoffPolicy };
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 2_000, capMs: 60_000 };
-
-/** Connect attempts count from 1 (the "attempt N" of the log line): attempt 1 waits ~base (common's backoff). */
-export function backoffMs(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
-  return backoffDelayMs(attempt - 1, policy, random);
-}
 
 const CERT_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -87,5 +83,5 @@ export function deliveryResult(
   if (err instanceof TypeError || err instanceof RangeError || code.startsWith('ERR_INVALID_ARG')) {
     return { kind: 'rejected', cause: describeSocketError(err) };
   }
-  return { kind: 'retryable', retryInMs: backoffMs(attempt, policy, random), cause: describeSocketError(err) };
+  return { kind: 'retryable', retryInMs: backoffDelayMs(attempt - 1, policy, random), cause: describeSocketError(err) };
 }
