@@ -4,8 +4,7 @@
  * Lifecycle: 'created' -> open() -> 'open' -> start() -> 'running' -> stop() -> 'stopped'.
  */
 import { createDarktraceClient } from '@devo-collector/darktrace';
-import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute, scoreFiltersText } from '@devo-collector/common';
-import type { BackoffPolicy } from './backoff.js';
+import { type BackoffPolicy, type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute, scoreFiltersText } from '@devo-collector/common';
 import type { DarktraceApi } from './client.js';
 import type { BatchSink } from './delivery/batch-sink.js';
 import { InputMetricsRegistry } from './metrics.js';

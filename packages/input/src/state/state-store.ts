@@ -7,8 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, Memory } from 'lowdb';
-import { createLogger, RuntimeError, type Logger } from '@devo-collector/common';
-import { backoffDelayMs, type BackoffPolicy } from '../backoff.js';
+import { backoffDelayMs, createLogger, RuntimeError, type BackoffPolicy, type Logger } from '@devo-collector/common';
 import { AtomicJsonFileAdapter, StateFileUnusable } from './atomic-file-adapter.js';
 import { emptyServiceState, type ServiceStateDoc } from './service-state.js';
 
