@@ -20,3 +20,4 @@ export { DEVO_CLOUD_HOSTS } from './config/outputs-config.js';
 export { describeRequestsLimits } from './config/requests-limits.js';
 export { KNOWN_KEYS } from './config/known-keys.js';
 export * from './gc-report.js';
+export * from './lookup/lookup-job.js';

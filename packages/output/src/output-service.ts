@@ -31,6 +31,7 @@ import {
 import { OUTPUT_ERROR } from './errors.js';
 import { formatBatch, formatBatchFrames, formatLinesFrames, type FormattedFrame } from './format.js';
 import { InternalFeed } from './internal-feed.js';
+import { formatLookupFrames } from './lookup-frames.js';
 import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
 import { checkOutput } from './output-check.js';
 import { OutputHealthTracker, sameHealth } from './output-health.js';
@@ -286,9 +287,19 @@ export class OutputService {
     if (count === 0) return Promise.resolve(null);
     const bytes = bounds ? bounds.reduce((n, [s, e]) => n + e - s, 0) : records === batch.records ? batch.bytes : utf8Bytes(records);
     const frames = (octetCounting: boolean): FormattedFrame[] =>
-      lines && bounds
-        ? formatLinesFrames(batch, lines, bounds, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
-        : formatBatchFrames(records === batch.records ? batch : { ...batch, records }, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
+      batch.group === 'lookup'
+        ? formatLookupFrames(batch, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
+        : lines && bounds
+          ? formatLinesFrames(batch, lines, bounds, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
+          : formatBatchFrames(records === batch.records ? batch : { ...batch, records }, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
+    if (batch.group === 'lookup') {
+      // A job that does not parse is refused whole, before anything is spooled.
+      try {
+        formatLookupFrames(batch, hostname, false, Infinity);
+      } catch (err) {
+        return Promise.resolve(new OutputError(OUTPUT_ERROR.lookupJob, `batch ${batch.batchId} (${batch.serviceName}) is not a lookup job: ${(err as Error).message}`));
+      }
+    }
     // Once every frame is in the spool files (before their fsync), a crash of this process no
     // longer loses them: a restart sends them, so the input's replay of this unacknowledged batch
     // must find its keys in the ledger already (see delivery-ledger.ts).

@@ -70,6 +70,10 @@ export const KNOWN_KEYS: readonly string[] = [
   'inputs.darktrace.services.*.override_tag',
   'inputs.darktrace.services.*.override_time_window_interval_in_minutes',
   ...LIMITS('inputs.darktrace.services.*'),
+  // The device inventory (a lookup, not events): no start time, window or tag of its own.
+  'inputs.darktrace.services.devices.request_period_in_seconds',
+  'inputs.darktrace.services.devices.lookup_name',
+  ...LIMITS('inputs.darktrace.services.devices'),
 ];
 
 interface KeyNode {
