@@ -181,6 +181,7 @@ function compileLookupService(where: string, name: ServiceName, s: Dict, def: Se
     maxSeenIds: 0,
     overridingRules: [],
     requestsLimits: parseRequestsLimits(s.requests_limits, `${where}.requests_limits`),
+    scoreFilters: {},
   };
 }
 
