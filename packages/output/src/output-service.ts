@@ -315,6 +315,8 @@ export class OutputService {
     // Every frame of every output is appended in this tick, in order: they share the group commits.
     const appends: Promise<void>[] = [];
     for (const r of this.outputs) {
+      // Lookups go to Devo (devo_platform, relay) and the console only, as the SDK routes them.
+      if (batch.group === 'lookup' && r.config.type === 'syslog') continue;
       const manager = r.managers[batch.group];
       for (const f of frames(r.config.octetCounting)) {
         unwritten++;
