@@ -283,9 +283,9 @@ export class OutputService {
         this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${total} records were already spooled before a restart and are not sent again`);
       }
     }
-    const count = bounds ? bounds.length : records.length;
+    let count = bounds ? bounds.length : records.length;
     if (count === 0) return Promise.resolve(null);
-    const bytes = bounds ? bounds.reduce((n, [s, e]) => n + e - s, 0) : records === batch.records ? batch.bytes : utf8Bytes(records);
+    let bytes = bounds ? bounds.reduce((n, [s, e]) => n + e - s, 0) : records === batch.records ? batch.bytes : utf8Bytes(records);
     const frames = (octetCounting: boolean): FormattedFrame[] =>
       batch.group === 'lookup'
         ? formatLookupFrames(batch, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
@@ -294,8 +294,11 @@ export class OutputService {
           : formatBatchFrames(records === batch.records ? batch : { ...batch, records }, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
     if (batch.group === 'lookup') {
       // A job that does not parse is refused whole, before anything is spooled.
+      // Counted as the lines it becomes (msg_enqueued_lookup_*).
       try {
-        formatLookupFrames(batch, hostname, false, Infinity);
+        const all = formatLookupFrames(batch, hostname, false, Infinity)[0];
+        count = all?.messages ?? 0;
+        bytes = all?.payload.length ?? 0;
       } catch (err) {
         return Promise.resolve(new OutputError(OUTPUT_ERROR.lookupJob, `batch ${batch.batchId} (${batch.serviceName}) is not a lookup job: ${(err as Error).message}`));
       }
