@@ -1,7 +1,9 @@
 /**
  * The one place a lookup job becomes a batch: group `lookup`, its single record the job's JSON
- * (the output encodes it, per output, into its sender's wire form). No dedup keys: a job re-sent
- * after a crash is rebuilt against the same committed inventory, so sending it twice is harmless.
+ * (the output encodes it, per output, into its sender's wire form). Its ledger key is the job's
+ * name and id: the same batch sent again after an output restart is dropped when already durable.
+ * After an input restart the job is rebuilt (a new id) from the committed inventory: the same
+ * changes again, which an INC applies idempotently and a FULL replaces.
  */
 import { serializeLookupJob, utf8Bytes, type EventBatch, type LookupJob } from '@devo-collector/common';
 import { nextBatchId } from './batch-sink.js';
@@ -9,6 +11,7 @@ import { nextBatchId } from './batch-sink.js';
 export function buildLookupBatch(job: LookupJob, shape: { inputName: string; serviceName: string; tag: string }, nowMs = Date.now()): EventBatch {
   const records = [serializeLookupJob(job)];
   return {
+    keys: [`lookup:${job.name}:${job.lookupId}`],
     batchId: nextBatchId(shape.serviceName),
     group: 'lookup',
     inputName: shape.inputName,
