@@ -94,3 +94,29 @@ describe('lookup puller', () => {
     expect(logs.lines.some((l) => /LookupServicePuller.*PullError\(301\).*the pull will be retried/.test(l))).toBe(true);
   });
 });
+
+describe('lookup puller, an empty answer', () => {
+  it('after an inventory was sent, an empty answer deletes nothing (WARNING); devices again: an INC', async () => {
+    const dir = await tempDir();
+    let answer: unknown[] = [{ did: 1, hostname: 'a' }, { did: 2, hostname: 'b' }];
+    const client = { get: async () => answer, checkCredentials: async () => undefined, close: async () => undefined };
+    const sink = new RecordingSink(true);
+    const store = await openStateStore({
+      mode: 'filesystem', directory: dir, inputName: 'darktrace', inputId: '1', service: 'devices',
+      startTimeText: null, version: 1, ownerName: 'LookupServicePuller(darktrace#1,devices#predefined)',
+    });
+    const puller = createLookupPuller({ inputName: 'darktrace', inputId: '1', service, client, store, sink, maxMessagesPerBatch: 100 });
+    open.push({ puller, store });
+    puller.start();
+    await waitFor(() => store.data.lookup != null, 5000, 'the FULL commit');
+    answer = [];
+    await waitFor(() => logs.lines.some((l) => /The appliance answered no devices \(the last inventory sent had 2\)/.test(l)), 5000, 'the WARNING');
+    expect(sink.sent).toHaveLength(1);
+    expect(Object.keys(store.data.lookup!.rows)).toEqual(['1', '2']);
+    answer = [{ did: 1, hostname: 'a' }];
+    await waitFor(() => sink.sent.length === 2, 5000, 'the INC');
+    const inc = parseLookupJob(batchTexts(sink.sent[1]!)[0]!);
+    expect(inc).toMatchObject({ action: 'INC', upserts: [] });
+    expect(inc.deletes.map((r) => r[0])).toEqual(['2']);
+  });
+});

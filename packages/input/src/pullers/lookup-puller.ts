@@ -74,6 +74,13 @@ class LookupServicePuller extends PullerBase {
     if (!got) return;
     this.opts.metrics?.receivedRecords(this.service, got.received);
     const store = this.opts.store;
+    const before = store.data.lookup ? Object.keys(store.data.lookup.rows).length : 0;
+    if (got.rows.length === 0 && before > 0) {
+      // An appliance that knew devices answering none is a fault far more often than a network
+      // emptied at once: deleting every row would strip the SOC's enrichment. Kept, asked again.
+      this.log.warn(`The appliance answered no devices (the last inventory sent had ${before}); the lookup is left as it is and the inventory is asked again in the next period`);
+      return;
+    }
     const plan = planLookupJob({
       name: svc.lookupName as string,
       columns: DEVICE_COLUMNS,
