@@ -286,6 +286,7 @@ export class OutputService {
     let count = bounds ? bounds.length : records.length;
     if (count === 0) return Promise.resolve(null);
     let bytes = bounds ? bounds.reduce((n, [s, e]) => n + e - s, 0) : records === batch.records ? batch.bytes : utf8Bytes(records);
+    // A lookup batch is one record (its job): kept whole or dropped whole by the replay filter.
     const frames = (octetCounting: boolean): FormattedFrame[] =>
       batch.group === 'lookup'
         ? formatLookupFrames(batch, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
