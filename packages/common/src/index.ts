@@ -23,3 +23,4 @@ export { scoreFiltersText } from './config/score-filters.js';
 export * from './gc-report.js';
 export * from './retry/backoff.js';
 export * from './fs/atomic-write.js';
+export * from './lookup/lookup-job.js';

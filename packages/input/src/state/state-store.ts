@@ -297,6 +297,7 @@ async function readStored(adapter: AtomicJsonFileAdapter<ServiceStateDoc>, opts:
       : d.persistence_version !== undefined && typeof d.persistence_version !== 'number' ? 'has a persistence_version that is not a number'
       : d.cursor_ms !== undefined && d.cursor_ms !== null && typeof d.cursor_ms !== 'number' ? 'has a cursor_ms that is not a number'
       : d.seen !== undefined && !Array.isArray(d.seen) ? 'has a seen list that is not a list'
+      : d.lookup !== undefined && d.lookup !== null && (typeof d.lookup !== 'object' || typeof (d.lookup as Record<string, unknown>).rows !== 'object') ? 'has a lookup inventory that is not one'
       : null;
   if (problem) throw stateFileError(adapter.filePath, problem, opts);
   return d;
