@@ -13,8 +13,8 @@ import { stringify } from 'yaml';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // BENCH_DIST: another build (e.g. a scratch copy with a prototype fix) to measure instead of dist/.
 export const distMain = process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST, 'main.js') : path.join(repoRoot, 'dist', 'main.js');
-export const PUB = 'BENCH-PUBLIC-TOKEN-5f1c2e9a7d';
-export const PRIV = 'BENCH-PRIVATE-TOKEN-c3b8e14f60';
+const PUB = 'BENCH-PUBLIC-TOKEN-5f1c2e9a7d';
+const PRIV = 'BENCH-PRIVATE-TOKEN-c3b8e14f60';
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The simulator in a child process; `call(op, args)` -> result. */
@@ -47,7 +47,9 @@ export async function forkSim(opts) {
     async close() {
       try {
         await call('close');
-      } catch {}
+      } catch {
+        // the child may already be gone; disconnecting below is all that is left to do
+      }
       child.disconnect();
     },
   };
@@ -253,7 +255,7 @@ export function cpuSeconds(pid) {
   }
 }
 
-export function rssKb(pid) {
+function rssKb(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = /VmRSS:\s+(\d+) kB/.exec(s);
@@ -314,7 +316,9 @@ export function machineInfo() {
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot }).toString().trim();
     dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], { cwd: repoRoot }).toString().trim().length > 0;
-  } catch {}
+  } catch {
+    // not a git checkout: the report carries no commit
+  }
   return {
     nproc: os.cpus().length,
     memGiB: (os.totalmem() / 2 ** 30).toFixed(1),

@@ -16,9 +16,9 @@ export const BASE_DIR = path.join(DEPLOY, 'kubernetes', 'base');
 export const TWO_TENANTS_DIR = path.join(DEPLOY, 'kubernetes', 'examples', 'two-tenants');
 export const ALERTS_FILE = path.join(DEPLOY, 'prometheus', 'alerts.yml');
 export const ALERTS_TEST_FILE = path.join(DEPLOY, 'prometheus', 'alerts.test.yml');
-export const DASHBOARD_FILE = path.join(DEPLOY, 'grafana', 'dashboard.json');
+const DASHBOARD_FILE = path.join(DEPLOY, 'grafana', 'dashboard.json');
 
-export interface RunResult {
+interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
@@ -91,7 +91,7 @@ export async function kustomize(dir: string): Promise<{ text: string; objects: K
   return { text: r.stdout, objects: parseStream(r.stdout) };
 }
 
-export function parseStream(text: string): K8sObject[] {
+function parseStream(text: string): K8sObject[] {
   return parseAllDocuments(text)
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);

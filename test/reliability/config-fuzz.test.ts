@@ -98,7 +98,7 @@ const GARBAGE = [
   'http://example.com', 'ftp://127.0.0.1', 'https://127.0.0.1:99999', '2999-01-01T00:00:00', '2024-13-45T25:61:61', 'yes', 'off',
   'edr.darktrace.respond', 'EDR.UPPER.case.tag', 'collector-eu.devo.io', '/nonexistent/file.pem', 'state/../..', '%s%s%n',
 ];
-const NUMBERS = [0, -1, 1, 2, 65535, 65536, 1.5, -0.5, 1e9, Number.MAX_SAFE_INTEGER, 1e309, -1e309, Number.NaN, 600, 601, 5120, 5121, 86400, 100001, 17];
+const NUMBERS = [0, -1, 1, 2, 65535, 65536, 1.5, -0.5, 1e9, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 600, 601, 5120, 5121, 86400, 100001, 17];
 
 function randomValue(rng: () => number): Json {
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rng() * a.length)] as T;
@@ -190,7 +190,9 @@ describe('config fuzzing', () => {
     const results = { started: 0, exit2: 0, byId: {} as Record<string, number> };
     const failures: string[] = [];
     const runOne = async (i: number): Promise<void> => {
-      let { cfg, ops } = mutate(validConfig(), rng, avoid);
+      const mutated = mutate(validConfig(), rng, avoid);
+      const ops = mutated.ops;
+      let cfg = mutated.cfg;
       if (!cfg['globals'] || typeof cfg['globals'] !== 'object') cfg = { ...cfg, globals: validConfig()['globals'] };
       const ws = makeWorkspace(root, `cli-${i}`);
       writeConfig(ws, stringify(cfg));

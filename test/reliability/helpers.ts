@@ -5,7 +5,7 @@
  * and the secret scan run at the end of every file over everything that file produced.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { mulberry32 } from '@devo-collector/darktrace-sim';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const distMain = path.join(repoRoot, 'dist', 'main.js');
+const distMain = path.join(repoRoot, 'dist', 'main.js');
 /** Distinctive tokens: any occurrence outside the config file is a leak. */
 export const PUB = 'RELTEST-PUBLIC-9d41c7ab2e83';
 export const PRIV = 'RELTEST-PRIVATE-5e08f3b61c27';
@@ -302,7 +302,7 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-export interface ScanResult {
+interface ScanResult {
   filesScanned: number;
   bytesScanned: number;
   textsScanned: number;
@@ -359,6 +359,3 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function tmpDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
-}

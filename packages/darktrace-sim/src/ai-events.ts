@@ -8,7 +8,7 @@ import { aiEventTemplates, type Json } from './fixtures.js';
 import { createHourlyStore, HOUR_MS } from './hourly-store.js';
 import { countForHour, randInt, rngFor, uuidFrom, type Rng } from './prng.js';
 
-export interface AiRow {
+interface AiRow {
   id: string;
   createdAt: number;
   lagMs: number;
@@ -21,7 +21,7 @@ export interface AiRow {
   overrides?: Json;
 }
 
-export interface AiQuery {
+interface AiQuery {
   fromMs: number;
   toMs: number;
   includeAllPinned: boolean;
@@ -34,7 +34,7 @@ export interface AiQuery {
   maxGroupScore?: number | undefined;
 }
 
-export interface AiConfig {
+interface AiConfig {
   seed: number;
   dataStartMs: number;
   perHour: number;

@@ -7,7 +7,7 @@ import type { Json } from './fixtures.js';
 import { createHourlyStore, HOUR_MS, hourOf } from './hourly-store.js';
 import { countForHour, pick, randInt, rngFor, type Rng } from './prng.js';
 
-export interface AntigenaRow {
+interface AntigenaRow {
   codeid: number;
   start: number;
   durationMs: number;
@@ -30,7 +30,7 @@ const ACTIONS = [
   { action: 'quarantineIncoming', label: 'Block all incoming traffic' },
 ] as const;
 
-export interface AntigenaConfig {
+interface AntigenaConfig {
   seed: number;
   dataStartMs: number;
   perHour: number;

@@ -10,7 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { signRequest } from '@devo-collector/darktrace';
 
-export const MAX_SKEW_MS = 30 * 60_000;
+const MAX_SKEW_MS = 30 * 60_000;
 
 /** Compact `YYYYMMDDTHHMMSS`, `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS` (optionally .ffffff and +00:00/Z); UTC. */
 export function parseDtapiDate(value: string): number | null {
@@ -26,7 +26,7 @@ export function parseDtapiDate(value: string): number | null {
   return ms;
 }
 
-export type AuthResult = { ok: true } | { ok: false; response: 'API SIGNATURE ERROR' | 'API DATE ERROR' };
+type AuthResult = { ok: true } | { ok: false; response: 'API SIGNATURE ERROR' | 'API DATE ERROR' };
 
 function header(h: IncomingHttpHeaders, name: string): string | undefined {
   const v = h[name];
@@ -39,7 +39,7 @@ function header(h: IncomingHttpHeaders, name: string): string | undefined {
  * lab probe: a percent-encoded path segment is signed as sent). null when there is no query, or a
  * `%` escape is malformed (then only the received bytes can match).
  */
-export function decodedPathAndQuery(pathAndQuery: string): string | null {
+function decodedPathAndQuery(pathAndQuery: string): string | null {
   const q = pathAndQuery.indexOf('?');
   if (q < 0) return null;
   const decode = (s: string): string => decodeURIComponent(s.replace(/\+/g, ' '));

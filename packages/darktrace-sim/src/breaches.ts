@@ -20,7 +20,7 @@ export interface BreachRow {
 const SLOTS = 100_000;
 /** Slots from here on are for records added live, so they never collide with generated ones. */
 const LIVE_SLOT = 50_000;
-export const MAX_LATE_MS = 6 * HOUR_MS + 60_000;
+const MAX_LATE_MS = 6 * HOUR_MS + 60_000;
 
 const MODEL_NAMES = [
   'Compromise::Watched Domain',
@@ -34,7 +34,7 @@ const MODEL_NAMES = [
 ];
 const DEVICES = 24;
 
-export interface BreachConfig {
+interface BreachConfig {
   seed: number;
   dataStartMs: number;
   perHour: number;
@@ -104,7 +104,7 @@ function buildVariants(): { models: Json[]; devices: Json[] } {
 }
 
 /** What a rendered breach is made of; `renderBreach` and the text cache both build from this. */
-export interface BreachParts {
+interface BreachParts {
   pbid: unknown;
   time: unknown;
   creationTime: unknown;

@@ -40,7 +40,7 @@ const TAGS: readonly Json[] = [
   { tid: 73, expiry: 0, thid: 78, name: 'Multi-use', restricted: false, data: { auto: false, color: 134, description: 'Device is a pool device.', visibility: 'Public' }, isReferenced: false },
 ];
 
-export interface DevicePlan {
+interface DevicePlan {
   did: number;
   type: DeviceType;
   sid: number;
@@ -62,7 +62,7 @@ export interface DevicePlan {
   tags: Json[];
 }
 
-export interface DeviceConfig {
+interface DeviceConfig {
   seed: number;
   dataStartMs: number;
   count: number;
@@ -116,7 +116,7 @@ function ymdhms(ms: number): string {
 }
 
 /** The device as the appliance shows it at `nowMs`, or null before it first appears. */
-export function deviceAt(cfg: DeviceConfig, p: DevicePlan, nowMs: number, includeTags: boolean): Json | null {
+function deviceAt(cfg: DeviceConfig, p: DevicePlan, nowMs: number, includeTags: boolean): Json | null {
   if (nowMs < p.firstSeen) return null;
   const until = p.goneAt === null ? nowMs : Math.min(nowMs, p.goneAt);
   const lastSeen = until - ((until - p.firstSeen) % p.activityMs);

@@ -1,7 +1,7 @@
 /** Scripted failures: each spec hits the next `count` matching requests, in injection order. */
 import type { FaultKind, FaultSpec } from './types.js';
 
-export interface FaultQueue {
+interface FaultQueue {
   add(f: FaultSpec): void;
   take(path: string): { kind: FaultKind; retryAfterSec: number } | null;
 }

@@ -9,7 +9,7 @@ export function hourOf(ms: number): number {
   return Math.floor(ms / HOUR_MS);
 }
 
-export interface HourlyStore<S> {
+interface HourlyStore<S> {
   /** Generated rows of the hours overlapping [fromMs, toMs] (callers filter on exact fields). */
   rowsBetween(fromMs: number, toMs: number): S[];
 }

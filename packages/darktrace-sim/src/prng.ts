@@ -18,7 +18,7 @@ export function mulberry32(seed: number): Rng {
 }
 
 /** FNV-1a over the parts, so (seed, 'mb', 12) and (seed, 'ai', 12) give unrelated streams. */
-export function streamSeed(...parts: Array<string | number>): number {
+function streamSeed(...parts: Array<string | number>): number {
   let h = 0x811c9dc5;
   for (const ch of parts.join('|')) {
     h ^= ch.charCodeAt(0);

@@ -14,7 +14,7 @@ import { createDeviceSource, parseSeenSince } from './devices.js';
 import { eventTypeSnapshot, statusSnapshot, summaryStatisticsSnapshot } from './snapshots.js';
 import type { SimOrder } from './types.js';
 
-export interface RouteResult {
+interface RouteResult {
   status: number;
   /** The body's JSON: text, or UTF-8 bytes for breach arrays (written from cached pieces, breach-text.ts). */
   json: string | Buffer;

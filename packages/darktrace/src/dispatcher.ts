@@ -9,7 +9,7 @@ import { rootCertificates } from 'node:tls';
 import { Agent, Pool, ProxyAgent, type Dispatcher } from 'undici';
 import { proxyRoute, type ProxyConfig, type ProxyRoute } from '@devo-collector/common';
 
-export interface DispatcherOptions {
+interface DispatcherOptions {
   baseUrl: string;
   caPem?: string | null;
   tlsVerify?: boolean;
@@ -17,7 +17,7 @@ export interface DispatcherOptions {
   proxy?: ProxyConfig | null;
 }
 
-export type ProxyProblem = 'auth' | 'refused' | 'unreachable';
+type ProxyProblem = 'auth' | 'refused' | 'unreachable';
 
 /**
  * A CONNECT that did not give a tunnel: the proxy answered something else than 200 (`status`),
@@ -75,7 +75,7 @@ class TunnelPool extends Pool {
   }
 }
 
-export interface ApplianceDispatcher {
+interface ApplianceDispatcher {
   dispatcher: Dispatcher;
   route: ProxyRoute;
 }

@@ -14,7 +14,7 @@ export type AttemptOutcome =
   /** Anything that is not a usable JSON answer with an HTTP status we could judge. */
   | { kind: 'failure'; reason: FailureReason; message: string; status: number | null; bodyText?: string; proxyStatus?: number };
 
-export type AuthProblem = 'signature' | 'date' | 'permission' | 'login';
+type AuthProblem = 'signature' | 'date' | 'permission' | 'login';
 
 /** Darktrace error bodies are `{"response": "API SIGNATURE ERROR"}`-like; test every value (reference §5). */
 function bodyHas(bodyText: string, needle: string): boolean {

@@ -28,7 +28,7 @@ export interface RateLimiterOptions {
   nowMs?: () => number;
 }
 
-export interface RateLimiter {
+interface RateLimiter {
   /** Waits until a request of `scope` fits in every window; call the returned `release` when it has ended. */
   acquire(scope: string, signal?: AbortSignal): Promise<() => void>;
 }

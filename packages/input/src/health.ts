@@ -9,7 +9,7 @@
 import { errorId, type CollectorError, type HealthReason, type SerializedError, type ServiceHealth } from '@devo-collector/common';
 
 /** Pulls must fail for this many request periods in a row before the service is failing. */
-export const PULL_FAILING_PERIODS = 2;
+const PULL_FAILING_PERIODS = 2;
 
 interface Entry {
   health: ServiceHealth;

@@ -29,7 +29,7 @@ const UNIQUE: Record<ServiceName, string | null> = {
   devices: 'did',
 };
 
-export function startTimeText(ms: number): string {
+function startTimeText(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19);
 }
 

@@ -22,7 +22,7 @@ import { IpcBatchSink } from './delivery/ipc-sink.js';
 import { LanePeer } from './delivery/lane-peer.js';
 import { createInputRuntime, type InputRuntime, type InputRuntimeOptions } from './input-runtime.js';
 
-export const METRICS_PERIOD_MS = 5000;
+const METRICS_PERIOD_MS = 5000;
 
 type WorkerState = 'waiting-init' | 'initializing' | 'running' | 'validating' | 'draining' | 'stopped';
 

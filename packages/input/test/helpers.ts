@@ -115,7 +115,7 @@ export function duplicates(list: string[]): string[] {
   return list.filter((x) => (seen.has(x) ? true : (seen.add(x), false)));
 }
 
-export interface DirectPuller {
+interface DirectPuller {
   puller: Puller;
   store: StateStore;
   client: DarktraceApi;

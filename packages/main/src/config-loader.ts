@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { InitVariablesError, type Logger } from '@devo-collector/common';
 
-export const DEFAULT_JOB_CONFIG = '/etc/devo/job/job_config.json';
-export const DEFAULT_COLLECTOR_CONFIG = '/etc/devo/collector/collector_config.json';
+const DEFAULT_JOB_CONFIG = '/etc/devo/job/job_config.json';
+const DEFAULT_COLLECTOR_CONFIG = '/etc/devo/collector/collector_config.json';
 
-export interface LoadArgs {
+interface LoadArgs {
   config?: string;
   jobConfig?: string;
   collectorConfig?: string;
@@ -23,7 +23,7 @@ export interface LoadArgs {
   cwd: string;
 }
 
-export interface LoadedFiles {
+interface LoadedFiles {
   mode: 'file' | 'collector-server';
   configPath: string | null;
   raw: unknown;

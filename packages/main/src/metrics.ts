@@ -8,8 +8,8 @@ import { createLogger, type InputMetrics, type OutputMetrics, type SenderGroup }
 import type { CertificateExpiry } from '@devo-collector/output';
 import type { Readiness } from './readiness.js';
 
-export const SERVICE_STATES = ['starting', 'ok', 'failing'] as const;
-export const OUTPUT_STATES = ['ok', 'stalled', 'blocked'] as const;
+const SERVICE_STATES = ['starting', 'ok', 'failing'] as const;
+const OUTPUT_STATES = ['ok', 'stalled', 'blocked'] as const;
 
 type Labels = Record<string, string>;
 

@@ -29,7 +29,7 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-export interface StaleRunDirOptions {
+interface StaleRunDirOptions {
   /** Only directories owned by this uid are considered (default: ours). */
   uid?: number;
   isAlive?: (pid: number) => boolean;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from '@devo-collector/common';
 import type { CollectorMetrics } from './metrics.js';
 
-export interface ReadinessSource {
+interface ReadinessSource {
   readiness(): { ready: boolean; details: Record<string, unknown> };
 }
 

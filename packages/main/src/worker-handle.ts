@@ -7,17 +7,17 @@ import cluster, { type Worker } from 'node:cluster';
 import { sendTo } from '@devo-collector/common';
 
 export type WorkerRole = 'input' | 'output';
-export type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
+type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
 
 export const ROLE_ENV = 'DEVO_COLLECTOR_ROLE';
 
 /** The supervisor's own node flags (a loader in tests, say) plus --expose-gc, once. */
-export function workerExecArgv(parent: readonly string[]): string[] {
+function workerExecArgv(parent: readonly string[]): string[] {
   const hasGc = parent.some((a) => a === '--expose-gc' || a === '--expose_gc');
   return hasGc ? [...parent] : [...parent, '--expose-gc'];
 }
 
-export interface WorkerExit {
+interface WorkerExit {
   code: number | null;
   signal: string | null;
 }

@@ -95,7 +95,6 @@ describe('score filters end to end', () => {
     expect(past.length - expected.length).toBeGreaterThan(10);
 
     const a = runCollector(['--config', 'config.yaml'], dir);
-    let cursorBefore: number;
     try {
       await a.waitFor(/Score filters in force: minscore=0\.6 \(the appliance returns only records at or above them\)/);
       await until(() => {
@@ -119,7 +118,7 @@ describe('score filters end to end', () => {
       expect((await a.exit).code).toBe(0);
     }
     const stateA = readState();
-    cursorBefore = stateA.cursor_ms;
+    const cursorBefore = stateA.cursor_ms;
     expect(stateA.filters).toBe('minscore=0.6');
     const countA = delivered().length;
 

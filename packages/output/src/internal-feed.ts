@@ -13,11 +13,11 @@ import { formatDevoDate, formatDevoLine } from './format.js';
 const LEVEL_NAME: Record<LogLevel, string> = { error: 'error', warn: 'warning', info: 'info', debug: 'debug' };
 const SHIPPED: ReadonlySet<LogLevel> = new Set<LogLevel>(['error', 'warn', 'info']);
 
-export interface InternalSink {
+interface InternalSink {
   append(payload: Buffer, messages: number): Promise<void>;
 }
 
-export interface InternalFeedOptions {
+interface InternalFeedOptions {
   hostname: string;
   collectorName: string;
   collectorVersion: string;
@@ -29,7 +29,7 @@ export interface InternalFeedOptions {
 /** `2024-11-19T11:32:18.861000Z` (Python `%Y-%m-%dT%H:%M:%S.%fZ`). */
 const pyTime = (d: Date): string => `${d.toISOString().slice(0, 23)}000Z`;
 
-export function internalRecordLine(r: LogRecord, o: Pick<InternalFeedOptions, 'hostname' | 'collectorName' | 'collectorVersion'>): string {
+function internalRecordLine(r: LogRecord, o: Pick<InternalFeedOptions, 'hostname' | 'collectorName' | 'collectorVersion'>): string {
   const body = {
     msg: `${r.component} -> ${r.message}`,
     time: pyTime(r.time),

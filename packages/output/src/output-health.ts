@@ -12,8 +12,8 @@ import type { SpoolStats } from './spool/types.js';
 import { GROUP_NAME } from './sender-manager.js';
 
 /** Documented in docs/errors.md. */
-export const SPOOL_FULL_ID = 'RuntimeError(514)';
-export const STALLED_ID = 'OutputError(405)';
+const SPOOL_FULL_ID = 'RuntimeError(514)';
+const STALLED_ID = 'OutputError(405)';
 
 export interface GroupHealthInput {
   group: SenderGroup;

@@ -55,7 +55,7 @@ export interface OutputServiceOptions {
   tuning?: Pick<SenderManagerOptions, 'quietMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
-export type BatchAnswer = Extract<OutputToSupervisorMessage, { type: 'batch-durable' | 'batch-failed' }>;
+type BatchAnswer = Extract<OutputToSupervisorMessage, { type: 'batch-durable' | 'batch-failed' }>;
 const ledgerKey = (ns: string, key: string): string => `${ns}\u0000${key}`;
 const GROUPS: readonly SenderGroup[] = ['standard', 'lookup', 'internal'];
 /**

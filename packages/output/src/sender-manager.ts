@@ -15,7 +15,7 @@ import { createTlsSender } from './senders/tls-sender.js';
 import type { Sender, SenderHealth } from './senders/types.js';
 import { enqueuedStatsLine, groupTotalsLine, internalTotalsLine, pyJson, type GroupPeriod } from './monitor-lines.js';
 
-export type GroupName = 'standard_senders' | 'lookup_senders' | 'internal_senders';
+type GroupName = 'standard_senders' | 'lookup_senders' | 'internal_senders';
 export const GROUP_NAME: Record<SenderGroup, GroupName> = {
   standard: 'standard_senders',
   lookup: 'lookup_senders',
@@ -23,7 +23,7 @@ export const GROUP_NAME: Record<SenderGroup, GroupName> = {
 };
 
 /** Vendor-style component prefix per output type. */
-export function componentPrefix(type: OutputConfig['type']): string {
+function componentPrefix(type: OutputConfig['type']): string {
   switch (type) {
     case 'devo_platform':
     case 'relay':

@@ -69,7 +69,7 @@ describe('lookup batches in the OutputService', () => {
 
     const expected = lookupJobLines(job, 'devo-collector-host').join('');
     await svc.handle({ type: 'batch', batch: lookupBatch('devices:1') });
-    await relay.waitFor((t) => lookupText(relay).length >= expected.length);
+    await relay.waitFor(() => lookupText(relay).length >= expected.length);
     expect(lookupText(relay)).toBe(expected);
     expect(svc.metrics().enqueued.lookup.count).toBe(job.upserts.length + job.deletes.length + 2);
 

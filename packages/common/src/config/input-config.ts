@@ -24,7 +24,7 @@ const DEVO_TAG = /^(([a-z]|_|[0-9])+[.]){2,7}([a-z]|_|[0-9])+$/;
 const INPUT_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-export interface InputCompileContext {
+interface InputCompileContext {
   cwd: string;
   nowMs: number;
   /** The supervisor's environment (proxy variables only are read), captured at compile time. */
@@ -38,7 +38,7 @@ function isLoopback(host: string): boolean {
 }
 
 /** Host name (https implied), `host:port`, or a full URL with scheme and port. */
-export function resolveInstance(instance: string, allowInsecureHttp: boolean): string {
+function resolveInstance(instance: string, allowInsecureHttp: boolean): string {
   const text = instance.trim().replace(/\/+$/, '');
   let url: URL;
   try {

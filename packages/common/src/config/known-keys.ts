@@ -99,7 +99,7 @@ function buildTree(paths: readonly string[]): KeyNode {
 const TREE = buildTree(KNOWN_KEYS);
 
 /** Levenshtein distance (two rows). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
@@ -111,7 +111,7 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-export function closestKey(key: string, candidates: readonly string[]): string | null {
+function closestKey(key: string, candidates: readonly string[]): string | null {
   let best: string | null = null;
   let bestD = Infinity;
   for (const c of candidates) {

@@ -8,7 +8,7 @@
 import type { ScoreFilters, ServiceName } from './types.js';
 import { fail, show, type Dict } from './checks.js';
 
-export const SCORE_FILTER_KEYS = ['minscore', 'mingroupscore'] as const;
+const SCORE_FILTER_KEYS = ['minscore', 'mingroupscore'] as const;
 type ScoreKey = (typeof SCORE_FILTER_KEYS)[number];
 
 /** The range of each key per service; a key missing here is not accepted by that service. */

@@ -12,7 +12,7 @@ dayjs.extend(customParseFormat);
 
 const STRFTIME_TO_DAYJS: Record<string, string> = { '%Y': 'YYYY', '%m': 'MM', '%d': 'DD', '%H': 'HH', '%M': 'mm', '%S': 'ss' };
 
-export function strftimeToDayjs(fmt: string): string {
+function strftimeToDayjs(fmt: string): string {
   return fmt.replace(/%[YmdHMS]/g, (t) => STRFTIME_TO_DAYJS[t] ?? t);
 }
 

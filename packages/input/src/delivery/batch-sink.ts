@@ -17,7 +17,7 @@ export function nextBatchId(service: string): string {
   return `${service}:${batchSeq}`;
 }
 
-export interface BatchShape {
+interface BatchShape {
   inputName: string;
   serviceName: string;
   tag: string;

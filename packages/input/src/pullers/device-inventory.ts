@@ -20,7 +20,7 @@ export const DEVICE_COLUMNS: readonly LookupColumn[] = [
 ].map((name) => ({ name, type: 'str' as const }));
 export const DEVICE_KEY_INDEX = 0;
 /** Tag names are joined with this (a comma would read as a second value in a SOC's CSV tools). */
-export const TAG_SEPARATOR = ';';
+const TAG_SEPARATOR = ';';
 
 function text(v: unknown): string {
   if (v === undefined || v === null) return '';

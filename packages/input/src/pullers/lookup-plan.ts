@@ -6,7 +6,7 @@
 import { lookupIdAt, type LookupColumn, type LookupJob } from '@devo-collector/common';
 import type { LookupStateDoc } from '../state/service-state.js';
 
-export interface InventoryDiff {
+interface InventoryDiff {
   upserts: string[][];
   deletes: string[][];
 }
@@ -24,14 +24,14 @@ export function diffInventory(prev: Readonly<Record<string, string[]>>, next: Re
   return { upserts, deletes };
 }
 
-export interface LookupPlan {
+interface LookupPlan {
   /** null: nothing changed, nothing to send. */
   job: LookupJob | null;
   /** The state to commit once the job is acknowledged durable. */
   state: LookupStateDoc;
 }
 
-export interface PlanInput {
+interface PlanInput {
   name: string;
   columns: readonly LookupColumn[];
   keyIndex: number;

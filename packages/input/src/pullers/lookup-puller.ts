@@ -14,7 +14,7 @@ import { PullerBase } from './puller-base.js';
 import { recordsOf } from './service-profile.js';
 
 /** The appliance's default is 7 days of `seensince`; tags only come with `includetags`. */
-export const DEVICES_QUERY = { includetags: true } as const;
+const DEVICES_QUERY = { includetags: true } as const;
 
 class LookupServicePuller extends PullerBase {
   private pendingAck: Promise<void> = Promise.resolve();

@@ -6,7 +6,7 @@
  */
 import type { TimeSlot } from './time-slot.js';
 
-export interface QueuedSlot<F> {
+interface QueuedSlot<F> {
   slot: TimeSlot;
   /** The fetch in progress or done, held until the slot is processed. */
   fetch?: F;

@@ -29,7 +29,7 @@ export const BIG_WINDOW_RECORDS = 1000;
 export const BIG_WINDOW_BYTES = 4 * 1024 * 1024;
 export const MIN_WINDOW_MS = 60_000;
 export const MAX_WINDOW_MS = 24 * 3_600_000;
-export const MAX_GROWTH_PER_WINDOW = 8;
+const MAX_GROWTH_PER_WINDOW = 8;
 
 export class WindowSizer {
   /** Length of the windows planned from now on. */

@@ -22,8 +22,8 @@ import type { DarktraceApi } from '../client.js';
 import { serviceProfile } from '../pullers/service-profile.js';
 
 /** Short backoff of transient setup failures: 0.5-1 s, doubling, capped at 15-30 s. */
-export const DEFAULT_SETUP_TRANSIENT_RETRY: BackoffPolicy = { baseMs: 1000, capMs: 30_000 };
-export const DEFAULT_SETUP_RETRY_PERIOD_MS = 60_000;
+const DEFAULT_SETUP_TRANSIENT_RETRY: BackoffPolicy = { baseMs: 1000, capMs: 30_000 };
+const DEFAULT_SETUP_RETRY_PERIOD_MS = 60_000;
 
 export interface ServiceSetupOptions {
   inputName: string;

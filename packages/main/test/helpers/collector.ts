@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const distMain = path.join(repoRoot, 'dist', 'main.js');
+const distMain = path.join(repoRoot, 'dist', 'main.js');
 
 export const PUB = 'test-public-token-0123456789abcdef';
 export const PRIV = 'test-private-token-fedcba9876543210';

@@ -10,9 +10,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const TINYPROXY = '/usr/bin/tinyproxy';
+const TINYPROXY = '/usr/bin/tinyproxy';
 
-export interface TinyproxyOptions {
+interface TinyproxyOptions {
   /** Basic auth; both or neither. */
   user?: string;
   password?: string;

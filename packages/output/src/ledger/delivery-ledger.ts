@@ -55,7 +55,7 @@ export interface DeliveryLedger {
   close(): void;
 }
 
-export interface LedgerOptions {
+interface LedgerOptions {
   /** Directory for the ledger files; null keeps it in memory only (persistence type memory). */
   dir: string | null;
   /** Most keys remembered (oldest forgotten first). */
@@ -75,7 +75,7 @@ type DurableLine = [ns: string, keys: string[]];
 type Line = SectionLine | PendingLine | IdLine | DurableLine;
 
 /** 200k keys of ~20-40 bytes: ~15 MB of memory, minutes of traffic even at 10k records/s. */
-export const DEFAULT_LEDGER_CAPACITY = 200_000;
+const DEFAULT_LEDGER_CAPACITY = 200_000;
 const DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024;
 
 /**

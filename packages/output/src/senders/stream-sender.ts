@@ -67,15 +67,14 @@ import type { Sender, SenderCounters, SenderHealth, SenderStatus } from './types
 export type Connector = (timeoutMs: number) => Promise<net.Socket>;
 
 /** How often the send queue is read while something is unconfirmed. */
-export const TX_QUEUE_POLL_MS = 250;
+const TX_QUEUE_POLL_MS = 250;
 /** How often the sender checks its connection (confirmations, stall, quiet close). */
 const TICK_MS = 100;
 /** A clean close confirms only on a connection at least this old (see the header). */
-export const PROVE_MS = 1_000;
-export const DEFAULT_QUIET_MS = 1_000;
+const PROVE_MS = 1_000;
+const DEFAULT_QUIET_MS = 1_000;
 /** The least unconfirmed bytes worth a clean close before the idle close (see onTick). */
-export const QUIET_CLOSE_MIN_BYTES = 64 * 1024;
-export const DEFAULT_PEER_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+const QUIET_CLOSE_MIN_BYTES = 64 * 1024;
 /**
  * At shutdown, the last part of the time left (at most this) is kept for the clean close that
  * confirms what was sent: draining a backlog until the deadline and then destroying the

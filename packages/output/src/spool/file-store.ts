@@ -17,9 +17,9 @@ import { ResumeFile } from './resume-file.js';
 import { comparePositions, type SpoolPosition } from './resume-record.js';
 import type { RecoveredStore, SpoolStore, StoredFrame } from './types.js';
 
-export const DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
+const DEFAULT_SEGMENT_MAX_BYTES = 16 * 1024 * 1024;
 /** The smallest segment size chosen for a small filesystem (see segmentSizeFor). */
-export const MIN_SEGMENT_MAX_BYTES = 1024 * 1024;
+const MIN_SEGMENT_MAX_BYTES = 1024 * 1024;
 
 /**
  * The segment size for a filesystem of `fsBytes`: 1/64 of it, between 1 MiB and 16 MiB (a power of
@@ -44,7 +44,7 @@ interface Checkpoint {
   offset: number;
 }
 
-export interface FileStoreOptions {
+interface FileStoreOptions {
   dir: string;
   /** Default: segmentSizeFor(the size of the filesystem holding `dir`). */
   segmentMaxBytes?: number;
@@ -402,7 +402,7 @@ export class FileStore implements SpoolStore {
 }
 
 /** RuntimeError(502): a spool checkpoint that exists but cannot be used; nothing is changed. */
-export function spoolStateError(file: string, problem: string): RuntimeError {
+function spoolStateError(file: string, problem: string): RuntimeError {
   return new RuntimeError(
     502,
     `The spool checkpoint "${file}" ${problem}. Nothing was changed. Restore it from a backup, or remove it: ` +

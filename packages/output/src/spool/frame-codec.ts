@@ -11,7 +11,7 @@
  */
 import { crc32 } from 'node:zlib';
 
-export const FRAME_MAGIC = 0x31535644;
+const FRAME_MAGIC = 0x31535644;
 export const FRAME_HEADER_BYTES = 16;
 
 /**
@@ -33,7 +33,7 @@ export function encodeFrame(payload: Buffer, messages: number): Buffer {
   return out;
 }
 
-export type ScanEntry =
+type ScanEntry =
   | { kind: 'frame'; offset: number; end: number; length: number; messages: number }
   /** Not enough bytes left for the declared frame: a write torn by a crash. */
   | { kind: 'truncated'; offset: number }

@@ -32,7 +32,7 @@ export function currentBootId(): Buffer {
   return bootIdCache;
 }
 
-export interface OpenedResumeFile {
+interface OpenedResumeFile {
   file: ResumeFile;
   /** The newest valid record if it was written under the running kernel, else null. */
   record: ResumeRecord | null;

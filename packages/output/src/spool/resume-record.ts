@@ -29,9 +29,9 @@
  */
 import { crc32 } from 'node:zlib';
 
-export const RESUME_MAGIC = 0x32525644;
+const RESUME_MAGIC = 0x32525644;
 export const RESUME_SLOT_BYTES = 48;
-export const BOOT_ID_BYTES = 16;
+const BOOT_ID_BYTES = 16;
 /** Byte position of slot 1; slot 0 is at 0. */
 export const RESUME_SLOT_STRIDE = 512;
 export const RESUME_FILE_BYTES = 2 * RESUME_SLOT_STRIDE;

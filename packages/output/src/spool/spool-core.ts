@@ -45,7 +45,7 @@ interface Reader {
   onAbort?: () => void;
 }
 
-export interface SpoolCoreOptions {
+interface SpoolCoreOptions {
   name: string;
   store: SpoolStore;
   maxBytes: number;
@@ -55,7 +55,7 @@ export interface SpoolCoreOptions {
   logger: Logger;
 }
 
-export const DEFAULT_SPOOL_MEMORY_BYTES = 32 * 1024 * 1024;
+const DEFAULT_SPOOL_MEMORY_BYTES = 32 * 1024 * 1024;
 /** Most bytes of consecutive frames read back from a segment at once (see readRun). */
 const READ_AHEAD_BYTES = 1024 * 1024;
 

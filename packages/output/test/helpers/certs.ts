@@ -29,7 +29,7 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
-export interface TestCertDays {
+interface TestCertDays {
   ca?: number;
   client?: number;
 }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestCerts } from './certs.js';
 
-export const RSYSLOGD = '/usr/sbin/rsyslogd';
+const RSYSLOGD = '/usr/sbin/rsyslogd';
 export const rsyslogAvailable = (): boolean => existsSync(RSYSLOGD);
 
 export interface Rsyslog {
