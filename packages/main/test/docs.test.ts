@@ -1,4 +1,4 @@
-/** The docs match the code: every config key the compiler reads and every error id it can raise is documented. */
+/** The docs match the code: every config key the compiler reads and every error id it can raise is documented; every package README maps its src files. */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,3 +74,37 @@ describe('operations doc', () => {
     expect([...names].filter((n) => !documented(n))).toEqual([]);
   });
 });
+
+describe('package READMEs', () => {
+  // Each package README maps every file under src (one row each) and answers "where does X happen",
+  // so the maps cannot go stale: a new src file fails here until its row is added.
+  it('maps every src file of every package in its README', () => {
+    const packages = readdirSync(path.join(repoRoot, 'packages')).filter((p) => statSync(path.join(repoRoot, 'packages', p, 'src')).isDirectory());
+    expect(packages.length).toBeGreaterThanOrEqual(6);
+    for (const pkg of packages) {
+      const dir = path.join(repoRoot, 'packages', pkg);
+      const readme = read(`packages/${pkg}/README.md`);
+      const start = readme.indexOf('\n## File map\n');
+      expect(start, `${pkg}/README.md has a "## File map" section`).toBeGreaterThanOrEqual(0);
+      const end = readme.indexOf('\n## ', start + 1);
+      const map = readme.slice(start, end < 0 ? undefined : end);
+      const files = allFiles(path.join(dir, 'src')).map((f) => path.relative(dir, f).split(path.sep).join('/'));
+      expect(files.length).toBeGreaterThan(0);
+      expect(files.filter((f) => !new RegExp(`^\\| \`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\` \\| .+\\|$`, 'm').test(map)), `${pkg}: src files missing from the file map`).toEqual([]);
+      // and every row names a file that exists (a renamed or deleted file leaves no stale row)
+      const rows = [...map.matchAll(/^\| `(src\/[^`]+)` \|/gm)].map((m) => m[1]!);
+      expect(rows.filter((r) => !files.includes(r)), `${pkg}: file map rows without a file`).toEqual([]);
+      expect(readme, `${pkg}/README.md answers "where does X happen"`).toMatch(/^## Where does X happen\n(?:\n?- \*\*Where .+\?\*\* .+\n(?: {2}.+\n)*){3,}/m);
+    }
+  });
+});
+
+function allFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = path.join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...allFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
