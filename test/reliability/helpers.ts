@@ -13,6 +13,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { mulberry32 } from '@devo-collector/darktrace-sim';
+import { WireDecoder } from '../../packages/output/test/helpers/wire-decoder.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const distMain = path.join(repoRoot, 'dist', 'main.js');
@@ -63,13 +64,23 @@ export interface Receiver {
   /** pbid -> times received */
   ids: Map<string, number>;
   arrivals: Map<string, number>;
+  /** Bytes received (on the wire, before any gzip member is inflated). */
+  wireBytes: number;
+  /** Whole gzip members received, and lines that came plain. */
+  members: number;
+  plainLines: number;
+  /** Corrupt gzip members (one per connection at most: decoding of that connection stops). */
+  decodeErrors: string[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const HEADER = /^<\d+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (\S+): /;
 
-/** Records every line; `certs` makes it a mutual-TLS server, otherwise plain TCP (relay). */
+/**
+ * Records every line; `certs` makes it a mutual-TLS server, otherwise plain TCP (relay). Reads the
+ * stream as Devo does: plain lines and gzip members (`compression: gzip`) alike (wire-decoder.ts).
+ */
 export async function startReceiver(certs: Certs | null, port = 0): Promise<Receiver> {
   let server: net.Server | null = null;
   const sockets = new Set<net.Socket>();
@@ -79,16 +90,23 @@ export async function startReceiver(certs: Certs | null, port = 0): Promise<Rece
     connections: 0,
     ids: new Map(),
     arrivals: new Map(),
+    wireBytes: 0,
+    members: 0,
+    plainLines: 0,
+    decodeErrors: [],
     async start() {
       const onConn = (socket: net.Socket): void => {
         r.connections++;
         sockets.add(socket);
-        let rest = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (d: string) => {
-          const parts = (rest + d).split('\n');
-          rest = parts.pop() ?? '';
-          for (const l of parts) {
+        const decoder = new WireDecoder();
+        socket.on('data', (d: Buffer) => {
+          r.wireBytes += d.length;
+          const [members, plain] = [decoder.members, decoder.plainLines];
+          const lines = decoder.push(d);
+          r.members += decoder.members - members;
+          r.plainLines += decoder.plainLines - plain;
+          if (decoder.error && !r.decodeErrors.includes(decoder.error)) r.decodeErrors.push(decoder.error);
+          for (const l of lines) {
             r.lines.push(l);
             const m = HEADER.exec(l.slice(0, 300));
             if (m?.[1] !== RECORD_TAG) continue;
