@@ -93,9 +93,9 @@ if (results.gzip) {
   const { plain, gzip, runs } = results.gzip;
   const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   out.push('### 2b. Gzip transport (`compression: gzip`) against plain lines, same scenario', '');
-  out.push(`| output | events/s, median of ${runs} run(s) (per run) | lines carried | bytes on the wire | wire / lines | delivered / expected, missing, duplicates | CPU s supervisor / input / output / simulator |`, '|---|---|---|---|---|---|---|');
+  out.push(`| output | events/s, median of ${runs} run(s) (per run) | lines carried | bytes on the wire | wire / lines | delivered / expected, missing, duplicates | CPU s supervisor / input / output / simulator / receiver (this process) |`, '|---|---|---|---|---|---|---|');
   for (const [name, t] of [['plain', plain], ['gzip (level 6)', gzip]]) {
-    out.push(`| ${name} | **${t.eps.toFixed(0)}** (${t.runsEps.join(' / ')}) | ${mib(t.lineBytes)} | **${mib(t.wireBytes)}** | ${(t.wireBytes / t.lineBytes).toFixed(3)} | ${t.records} / ${t.expected}, ${t.missing}, ${t.duplicates} | ${['supervisor', 'input', 'output', 'simulator'].map((k) => f1(t.cpuSeconds[k])).join(' / ')} |`);
+    out.push(`| ${name} | **${t.eps.toFixed(0)}** (${t.runsEps.join(' / ')}) | ${mib(t.lineBytes)} | **${mib(t.wireBytes)}** | ${(t.wireBytes / t.lineBytes).toFixed(3)} | ${t.records} / ${t.expected}, ${t.missing}, ${t.duplicates} | ${['supervisor', 'input', 'output', 'simulator', 'receiver'].map((k) => f1(t.cpuSeconds[k])).join(' / ')} |`);
   }
   out.push('');
 }
