@@ -51,7 +51,7 @@ export interface OutputServiceOptions {
   /** How often health is evaluated; a change is reported at once (default 1 s). */
   healthCheckPeriodMs?: number;
   /** Test knobs passed to every sender manager. */
-  tuning?: Pick<SenderManagerOptions, 'settleMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
+  tuning?: Pick<SenderManagerOptions, 'quietMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
 export type BatchAnswer = Extract<OutputToSupervisorMessage, { type: 'batch-durable' | 'batch-failed' }>;

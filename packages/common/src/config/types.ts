@@ -40,6 +40,17 @@ export interface ServiceConfig {
   overridingRules: OverridingRule[];
   /** This service's `requests_limits` (on top of the input's), or null when not defined. */
   requestsLimits: RequestsLimit[] | null;
+  /** `minscore` / `mingroupscore` sent with every request ({} when none); see score-filters.ts. */
+  scoreFilters: ScoreFilters;
+}
+
+/**
+ * Score filters the appliance applies: `minscore` (modelbreaches 0-1; AI Analyst event score
+ * 0-100) and `mingroupscore` (AI Analyst incident score 0-100).
+ */
+export interface ScoreFilters {
+  minscore?: number;
+  mingroupscore?: number;
 }
 
 export interface OverridingRule {
@@ -142,6 +153,12 @@ export interface OutputConfig {
    * this long makes the output *stalled* (readiness) and tears its connection down.
    */
   stallTimeoutMs: number;
+  /**
+   * `peer_receive_buffer_in_mb` (default 8): the most bytes the receiver's kernel may hold
+   * acknowledged but unread. A frame counts as delivered once the peer acknowledged this many
+   * bytes beyond it (or the connection closed cleanly); see stream-sender.ts.
+   */
+  peerReceiveBufferBytes: number;
 }
 
 export interface GlobalsConfig {
