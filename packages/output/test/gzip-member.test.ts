@@ -120,7 +120,7 @@ describe('OutputService with compression: gzip (devo_platform, mutual TLS)', () 
       chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath,
     });
     const messages: OutputToSupervisorMessage[] = [];
-    const svc = new OutputService({ send: (m) => void messages.push(m), metricsPeriodMs: 100, tuning: { settleMs: 100, checkpointIntervalMs: 20, backoff: { baseMs: 50, capMs: 200 } } });
+    const svc = new OutputService({ send: (m) => void messages.push(m), metricsPeriodMs: 100, tuning: { quietMs: 100, checkpointIntervalMs: 20, backoff: { baseMs: 50, capMs: 200 } } });
     await svc.handle({ type: 'init', config: compiledConfig(dir, [out], { senderStatsPeriodMs: 300 }), validateOnly: false });
     const batch = (seq: number, big = false): EventBatch => {
       const recs = records(seq * 40, 40);
