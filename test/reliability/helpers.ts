@@ -71,6 +71,8 @@ export interface Receiver {
   plainLines: number;
   /** Corrupt gzip members (one per connection at most: decoding of that connection stops). */
   decodeErrors: string[];
+  /** Every whole gzip member in arrival order: its bytes on the wire and the record ids it carried. */
+  memberLog: Array<{ wireBytes: number; ids: string[] }>;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** A `neverRead` receiver starts reading (its live connections too): a stalled endpoint that recovers. */
@@ -101,6 +103,7 @@ export async function startReceiver(certs: Certs | null, port = 0, opts: { never
     members: 0,
     plainLines: 0,
     decodeErrors: [],
+    memberLog: [],
     startReading() {
       neverRead = false;
       for (const go of paused.splice(0)) go();
@@ -119,7 +122,12 @@ export async function startReceiver(certs: Certs | null, port = 0, opts: { never
         read(socket);
       };
       const read = (socket: net.Socket): void => {
-        const decoder = new WireDecoder();
+        const decoder = new WireDecoder({
+          onMember: (wireBytes, lines) => {
+            const ids = lines.filter((l) => HEADER.exec(l.slice(0, 300))?.[1] === RECORD_TAG).map((l) => /"pbid":(\d+)/.exec(l)?.[1] ?? l);
+            r.memberLog.push({ wireBytes, ids });
+          },
+        });
         socket.on('data', (d: Buffer) => {
           r.wireBytes += d.length;
           const [members, plain] = [decoder.members, decoder.plainLines];

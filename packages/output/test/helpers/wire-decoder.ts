@@ -11,6 +11,9 @@ const GZIP_HEADER_BYTES = 10;
 const GZIP_TRAILER_BYTES = 8;
 
 export class WireDecoder {
+  /** `onMember`: each whole member's size on the wire and the complete lines it finished. */
+  constructor(private readonly o: { onMember?: (wireBytes: number, lines: string[]) => void } = {}) {}
+
   private buf: Buffer = Buffer.alloc(0);
   /** Inflated text of the members not yet ended by an LF (a member normally ends with one). */
   private text: Buffer = Buffer.alloc(0);
@@ -74,11 +77,14 @@ export class WireDecoder {
     this.buf = b.subarray(end);
     this.text = this.text.length === 0 ? inflated : Buffer.concat([this.text, inflated]);
     let start = 0;
+    const lines: string[] = [];
     for (let nl = this.text.indexOf(0x0a); nl >= 0; nl = this.text.indexOf(0x0a, start)) {
-      out.push(this.text.subarray(start, nl).toString('utf8'));
+      lines.push(this.text.subarray(start, nl).toString('utf8'));
       start = nl + 1;
     }
     this.text = this.text.subarray(start);
+    out.push(...lines);
+    this.o.onMember?.(end, lines);
     return true;
   }
 
