@@ -120,7 +120,7 @@ describe('compression: gzip, end to end', () => {
       services: { modelbreaches: { start_time_in_utc_format: new Date(startMs).toISOString().slice(0, 19), request_period_in_seconds: 5 } },
       outputs: gzip(tlsOutput(rx.port, certs)),
     }));
-    let c: Collector = runCollector(ws);
+    const c: Collector = runCollector(ws);
     const kills: Array<{ n: number; atDelivered: number; members: number }> = [];
     try {
       await c.waitFor(/Started all objects from "MainProcess" process/, 30_000);
