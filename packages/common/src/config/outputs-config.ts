@@ -32,7 +32,7 @@ function bool(where: string, v: unknown, fallback: boolean): boolean {
 }
 
 /** The SDK's default zlib level for its gzip members (devo.md §1.4). */
-export const DEFAULT_COMPRESSION_LEVEL = 6;
+const DEFAULT_COMPRESSION_LEVEL = 6;
 
 /**
  * `compression: gzip | none` (id 66, 67): only where the peer is a Devo endpoint (devo_platform,
