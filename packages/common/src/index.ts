@@ -18,4 +18,5 @@ export { parseStartTime, formatStartTime } from './config/start-time.js';
 export { DEVO_CLOUD_HOSTS } from './config/outputs-config.js';
 export { describeRequestsLimits } from './config/requests-limits.js';
 export { KNOWN_KEYS } from './config/known-keys.js';
+export { scoreFiltersText } from './config/score-filters.js';
 export * from './gc-report.js';

@@ -4,7 +4,7 @@
  * Lifecycle: 'created' -> open() -> 'open' -> start() -> 'running' -> stop() -> 'stopped'.
  */
 import { createDarktraceClient } from '@devo-collector/darktrace';
-import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute } from '@devo-collector/common';
+import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute, scoreFiltersText } from '@devo-collector/common';
 import type { BackoffPolicy } from './backoff.js';
 import type { DarktraceApi } from './client.js';
 import type { BatchSink } from './delivery/batch-sink.js';
@@ -108,6 +108,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           inputId: input.id,
           service: service.name,
           startTimeText: timeSlot ? service.startTimeText : null,
+          filtersText: timeSlot ? scoreFiltersText(service.scoreFilters) : undefined,
           version: service.persistenceVersion,
           ownerName,
           // A state file that cannot be written (disk full) makes the service failing while it lasts.

@@ -47,6 +47,7 @@ export function makeServiceConfig(name: ServiceName, o: Partial<ServiceConfig> &
     maxSeenIds: 10_000,
     overridingRules: [],
     requestsLimits: null,
+    scoreFilters: {},
     ...o,
   };
 }

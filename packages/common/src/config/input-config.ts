@@ -1,6 +1,6 @@
 /**
  * `inputs.darktrace`: the documented InitVariablesError ids 20-35 in the vendor's order, then our
- * own checks (ids 36-45, 69 for the proxy, docs/errors.md). Produces the resolved DarktraceInputConfig.
+ * own checks (ids 36-45, 62-64 for the score filters, 69 for the proxy, docs/errors.md). Produces the resolved DarktraceInputConfig.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -13,6 +13,7 @@ import { parseStartTime } from './start-time.js';
 import { parseRequestsLimits } from './requests-limits.js';
 import { tokenFromInlineOrFile } from './token-files.js';
 import { compileProxy, type ProxyEnvironment } from './proxy-config.js';
+import { compileScoreFilters } from './score-filters.js';
 
 /**
  * Devo tag: 3-8 dot-separated segments of [a-z0-9_]. The SDK template schema asks for 4-8, but the
@@ -116,6 +117,7 @@ function compileService(
   const tag = userTag ?? def.devoTag;
   if (!DEVO_TAG.test(tag)) fail(40, `${where}.${tagKey} ${show(tag)} is not a valid Devo tag (3-8 dot-separated segments of a-z, 0-9, _)`);
   const requestsLimits = parseRequestsLimits(s.requests_limits, `${where}.requests_limits`);
+  const scoreFilters = compileScoreFilters(name, s, where);
   const kind = def.timeWindowIntervalMinutes > 0 ? 'time-slot' : 'stateless';
   const windowMinutes = (ow as number | undefined) ?? def.timeWindowIntervalMinutes;
   const windowMs = windowMinutes * 60_000;
@@ -144,6 +146,7 @@ function compileService(
       },
     ],
     requestsLimits,
+    scoreFilters,
   };
 }
 

@@ -69,6 +69,9 @@ export const KNOWN_KEYS: readonly string[] = [
   'inputs.darktrace.services.*.override_devo_tag',
   'inputs.darktrace.services.*.override_tag',
   'inputs.darktrace.services.*.override_time_window_interval_in_minutes',
+  // Score filters: which service takes which is id 64 (score-filters.ts).
+  'inputs.darktrace.services.*.minscore',
+  'inputs.darktrace.services.*.mingroupscore',
   ...LIMITS('inputs.darktrace.services.*'),
 ];
 

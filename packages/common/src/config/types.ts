@@ -40,6 +40,17 @@ export interface ServiceConfig {
   overridingRules: OverridingRule[];
   /** This service's `requests_limits` (on top of the input's), or null when not defined. */
   requestsLimits: RequestsLimit[] | null;
+  /** `minscore` / `mingroupscore` sent with every request ({} when none); see score-filters.ts. */
+  scoreFilters: ScoreFilters;
+}
+
+/**
+ * Score filters the appliance applies: `minscore` (modelbreaches 0-1; AI Analyst event score
+ * 0-100) and `mingroupscore` (AI Analyst incident score 0-100).
+ */
+export interface ScoreFilters {
+  minscore?: number;
+  mingroupscore?: number;
 }
 
 export interface OverridingRule {

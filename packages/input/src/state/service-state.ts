@@ -8,6 +8,12 @@ export interface ServiceStateDoc {
   service: string;
   /** `start_time_in_utc_format` as configured when this state was created. */
   start_time: string | null;
+  /**
+   * The score filters in effect when the state was last opened (`minscore=0.5`, '' for none; absent
+   * in documents written before filters existed, which means none). A change keeps the cursor and
+   * the seen ids (state-store.ts says why); it is only logged.
+   */
+  filters?: string;
   /** Everything with filter time < cursor_ms is delivered and acknowledged (time-slot services). */
   cursor_ms: number | null;
   /** Max record time seen (computed, never taken from response order); informative. */

@@ -23,6 +23,8 @@ export interface StateStoreOptions {
   service: string;
   /** The configured start_time text (time-slot services) or null. */
   startTimeText: string | null;
+  /** The service's score filters as `scoreFiltersText` writes them ('' for none); undefined: not a filtered service. */
+  filtersText?: string;
   /** `persistence_version` this build writes (service.persistenceVersion). */
   version: number;
   /** Keyed by the version they upgrade from. */
@@ -238,6 +240,11 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     store.startTimeReset = true;
   }
   db.data.start_time = opts.startTimeText;
+  if (opts.filtersText !== undefined) {
+    // Only a kept state has something to keep (a first start or a start_time reset has not).
+    if (stored !== null && !store.startTimeReset) noteFilterChange(db.data.filters ?? '', opts.filtersText, owner);
+    db.data.filters = opts.filtersText;
+  }
   if (filePath !== null) {
     // Written at open (the reset, a migration); on a full disk the open does not wait for it: the
     // store retries in the background and the service starts (its output side frees the disk).
@@ -246,6 +253,26 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     await Promise.race([first, store.whenAWriteFailed()]);
   }
   return store;
+}
+
+/**
+ * A changed minscore / mingroupscore keeps the cursor and the seen ids, unlike a changed start_time:
+ * the operator tuned what is worth an alert from now on, not asked for the past again. Resetting
+ * would re-deliver every record the old filter let through since start_time (duplicates in Devo);
+ * keeping the seen ids means a record delivered under the old filter is never sent twice. The cost
+ * is said in the log line: records a lowered filter would now admit, in windows already collected
+ * (older than the cursor minus the overlap), are not fetched. To get them, set
+ * start_time_in_utc_format to where to begin again (that is the documented reset; it re-sends).
+ */
+function noteFilterChange(previous: string, current: string, owner: Logger): void {
+  if (previous === current) return;
+  const show = (f: string): string => (f === '' ? 'none' : f);
+  owner.warn(
+    `The score filters changed from previous collector executions (previous_value: "${show(previous)}", new_value: "${show(current)}"). ` +
+      'The persisted cursor and delivered ids are kept: records already delivered are not sent again, and the new filters apply from the cursor on ' +
+      '(and to the overlap re-read before it); records of already collected windows that the previous filters excluded are not fetched. ' +
+      'To collect the past again with the new filters, change start_time_in_utc_format (this resets the state and sends those windows again)',
+  );
 }
 
 /**
