@@ -22,9 +22,9 @@ const batches = (n: number): EventBatch[] => buildBatches(Array.from({ length: n
 const REFUSE = { name: 'OutputError' as const, code: 402, message: 'batch is not durable: ENOSPC: no space left on device, write' };
 
 /** A lane server whose answer to each batch `answer` decides (null: no answer yet). */
-async function lane(answer: (b: EventBatch) => LaneAck | null): Promise<{ server: BatchLaneServer; received: EventBatch[] }> {
+async function lane(answer: (b: EventBatch) => LaneAck | null, dir = runDir()): Promise<{ server: BatchLaneServer; received: EventBatch[] }> {
   const received: EventBatch[] = [];
-  const server = await startBatchLane(runDir(), (b, reply) => {
+  const server = await startBatchLane(dir, (b, reply) => {
     received.push(b);
     const a = answer(b);
     if (a) reply(a);
@@ -77,6 +77,24 @@ describe('LaneClient', () => {
     expect(second.received.map(recordTexts)).toEqual(sent.map(recordTexts));
     client.close();
     await second.server.close();
+  });
+
+  it('a lane that only dropped the connection is dialled again: what was in flight goes again there', async () => {
+    const dir = runDir();
+    const first = await lane(() => null, dir);
+    const client = new LaneClient({ redialMs: 50 });
+    await client.connect(first.server.path);
+    const sent = batches(3);
+    const sends = Promise.all(sent.map((b) => client.send(b)));
+    await expect.poll(() => first.received.length, { timeout: 10_000 }).toBe(3);
+    await first.server.close();
+    // The same socket path again (same directory, same pid): no `connect` call, the client redials.
+    const again = await lane((b) => ({ type: 'batch-ack', batchId: b.batchId }), dir);
+    expect(again.server.path).toBe(first.server.path);
+    await sends;
+    expect(again.received.map((b) => [b.batchId, b.replay])).toEqual(sent.map((b) => [b.batchId, true]));
+    client.close();
+    await again.server.close();
   });
 
   it('connect rejects when nobody listens (the worker answers init-failed then)', async () => {

@@ -271,6 +271,7 @@ export class OutputService {
     const total = recordCount(batch);
     // A replayed batch drops the records the ledger says are already durable.
     let bounds = batch.bounds;
+    let bytes = batch.bytes;
     let keys = batch.keys;
     if (batch.replay && keys && ledger) {
       const k = keys;
@@ -279,18 +280,20 @@ export class OutputService {
       if (skipped > 0) {
         const all = bounds;
         bounds = new Uint32Array(2 * (total - skipped));
-        for (let i = 0, o = 0; i < total; i++) if (keep[i]) bounds.set(all.subarray(2 * i, 2 * i + 2), 2 * o++);
+        bytes = 0;
+        for (let i = 0, o = 0; i < total; i++) {
+          if (!keep[i]) continue;
+          const [s, e] = [all[2 * i] as number, all[2 * i + 1] as number];
+          bounds[o++] = s;
+          bounds[o++] = e;
+          bytes += e - s;
+        }
         keys = k.filter((_, i) => keep[i]);
         this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${total} records were already spooled before a restart and are not sent again`);
       }
     }
     const count = bounds.length >> 1;
     if (count === 0) return Promise.resolve(null);
-    let bytes = batch.bytes;
-    if (bounds !== batch.bounds) {
-      bytes = 0;
-      for (let i = 0; i < bounds.length; i += 2) bytes += (bounds[i + 1] as number) - (bounds[i] as number);
-    }
     const kept = { ...batch, bounds };
     // Once every frame is in the spool files (before their fsync), a crash of this process no
     // longer loses them: a restart sends them, so the input's replay of this unacknowledged batch
