@@ -65,24 +65,47 @@ export interface Receiver {
   arrivals: Map<string, number>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** A `neverRead` receiver starts reading (its live connections too): a stalled endpoint that recovers. */
+  startReading(): void;
 }
 
 const HEADER = /^<\d+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (\S+): /;
 
-/** Records every line; `certs` makes it a mutual-TLS server, otherwise plain TCP (relay). */
-export async function startReceiver(certs: Certs | null, port = 0): Promise<Receiver> {
+/**
+ * Records every line; `certs` makes it a mutual-TLS server, otherwise plain TCP (relay).
+ * `neverRead`: accepts (completes the TLS handshake) and never reads, like a Devo endpoint that
+ * stalled; its kernel still acknowledges what fits in its receive buffer, and `stop()` (a reset)
+ * loses that.
+ */
+export async function startReceiver(certs: Certs | null, port = 0, opts: { neverRead?: boolean } = {}): Promise<Receiver> {
   let server: net.Server | null = null;
   const sockets = new Set<net.Socket>();
+  let neverRead = !!opts.neverRead;
+  const paused: Array<() => void> = [];
   const r: Receiver = {
     port,
     lines: [],
     connections: 0,
     ids: new Map(),
     arrivals: new Map(),
+    startReading() {
+      neverRead = false;
+      for (const go of paused.splice(0)) go();
+    },
     async start() {
       const onConn = (socket: net.Socket): void => {
         r.connections++;
         sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => sockets.delete(socket));
+        if (neverRead) {
+          socket.pause();
+          paused.push(() => read(socket));
+          return;
+        }
+        read(socket);
+      };
+      const read = (socket: net.Socket): void => {
         let rest = '';
         socket.setEncoding('utf8');
         socket.on('data', (d: string) => {
@@ -99,8 +122,7 @@ export async function startReceiver(certs: Certs | null, port = 0): Promise<Rece
             }
           }
         });
-        socket.on('error', () => undefined);
-        socket.on('close', () => sockets.delete(socket));
+        socket.resume();
       };
       server = certs
         ? tls.createServer(

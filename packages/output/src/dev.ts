@@ -46,6 +46,7 @@ const config: CompiledConfig = {
       idleReconnectMs: 30_000,
       maxConnectionAgeMs: 3_600_000,
       stallTimeoutMs: 60_000,
+      peerReceiveBufferBytes: 8 * 1024 * 1024,
     },
   ],
   inputs: [],

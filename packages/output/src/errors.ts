@@ -13,6 +13,8 @@ export const OUTPUT_ERROR = {
   connectCheck: 403,
   /** A message arrived in the wrong lifecycle state (e.g. batch before init). */
   lifecycle: 404,
+  /** The receiver accepted no data for the stall bound (stall_timeout_in_seconds) while data waited. */
+  stalled: 405,
   /** The spool checkpoint cannot be written (disk full, ...): retried; a crash meanwhile re-sends more. */
   checkpointWrite: 410,
   /** The delivery ledger cannot be written (disk full, ...): retried; a crash meanwhile may let a duplicate through. */

@@ -49,7 +49,7 @@ export interface OutputServiceOptions {
   /** How often health is evaluated; a change is reported at once (default 1 s). */
   healthCheckPeriodMs?: number;
   /** Test knobs passed to every sender manager. */
-  tuning?: Pick<SenderManagerOptions, 'settleMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
+  tuning?: Pick<SenderManagerOptions, 'quietMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
 const ledgerKey = (ns: string, key: string): string => `${ns}\u0000${key}`;

@@ -55,7 +55,7 @@ export interface SenderManagerOptions {
   /** The syslog hostname, for the "Created a sender" line. */
   hostname?: string;
   /** Test knobs; production uses the defaults. */
-  settleMs?: number;
+  quietMs?: number;
   backoff?: BackoffPolicy;
   checkpointIntervalMs?: number;
   consoleStream?: Writable;
@@ -98,9 +98,9 @@ export class SenderManager {
   }
 
   private createSender(name: string): Sender {
-    const { output, settleMs, backoff, hostname } = this.o;
+    const { output, quietMs, backoff, hostname } = this.o;
     const logger = createLogger(name);
-    const common = { name, output, spool: this.spool, logger, settleMs, backoff, hostname };
+    const common = { name, output, spool: this.spool, logger, quietMs, backoff, hostname };
     if (output.type === 'console') return createConsoleSender({ name, spool: this.spool, logger, stream: this.o.consoleStream });
     return usesTls(output) ? createTlsSender(common) : createTcpSender(common);
   }

@@ -64,7 +64,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 200, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
     await appendRecords(spool, 0, 1000);
     sender.start();
     await receiver.waitFor((t) => t.endsWith('{"n":999}\n'));
@@ -82,7 +82,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
     const senders = [0, 1, 2].map((i) =>
-      createTlsSender({ name: `DevoSender(standard_senders,devo_sender_${i})`, output: out, spool, logger: testLogger(), settleMs: 100, backoff: FAST }),
+      createTlsSender({ name: `DevoSender(standard_senders,devo_sender_${i})`, output: out, spool, logger: testLogger(), quietMs: 100, backoff: FAST }),
     );
     await appendRecords(spool, 0, 3000);
     for (const s of senders) s.start();
@@ -100,7 +100,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 200, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
     const big = JSON.stringify({ n: 0, blob: 'x'.repeat(1024 * 1024) });
     await spool.append(formatBatch({ tag: 'my.app.big', ...textRecords([big]), createdAtMs: AT }, 'h', false), 1);
     sender.start();
@@ -117,7 +117,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     copyFileSync(certs.otherCaPath, chain);
     const spool = await spoolIn(path.join(dir, 'spool'));
     const out = outputConfig({ port: receiver.port, chainPath: chain, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger('DevoSender(standard_senders,devo_sender_0)'), settleMs: 200, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger('DevoSender(standard_senders,devo_sender_0)'), quietMs: 200, backoff: FAST });
     await appendRecords(spool, 0, 100);
     sender.start();
     await new Promise((r) => setTimeout(r, 800));
@@ -136,7 +136,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 500, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 500, backoff: FAST });
     sender.start();
     const N = 20_000;
     const feeding = (async () => {

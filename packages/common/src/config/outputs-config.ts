@@ -50,6 +50,10 @@ function compileOutput(name: string, raw: unknown, cwd: string): OutputConfig {
   if (typeof stall !== 'number' || !Number.isFinite(stall) || stall < 1) {
     fail(48, `${where}.config.stall_timeout_in_seconds must be a number of seconds >= 1, got ${show(stall)}`);
   }
+  const peerBuffer = c.peer_receive_buffer_in_mb ?? 8;
+  if (typeof peerBuffer !== 'number' || !Number.isFinite(peerBuffer) || peerBuffer < 1 || peerBuffer > 1024) {
+    fail(48, `${where}.config.peer_receive_buffer_in_mb must be a number of MB 1-1024, got ${show(peerBuffer)}`);
+  }
   const concurrency = c.concurrent_connections ?? 1;
   if (!Number.isInteger(concurrency) || (concurrency as number) < 1 || (concurrency as number) > 16) {
     fail(48, `${where}.config.concurrent_connections must be an integer 1-16, got ${show(concurrency)}`);
@@ -69,6 +73,7 @@ function compileOutput(name: string, raw: unknown, cwd: string): OutputConfig {
     idleReconnectMs: 30_000,
     maxConnectionAgeMs: 3_600_000,
     stallTimeoutMs: Math.round(stall * 1000),
+    peerReceiveBufferBytes: Math.round(peerBuffer * 1024 * 1024),
   };
 }
 

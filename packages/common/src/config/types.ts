@@ -146,6 +146,12 @@ export interface OutputConfig {
    * this long makes the output *stalled* (readiness) and tears its connection down.
    */
   stallTimeoutMs: number;
+  /**
+   * `peer_receive_buffer_in_mb` (default 8): the most bytes the receiver's kernel may hold
+   * acknowledged but unread. A frame counts as delivered once the peer acknowledged this many
+   * bytes beyond it (or the connection closed cleanly); see stream-sender.ts.
+   */
+  peerReceiveBufferBytes: number;
 }
 
 export interface GlobalsConfig {

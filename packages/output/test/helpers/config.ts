@@ -16,6 +16,7 @@ export function outputConfig(over: Partial<OutputConfig> = {}): OutputConfig {
     idleReconnectMs: 30_000,
     maxConnectionAgeMs: 3_600_000,
     stallTimeoutMs: 60_000,
+    peerReceiveBufferBytes: 8 * 1024 * 1024,
     ...over,
   };
 }

@@ -1,7 +1,9 @@
 /**
  * A byte-capturing mutual-TLS receiver on port 0 (node:tls server, requestCert, rejectUnauthorized).
  * Captures every byte per connection; `stop()` kills it abruptly (destroys live sockets, like a
- * crashed receiver), `start()` listens again on the same port.
+ * crashed receiver), `start()` listens again on the same port. `neverRead`: completes the TLS
+ * handshake and then never reads (a Devo endpoint that stalled): its kernel still acknowledges
+ * what fits in its receive buffer, and `stop()` loses it (a reset).
  */
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
@@ -19,7 +21,7 @@ export interface TlsReceiver {
   waitFor(pred: (text: string) => boolean, timeoutMs?: number): Promise<void>;
 }
 
-export async function startTlsReceiver(certs: TestCerts, port = 0): Promise<TlsReceiver> {
+export async function startTlsReceiver(certs: TestCerts, port = 0, opts: { neverRead?: boolean } = {}): Promise<TlsReceiver> {
   // Per connection, so concurrent connections never interleave inside a line.
   const conns: Buffer[][] = [];
   const all = (): Buffer => Buffer.concat(conns.flat());
@@ -43,11 +45,15 @@ export async function startTlsReceiver(certs: TestCerts, port = 0): Promise<TlsR
         (socket) => {
           r.connections++;
           sockets.add(socket);
+          socket.on('error', () => undefined);
+          socket.on('close', () => sockets.delete(socket));
+          if (opts.neverRead) {
+            socket.pause();
+            return;
+          }
           const chunks: Buffer[] = [];
           conns.push(chunks);
           socket.on('data', (d: Buffer) => chunks.push(d));
-          socket.on('error', () => undefined);
-          socket.on('close', () => sockets.delete(socket));
         },
       );
       server.on('tlsClientError', () => r.rejectedHandshakes++);
