@@ -53,10 +53,10 @@ writeFileSync(path.join(repoRoot, 'bench', 'results', `${m.date.replace(/[:.]/g,
 const out = [];
 out.push(`Run: ${m.date} · commit \`${m.commit}\` · Node ${m.node} · ${m.nproc} × ${m.cpu} · ${m.memGiB} GiB RAM · Linux ${m.kernel}`, '');
 if (results.backfill) {
-  out.push('### 1. Backfill: 30 days of 60-minute windows, simulator latency 100 ms', '');
-  out.push('| settings | windows | wall time to "backfill done" line | per window | requests | expected | delivered | missing | duplicates | target ≤ 15 s |', '|---|---|---|---|---|---|---|---|---|---|');
+  out.push('### 1. Backfill: 30 days of sparse history (2 breaches an hour, configured 60-minute windows), simulator latency 100 ms', '');
+  out.push('| settings | windows requested (721 at 60 min) | wall time to "backfill done" line | per window | requests | expected | delivered | missing | duplicates | target ≤ 10 s, ≤ 400 requests |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const b of results.backfill) {
-    out.push(`| ${b.label} | ${b.windows} | ${b.wallToDoneS.toFixed(1)} s | ${b.perWindowMs.toFixed(0)} ms | ${b.requests} | ${b.expected} | ${b.delivered} | ${b.missing} | ${b.duplicates} | ${hold(b.wallToDoneS <= 15)} |`);
+    out.push(`| ${b.label} | ${b.windows} | ${b.wallToDoneS.toFixed(1)} s | ${b.perWindowMs.toFixed(0)} ms | ${b.requests} | ${b.expected} | ${b.delivered} | ${b.missing} | ${b.duplicates} | ${hold(b.wallToDoneS <= 10 && b.requests <= 400)} |`);
   }
   out.push('');
 }

@@ -20,3 +20,6 @@ export { describeRequestsLimits } from './config/requests-limits.js';
 export { KNOWN_KEYS } from './config/known-keys.js';
 export { scoreFiltersText } from './config/score-filters.js';
 export * from './gc-report.js';
+export * from './retry/backoff.js';
+export * from './fs/atomic-write.js';
+export * from './lookup/lookup-job.js';

@@ -25,4 +25,6 @@ export const OUTPUT_ERROR = {
   certificateRead: 420,
   /** Certificate expiry check: a configured chain/cert file holds no certificate we can parse. */
   certificateParse: 421,
+  /** A `lookup` group batch whose record is not a lookup job (a bug between input and output): refused. */
+  lookupJob: 440,
 } as const;

@@ -29,8 +29,9 @@ import {
 } from '@devo-collector/common';
 import { startBatchLane, type BatchLaneServer } from './batch-lane.js';
 import { OUTPUT_ERROR } from './errors.js';
-import { formatBatch, formatFrames } from './format.js';
+import { formatBatch, formatFrames, type FormattedFrame } from './format.js';
 import { InternalFeed } from './internal-feed.js';
+import { formatLookupFrames } from './lookup-frames.js';
 import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
 import { checkOutput } from './output-check.js';
 import { OutputHealthTracker, sameHealth } from './output-health.js';
@@ -292,9 +293,25 @@ export class OutputService {
         this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${total} records were already spooled before a restart and are not sent again`);
       }
     }
-    const count = bounds.length >> 1;
+    let count = bounds.length >> 1;
     if (count === 0) return Promise.resolve(null);
     const kept = { ...batch, bounds };
+    // A lookup batch is one record (its job): kept whole or dropped whole by the replay filter.
+    const frames = (octetCounting: boolean): FormattedFrame[] =>
+      batch.group === 'lookup'
+        ? formatLookupFrames(kept, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
+        : formatFrames(kept, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
+    if (batch.group === 'lookup') {
+      // A job that does not parse is refused whole, before anything is spooled.
+      // Counted as the lines it becomes (msg_enqueued_lookup_*).
+      try {
+        const all = formatLookupFrames(kept, hostname, false, Infinity)[0];
+        count = all?.messages ?? 0;
+        bytes = all?.payload.length ?? 0;
+      } catch (err) {
+        return Promise.resolve(new OutputError(OUTPUT_ERROR.lookupJob, `batch ${batch.batchId} (${batch.serviceName}) is not a lookup job: ${(err as Error).message}`));
+      }
+    }
     // Once every frame is in the spool files (before their fsync), a crash of this process no
     // longer loses them: a restart sends them, so the input's replay of this unacknowledged batch
     // must find its keys in the ledger already (see delivery-ledger.ts).
@@ -310,8 +327,10 @@ export class OutputService {
     // Every frame of every output is appended in this tick, in order: they share the group commits.
     const appends: Promise<void>[] = [];
     for (const r of this.outputs) {
+      // Lookups go to Devo (devo_platform, relay) and the console only, as the SDK routes them.
+      if (batch.group === 'lookup' && r.config.type === 'syslog') continue;
       const manager = r.managers[batch.group];
-      for (const f of formatFrames(kept, hostname, r.config.octetCounting, SPOOL_FRAME_MAX_BYTES)) {
+      for (const f of frames(r.config.octetCounting)) {
         unwritten++;
         appends.push(manager.append(f.payload, f.messages, onWritten));
       }

@@ -92,7 +92,9 @@ export class SenderManager {
       logger,
     });
     const m = new SenderManager(o, spool);
-    const n = o.output.type === 'console' ? 1 : Math.max(1, o.output.concurrency);
+    // One sender for lookups: a lookup's START, rows and END must reach Devo in order, and two
+    // connections would not keep it.
+    const n = o.output.type === 'console' || o.group === 'lookup' ? 1 : Math.max(1, o.output.concurrency);
     for (let i = 0; i < n; i++) m.senders.push(m.createSender(`${prefix}Sender(${group},${prefix.toLowerCase()}_sender_${i})`));
     return m;
   }

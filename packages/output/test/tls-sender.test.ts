@@ -5,7 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBatch, splitFrameLines } from '../src/format.js';
 import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
-import { deliveryResult, backoffMs, describeSocketError } from '../src/senders/delivery.js';
+import { deliveryResult, describeSocketError } from '../src/senders/delivery.js';
 import { createTlsSender } from '../src/senders/tls-sender.js';
 import { generateTestCerts, type TestCerts } from './helpers/certs.js';
 import { outputConfig } from './helpers/config.js';
@@ -48,8 +48,8 @@ describe('delivery result', () => {
       cause: 'connection refused',
     });
     expect(deliveryResult(new TypeError('bad'), 1).kind).toBe('rejected');
-    expect(backoffMs(10, undefined, () => 1)).toBe(60_000);
-    expect(backoffMs(3, undefined, () => 0)).toBe(4_000);
+    // Attempt 3 of the default 2 s -> 60 s policy: 8 s, jittered down to half (common's table test).
+    expect(deliveryResult(Object.assign(new Error('x'), { code: 'ECONNRESET' }), 3, undefined, () => 0)).toMatchObject({ retryInMs: 4_000 });
     expect(describeSocketError(Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }))).toMatch(
       /^certificate not trusted: chain verification failed/,
     );

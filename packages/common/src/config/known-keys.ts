@@ -73,6 +73,10 @@ export const KNOWN_KEYS: readonly string[] = [
   'inputs.darktrace.services.*.minscore',
   'inputs.darktrace.services.*.mingroupscore',
   ...LIMITS('inputs.darktrace.services.*'),
+  // The device inventory (a lookup, not events): no start time, window or tag of its own.
+  'inputs.darktrace.services.devices.request_period_in_seconds',
+  'inputs.darktrace.services.devices.lookup_name',
+  ...LIMITS('inputs.darktrace.services.devices'),
 ];
 
 interface KeyNode {

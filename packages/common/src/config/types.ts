@@ -4,24 +4,32 @@
  * ms). Workers receive it in their `init` message and never read files or process.env for config.
  */
 
-export type ServiceName = 'modelbreaches' | 'aianalyst_incidentevents' | 'antigena' | 'summarystatistics' | 'status';
+export type ServiceName = 'modelbreaches' | 'aianalyst_incidentevents' | 'antigena' | 'summarystatistics' | 'status' | 'devices';
 export const SERVICE_NAMES: readonly ServiceName[] = [
   'modelbreaches',
   'aianalyst_incidentevents',
   'antigena',
   'summarystatistics',
   'status',
+  'devices',
 ];
 
-export type ServiceKind = 'time-slot' | 'stateless';
+/** `lookup`: the answer is an inventory sent as a Devo lookup (devices), not as events. */
+export type ServiceKind = 'time-slot' | 'stateless' | 'lookup';
 
 export interface ServiceConfig {
   name: ServiceName;
   kind: ServiceKind;
   /** e.g. `/modelbreaches` */
   endpoint: string;
-  /** Devo tag: the definitions' devo_tag unless override_devo_tag (alias override_tag) is set. */
+  /**
+   * Devo tag: the definitions' devo_tag unless override_devo_tag (alias override_tag) is set. A
+   * lookup service's lines carry their own tags (`my.lookup.*`): its tag is `my.lookup.<name>`,
+   * used in log lines only.
+   */
   tag: string;
+  /** Lookup services: the Devo lookup name (`lookup_name`, `^[A-Za-z0-9_]+$`); null otherwise. */
+  lookupName: string | null;
   /** Record field that identifies a record (`pbid`, `id`, `codeid`); null for snapshots. */
   uniqueId: string | null;
   requestPeriodMs: number;

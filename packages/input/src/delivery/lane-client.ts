@@ -13,8 +13,7 @@
  * whose spool is full answers late on purpose (backpressure), and re-sending would only duplicate.
  */
 import net from 'node:net';
-import { createLogger, decodeLaneAck, formatError, LaneReader, laneFrame, type EventBatch, type LaneAck } from '@devo-collector/common';
-import { backoffDelayMs, sleep, type BackoffPolicy } from '../backoff.js';
+import { backoffDelayMs, createLogger, decodeLaneAck, formatError, LaneReader, laneFrame, sleep, type BackoffPolicy, type EventBatch, type LaneAck } from '@devo-collector/common';
 import type { BatchSink } from './batch-sink.js';
 
 /** The lane closed (or was never open) before the output answered the request. */

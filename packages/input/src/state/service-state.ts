@@ -1,5 +1,17 @@
 /** The persisted document of one (input, id, service). Never holds a secret. */
+import type { LookupColumn } from '@devo-collector/common';
 import type { SeenEntry } from './seen-ids.js';
+
+/** Lookup services: the inventory as last sent and acknowledged durable. */
+export interface LookupStateDoc {
+  name: string;
+  columns: LookupColumn[];
+  keyIndex: number;
+  /** Row (column order) by key. */
+  rows: Record<string, string[]>;
+  /** Id of the last job sent (informative). */
+  lookup_id: string;
+}
 
 export interface ServiceStateDoc {
   persistence_version: number;
@@ -22,6 +34,8 @@ export interface ServiceStateDoc {
   last_pull_ms: number | null;
   /** Oldest first. */
   seen: SeenEntry[];
+  /** Lookup services: the last inventory sent (absent or null: none yet, the next job is a FULL). */
+  lookup?: LookupStateDoc | null;
   updated_at: string | null;
 }
 

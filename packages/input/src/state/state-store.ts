@@ -7,8 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, Memory } from 'lowdb';
-import { createLogger, RuntimeError, type Logger } from '@devo-collector/common';
-import { backoffDelayMs, type BackoffPolicy } from '../backoff.js';
+import { backoffDelayMs, createLogger, RuntimeError, type BackoffPolicy, type Logger } from '@devo-collector/common';
 import { AtomicJsonFileAdapter, StateFileUnusable } from './atomic-file-adapter.js';
 import { emptyServiceState, type ServiceStateDoc } from './service-state.js';
 
@@ -136,6 +135,9 @@ class LowStateStore implements StateStore {
    */
   private async writeUntilDone(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      // close() grants exactly one more attempt: the one started after it (an attempt already in
+      // flight when close() came does not count, or the outcome would depend on timing).
+      const startedClosed = this.closed;
       this.lastWriteAt = Date.now();
       for (const fill of this.fillers) fill(this.db.data);
       try {
@@ -154,7 +156,7 @@ class LowStateStore implements StateStore {
         } else {
           this.writeBlocked.message = message;
         }
-        if (this.closed) throw err;
+        if (startedClosed) throw err;
         await this.wait(delay);
         continue;
       }
@@ -295,6 +297,7 @@ async function readStored(adapter: AtomicJsonFileAdapter<ServiceStateDoc>, opts:
       : d.persistence_version !== undefined && typeof d.persistence_version !== 'number' ? 'has a persistence_version that is not a number'
       : d.cursor_ms !== undefined && d.cursor_ms !== null && typeof d.cursor_ms !== 'number' ? 'has a cursor_ms that is not a number'
       : d.seen !== undefined && !Array.isArray(d.seen) ? 'has a seen list that is not a list'
+      : d.lookup !== undefined && d.lookup !== null && (typeof d.lookup !== 'object' || typeof (d.lookup as Record<string, unknown>).rows !== 'object') ? 'has a lookup inventory that is not one'
       : null;
   if (problem) throw stateFileError(adapter.filePath, problem, opts);
   return d;

@@ -57,10 +57,10 @@
  */
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OutputError, type Logger } from '@devo-collector/common';
+import { backoffDelayMs, OutputError, type Logger } from '@devo-collector/common';
 import { OUTPUT_ERROR } from '../errors.js';
 import type { Spool, SpoolFrame } from '../spool.js';
-import { type BackoffPolicy, backoffMs, DEFAULT_BACKOFF, type DeliveryResult, deliveryResult, describeSocketError } from './delivery.js';
+import { type BackoffPolicy, DEFAULT_BACKOFF, type DeliveryResult, deliveryResult, describeSocketError } from './delivery.js';
 import { readTxQueue, sendQueueBound, tcpRowOf, type TcpRow } from './tcp-queue.js';
 import type { Sender, SenderCounters, SenderHealth, SenderStatus } from './types.js';
 
@@ -344,7 +344,7 @@ class StreamSender implements Sender {
     }
     for (const f of unsettled) this.o.spool.release(f.seq);
     // Back off before reconnecting after a failure; a confirmation resets `attempt`.
-    if (conn.error && !this.stopping) this.reconnectDelayMs = backoffMs(++this.attempt, this.o.backoff);
+    if (conn.error && !this.stopping) this.reconnectDelayMs = backoffDelayMs(++this.attempt - 1, this.o.backoff);
     if (!this.stopping || conn.error) {
       const cause = conn.error ? describeSocketError(conn.error) : 'connection closed before the peer confirmed it';
       this.log.error(

@@ -11,7 +11,7 @@
 import { constants as fsc, ftruncateSync, writeSync, writevSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { RuntimeError, type Logger } from '@devo-collector/common';
+import { fsyncDir, RuntimeError, writeFileAtomic, type Logger } from '@devo-collector/common';
 import { FRAME_HEADER_BYTES, scanFrames, writeFrameHeader } from './frame-codec.js';
 import { ResumeFile } from './resume-file.js';
 import { comparePositions, type SpoolPosition } from './resume-record.js';
@@ -51,7 +51,7 @@ export interface FileStoreOptions {
   logger: Logger;
 }
 
-/** fsync of a file or a directory (a directory: its entries, after a create or a rename). */
+/** fsync of a segment file (a directory: common's fsyncDir). */
 async function fsyncPath(p: string): Promise<void> {
   const h = await fs.open(p, fsc.O_RDONLY);
   try {
@@ -220,7 +220,7 @@ export class FileStore implements SpoolStore {
     this.active = { n, handle, size: 0 };
     this.segments.push(n);
     try {
-      await fsyncPath(this.dir);
+      await fsyncDir(this.dir);
     } catch (err) {
       throw this.writeError(err, `create ${segName(n)}`);
     }
@@ -382,19 +382,10 @@ export class FileStore implements SpoolStore {
       this.segments = this.segments.filter((x) => x !== n);
     }
     const cp: Checkpoint = { version: 1, segment: base.segment, offset: base.offset };
-    const tmp = this.file('checkpoint.json.tmp');
     try {
-      const h = await fs.open(tmp, 'w', 0o600);
-      try {
-        await h.writeFile(JSON.stringify(cp));
-        await h.sync();
-      } finally {
-        await h.close();
-      }
-      await fs.rename(tmp, this.file('checkpoint.json'));
-      await fsyncPath(this.dir);
+      // A fixed temp name: open() removes a crash's leftover.
+      await writeFileAtomic(this.file('checkpoint.json'), JSON.stringify(cp), { tmp: this.file('checkpoint.json.tmp') });
     } catch (err) {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw this.writeError(err, 'write the checkpoint');
     }
     this.settledPos = { segment: cp.segment, offset: cp.offset };
