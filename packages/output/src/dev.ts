@@ -41,6 +41,8 @@ const config: CompiledConfig = {
       keyPath: null,
       checkHostname: false,
       octetCounting: false,
+      compression: 'none',
+      compressionLevel: 6,
       concurrency: 1,
       connectTimeoutMs: 5_000,
       idleReconnectMs: 30_000,

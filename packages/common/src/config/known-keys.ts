@@ -11,7 +11,7 @@ import { fail, isDict } from './checks.js';
 const OUTPUT_KEYS = [
   'type', // `type: SSL` inside config (devo.md §3.3); next to config: the output type
   'address', 'url', 'port', 'chain', 'cert', 'key',
-  'check_hostname', 'octet_counting', 'concurrent_connections', 'stall_timeout_in_seconds', 'peer_receive_buffer_in_mb',
+  'check_hostname', 'octet_counting', 'compression', 'concurrent_connections', 'stall_timeout_in_seconds', 'peer_receive_buffer_in_mb',
   // Collector Server loggers keep their original names next to the renamed ones.
   'chain_loc', 'cert_loc', 'key_loc', 'location',
   // The vendor's sender settings: accepted, no effect (our sender has its own reconnect policy).

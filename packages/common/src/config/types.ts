@@ -144,6 +144,13 @@ export interface OutputConfig {
   checkHostname: boolean;
   /** RFC 6587 octet counting instead of LF framing. */
   octetCounting: boolean;
+  /**
+   * `compression` (default none): `gzip` writes every spool frame as one gzip member, as
+   * devo-sdk's zip mode does (devo_platform and relay outputs only).
+   */
+  compression: 'none' | 'gzip';
+  /** zlib level of the gzip members: `globals.devo_sender_compression_level` (default 6, the SDK's). */
+  compressionLevel: number;
   /** Concurrent connections per sender group. */
   concurrency: number;
   connectTimeoutMs: number;

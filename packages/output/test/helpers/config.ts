@@ -11,6 +11,8 @@ export function outputConfig(over: Partial<OutputConfig> = {}): OutputConfig {
     keyPath: null,
     checkHostname: false,
     octetCounting: false,
+    compression: 'none',
+    compressionLevel: 6,
     concurrency: 1,
     connectTimeoutMs: 5_000,
     idleReconnectMs: 30_000,

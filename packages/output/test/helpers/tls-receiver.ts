@@ -8,12 +8,18 @@
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import type { TestCerts } from './certs.js';
+import { WireDecoder } from './wire-decoder.js';
 
 export interface TlsReceiver {
   port: number;
   /** All bytes received: each connection's bytes in order, connections in the order they opened. */
   bytes(): Buffer;
   text(): string;
+  /**
+   * The lines as a Devo receiver reads them (gzip members inflated, wire-decoder.ts), each
+   * connection's chunks fed in the order they arrived; an incomplete tail of a connection is dropped.
+   */
+  decoded(): { lines: string[]; members: number; plainLines: number; errors: string[] };
   connections: number;
   rejectedHandshakes: number;
   start(): Promise<void>;
@@ -33,6 +39,17 @@ export async function startTlsReceiver(certs: TestCerts, port = 0, opts: { never
     rejectedHandshakes: 0,
     bytes: all,
     text: () => all().toString('utf8'),
+    decoded() {
+      const res = { lines: [] as string[], members: 0, plainLines: 0, errors: [] as string[] };
+      for (const chunks of conns) {
+        const d = new WireDecoder();
+        for (const c of chunks) res.lines.push(...d.push(c));
+        res.members += d.members;
+        res.plainLines += d.plainLines;
+        if (d.error) res.errors.push(d.error);
+      }
+      return res;
+    },
     async start() {
       server = tls.createServer(
         {
