@@ -110,7 +110,9 @@ describe('score filters end to end', () => {
       // Each window's request carried the filter as the API documents it (the collector's requests
       // are the ones with includeacknowledged; the setup check and simBreaches have none).
       const pulls = sim.requestLog().filter((r) => r.path === '/modelbreaches' && r.query['includeacknowledged'] === 'true');
-      expect(pulls.length).toBeGreaterThan(5);
+      // (Windows grow over sparse history, so 3 h take a few requests: at least the first window
+      // and one live poll.)
+      expect(pulls.length).toBeGreaterThanOrEqual(2);
       expect(pulls.filter((r) => r.query['minscore'] !== '0.6')).toEqual([]);
       // A cursor that has passed the records (the state is written at most twice a second).
       await until(() => (readState().cursor_ms >= firstUpTo - 60_000 ? true : undefined), 30_000, 'cursor caught up');
