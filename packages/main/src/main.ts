@@ -2,17 +2,19 @@
  * The single production entry point (bundled to dist/main.js). The supervisor forks itself with
  * DEVO_COLLECTOR_ROLE=input|output, so one file runs all three processes.
  */
-import { runInputWorker } from '@devo-collector/input';
-import { runOutputWorker } from '@devo-collector/output';
 import { flushLogs } from '@devo-collector/common';
 import { ROLE_ENV } from './worker-handle.js';
 import { runCli } from './cli.js';
 
 const role = process.env[ROLE_ENV];
+// Each worker loads only its own package (a dynamic import: esbuild initialises a module reached
+// that way when it is first imported), and the supervisor neither: undici, the WebAssembly scanner,
+// the spool and the senders are not initialised in a process that does not use them (~RSS per
+// process, docs/BENCHMARKS.md "Memory").
 if (role === 'input') {
-  runInputWorker();
+  void import('@devo-collector/input').then((m) => m.runInputWorker());
 } else if (role === 'output') {
-  runOutputWorker();
+  void import('@devo-collector/output').then((m) => m.runOutputWorker());
 } else {
   runCli(process.argv.slice(2)).then(
     async (code) => {
