@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { createGunzip } from 'node:zlib';
 import { stringify } from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,10 +74,13 @@ const HEADER = /^<\d+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (\S+): /;
  * `recordTag` lines it counts arrivals (first/last time, per-pbid counts). `keepLines` keeps every
  * line (reliability tests); `keepRaw` keeps every received byte (the raw-writer comparison).
  */
-export async function startReceiver({ certs = null, port = 0, recordTag = 'edr.darktrace.respond.model_breach', keepLines = false, keepRaw = false, onRecord } = {}) {
+// `gzip`: the stream is gzip members (`compression: gzip`), inflated per connection as they arrive;
+// `bytes` stays the bytes on the wire, `lineBytes` counts the lines they carry.
+export async function startReceiver({ certs = null, port = 0, recordTag = 'edr.darktrace.respond.model_breach', keepLines = false, keepRaw = false, gzip = false, onRecord } = {}) {
   const r = {
     port,
     bytes: 0,
+    lineBytes: 0,
     lines: 0,
     records: 0,
     connections: 0,
@@ -88,6 +92,7 @@ export async function startReceiver({ certs = null, port = 0, recordTag = 'edr.d
     kept: [],
     raw: [],
     recordBytes: 0,
+    decodeError: null,
   };
   const sockets = new Set();
   let server = null;
@@ -95,11 +100,9 @@ export async function startReceiver({ certs = null, port = 0, recordTag = 'edr.d
     r.connections++;
     sockets.add(socket);
     let rest = '';
-    socket.on('data', (buf) => {
+    const onText = (buf) => {
       const now = performance.now();
-      r.bytes += buf.length;
-      r.lastByteAt = now;
-      if (keepRaw) r.raw.push(buf);
+      r.lineBytes += buf.length;
       const text = rest + buf.toString('latin1');
       let start = 0;
       for (;;) {
@@ -109,6 +112,16 @@ export async function startReceiver({ certs = null, port = 0, recordTag = 'edr.d
         start = nl + 1;
       }
       rest = text.slice(start);
+    };
+    const gunzip = gzip ? createGunzip() : null;
+    gunzip?.on('data', onText);
+    gunzip?.on('error', (e) => (r.decodeError ??= e.message));
+    socket.on('data', (buf) => {
+      r.bytes += buf.length;
+      r.lastByteAt = performance.now();
+      if (keepRaw) r.raw.push(buf);
+      if (gunzip) gunzip.write(buf);
+      else onText(buf);
     });
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));

@@ -13,6 +13,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { mulberry32 } from '@devo-collector/darktrace-sim';
+import { WireDecoder } from '../../packages/output/test/helpers/wire-decoder.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const distMain = path.join(repoRoot, 'dist', 'main.js');
@@ -63,32 +64,78 @@ export interface Receiver {
   /** pbid -> times received */
   ids: Map<string, number>;
   arrivals: Map<string, number>;
+  /** Bytes received (on the wire, before any gzip member is inflated). */
+  wireBytes: number;
+  /** Whole gzip members received, and lines that came plain. */
+  members: number;
+  plainLines: number;
+  /** Corrupt gzip members (one per connection at most: decoding of that connection stops). */
+  decodeErrors: string[];
+  /** Every whole gzip member in arrival order: its bytes on the wire and the record ids it carried. */
+  memberLog: Array<{ wireBytes: number; ids: string[] }>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** A `neverRead` receiver starts reading (its live connections too): a stalled endpoint that recovers. */
+  startReading(): void;
 }
 
 const HEADER = /^<\d+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (\S+): /;
 
-/** Records every line; `certs` makes it a mutual-TLS server, otherwise plain TCP (relay). */
-export async function startReceiver(certs: Certs | null, port = 0): Promise<Receiver> {
+/**
+ * Records every line; `certs` makes it a mutual-TLS server, otherwise plain TCP (relay). Reads the
+ * stream as Devo does: plain lines and gzip members (`compression: gzip`) alike (wire-decoder.ts).
+ * `neverRead`: accepts (completes the TLS handshake) and never reads, like a Devo endpoint that
+ * stalled; its kernel still acknowledges what fits in its receive buffer, and `stop()` (a reset)
+ * loses that.
+ */
+export async function startReceiver(certs: Certs | null, port = 0, opts: { neverRead?: boolean } = {}): Promise<Receiver> {
   let server: net.Server | null = null;
   const sockets = new Set<net.Socket>();
+  let neverRead = !!opts.neverRead;
+  const paused: Array<() => void> = [];
   const r: Receiver = {
     port,
     lines: [],
     connections: 0,
     ids: new Map(),
     arrivals: new Map(),
+    wireBytes: 0,
+    members: 0,
+    plainLines: 0,
+    decodeErrors: [],
+    memberLog: [],
+    startReading() {
+      neverRead = false;
+      for (const go of paused.splice(0)) go();
+    },
     async start() {
       const onConn = (socket: net.Socket): void => {
         r.connections++;
         sockets.add(socket);
-        let rest = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (d: string) => {
-          const parts = (rest + d).split('\n');
-          rest = parts.pop() ?? '';
-          for (const l of parts) {
+        socket.on('error', () => undefined);
+        socket.on('close', () => sockets.delete(socket));
+        if (neverRead) {
+          socket.pause();
+          paused.push(() => read(socket));
+          return;
+        }
+        read(socket);
+      };
+      const read = (socket: net.Socket): void => {
+        const decoder = new WireDecoder({
+          onMember: (wireBytes, lines) => {
+            const ids = lines.filter((l) => HEADER.exec(l.slice(0, 300))?.[1] === RECORD_TAG).map((l) => /"pbid":(\d+)/.exec(l)?.[1] ?? l);
+            r.memberLog.push({ wireBytes, ids });
+          },
+        });
+        socket.on('data', (d: Buffer) => {
+          r.wireBytes += d.length;
+          const [members, plain] = [decoder.members, decoder.plainLines];
+          const lines = decoder.push(d);
+          r.members += decoder.members - members;
+          r.plainLines += decoder.plainLines - plain;
+          if (decoder.error && !r.decodeErrors.includes(decoder.error)) r.decodeErrors.push(decoder.error);
+          for (const l of lines) {
             r.lines.push(l);
             const m = HEADER.exec(l.slice(0, 300));
             if (m?.[1] !== RECORD_TAG) continue;
@@ -99,8 +146,7 @@ export async function startReceiver(certs: Certs | null, port = 0): Promise<Rece
             }
           }
         });
-        socket.on('error', () => undefined);
-        socket.on('close', () => sockets.delete(socket));
+        socket.resume();
       };
       server = certs
         ? tls.createServer(

@@ -63,6 +63,11 @@ export class TransientSetupError extends SetupError {
 /** A pull failed (300: HTTP error, 301: anything else). The window is retried, never skipped. */
 export class PullError extends CollectorError {
   override readonly name = 'PullError' as const;
+
+  /** `retryAfterMs`: the appliance's `Retry-After` on the last attempt; the puller's next try waits that long. */
+  constructor(code: number, detail: string, readonly retryAfterMs: number | null = null) {
+    super(code, detail);
+  }
 }
 
 /**

@@ -19,4 +19,8 @@ export { parseStartTime, formatStartTime } from './config/start-time.js';
 export { DEVO_CLOUD_HOSTS } from './config/outputs-config.js';
 export { describeRequestsLimits } from './config/requests-limits.js';
 export { KNOWN_KEYS } from './config/known-keys.js';
+export { scoreFiltersText } from './config/score-filters.js';
 export * from './gc-report.js';
+export * from './retry/backoff.js';
+export * from './fs/atomic-write.js';
+export * from './lookup/lookup-job.js';

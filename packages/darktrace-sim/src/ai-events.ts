@@ -21,6 +21,19 @@ export interface AiRow {
   overrides?: Json;
 }
 
+export interface AiQuery {
+  fromMs: number;
+  toMs: number;
+  includeAllPinned: boolean;
+  onlyPinned: boolean;
+  /** aiaScore bounds (minscore/maxscore), 0-100, inclusive. */
+  minScore?: number | undefined;
+  maxScore?: number | undefined;
+  /** groupScore bounds (mingroupscore/maxgroupscore), 0-100, inclusive. */
+  minGroupScore?: number | undefined;
+  maxGroupScore?: number | undefined;
+}
+
 export interface AiConfig {
   seed: number;
   dataStartMs: number;
@@ -48,12 +61,33 @@ export function createAiSource(cfg: AiConfig) {
   const pinnedRng = rngFor(cfg.seed, 'aianalyst-pinned');
   const pinned = Array.from({ length: cfg.pinned }, (_, i) => makeRow(pinnedRng, cfg.dataStartMs + (i + 1) * 60_000, true));
 
-  function query(q: { fromMs: number; toMs: number; includeAllPinned: boolean; onlyPinned: boolean }, nowMs: number): AiRow[] {
+  /** The event score: its own stream (not makeRow's), so adding it left every other field as it was. */
+  function aiaScore(r: AiRow): number {
+    return Math.round((20 + rngFor(cfg.seed, 'aianalyst-aia', r.id)() * 80) * 100) / 100;
+  }
+
+  /** groupScore as the next render shows it (without counting a poll). */
+  function groupScoreNow(r: AiRow): number {
+    const n = polls.get(r.id) ?? 0;
+    return r.growing ? Math.min(100, r.groupScore + 5 * n) : r.groupScore;
+  }
+
+  /** An override (addAiEvent) wins, as in render. */
+  const scoreOf = (r: AiRow, field: 'aiaScore' | 'groupScore', computed: number): number =>
+    typeof r.overrides?.[field] === 'number' ? (r.overrides[field] as number) : computed;
+
+  function query(q: AiQuery, nowMs: number): AiRow[] {
     const existing = (r: AiRow) => r.createdAt <= nowMs;
     const inWindow = (r: AiRow) => r.createdAt >= q.fromMs && r.createdAt <= q.toMs;
     const windowed = store.rowsBetween(q.fromMs, Math.min(q.toMs, nowMs)).concat(live, pinned).filter((r) => existing(r) && inWindow(r));
     const extraPinned = q.includeAllPinned ? pinned.filter((r) => existing(r) && !inWindow(r)) : [];
-    const rows = windowed.concat(extraPinned);
+    const inRange = (v: number, min?: number, max?: number) => (min === undefined || v >= min) && (max === undefined || v <= max);
+    // The score filters apply to pinned events too (they are filters, not the window).
+    const rows = windowed.concat(extraPinned).filter(
+      (r) =>
+        inRange(scoreOf(r, 'aiaScore', aiaScore(r)), q.minScore, q.maxScore) &&
+        inRange(scoreOf(r, 'groupScore', groupScoreNow(r)), q.minGroupScore, q.maxGroupScore),
+    );
     return q.onlyPinned ? rows.filter((r) => r.pinned) : rows;
   }
 
@@ -73,12 +107,12 @@ export function createAiSource(cfg: AiConfig) {
 
   /** Renders and counts the poll, so growing scores rise on the next poll. */
   function render(r: AiRow): Json {
-    const n = polls.get(r.id) ?? 0;
-    if (r.growing) polls.set(r.id, n + 1);
+    const score = groupScoreNow(r);
+    if (r.growing) polls.set(r.id, (polls.get(r.id) ?? 0) + 1);
     const t = aiEventTemplates()[r.template] as Json;
-    const score = r.growing ? Math.min(100, r.groupScore + 5 * n) : r.groupScore;
     return {
       ...t,
+      aiaScore: aiaScore(r),
       id: r.id,
       createdAt: r.createdAt,
       pinned: r.pinned,
@@ -92,7 +126,7 @@ export function createAiSource(cfg: AiConfig) {
     };
   }
 
-  return { query, all, add, render };
+  return { query, all, add, render, scores: (r: AiRow) => ({ aiaScore: scoreOf(r, 'aiaScore', aiaScore(r)), groupScore: scoreOf(r, 'groupScore', groupScoreNow(r)) }) };
 }
 
 function makeRow(rng: Rng, createdAt: number, pinned: boolean): AiRow {

@@ -1,7 +1,10 @@
 /**
- * Request authentication as the appliance does it (reference §1, §5): the public token must be
- * known, the signature must match the exact received path+query, and DTAPI-Date must be within
- * ±30 min of the appliance clock. Failures answer 400 with a JSON body of the documented texts.
+ * Request authentication as the appliance does it (reference §1, §5, §8): the public token must be
+ * known, the signature must match the received path+query either as the bytes received or with
+ * the query's values decoded (the guide: "percent-encoded when making the final request but not
+ * when producing the signature"; the Python SDK signs raw values and sends them URL-encoded), and
+ * DTAPI-Date must be within ±30 min of the appliance clock. Failures answer 400 with a JSON body of
+ * the documented texts.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -30,6 +33,35 @@ function header(h: IncomingHttpHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * `path?k=v&...` with each key and value percent-decoded (`+` is a space, as form encoding and
+ * Python's urlencode write it), in the order received; the path itself is kept as received (the
+ * lab probe: a percent-encoded path segment is signed as sent). null when there is no query, or a
+ * `%` escape is malformed (then only the received bytes can match).
+ */
+export function decodedPathAndQuery(pathAndQuery: string): string | null {
+  const q = pathAndQuery.indexOf('?');
+  if (q < 0) return null;
+  const decode = (s: string): string => decodeURIComponent(s.replace(/\+/g, ' '));
+  try {
+    const parts = pathAndQuery
+      .slice(q + 1)
+      .split('&')
+      .map((part) => {
+        const eq = part.indexOf('=');
+        return eq < 0 ? decode(part) : `${decode(part.slice(0, eq))}=${decode(part.slice(eq + 1))}`;
+      });
+    return `${pathAndQuery.slice(0, q)}?${parts.join('&')}`;
+  } catch {
+    return null;
+  }
+}
+
+function signatureMatches(signed: string, date: string, given: Buffer, tokens: { publicToken: string; privateToken: string }): boolean {
+  const expected = Buffer.from(signRequest(signed, tokens.publicToken, tokens.privateToken, date));
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
 export function authenticate(
   pathAndQuery: string,
   headers: IncomingHttpHeaders,
@@ -40,9 +72,12 @@ export function authenticate(
   const date = header(headers, 'dtapi-date');
   const sig = header(headers, 'dtapi-signature');
   if (token !== tokens.publicToken || date === undefined || sig === undefined) return { ok: false, response: 'API SIGNATURE ERROR' };
-  const expected = Buffer.from(signRequest(pathAndQuery, tokens.publicToken, tokens.privateToken, date));
   const given = Buffer.from(sig.toLowerCase());
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, response: 'API SIGNATURE ERROR' };
+  const decoded = decodedPathAndQuery(pathAndQuery);
+  const signed =
+    signatureMatches(pathAndQuery, date, given, tokens) ||
+    (decoded !== null && decoded !== pathAndQuery && signatureMatches(decoded, date, given, tokens));
+  if (!signed) return { ok: false, response: 'API SIGNATURE ERROR' };
   const at = parseDtapiDate(date);
   if (at === null || Math.abs(at - nowMs) > MAX_SKEW_MS) return { ok: false, response: 'API DATE ERROR' };
   return { ok: true };

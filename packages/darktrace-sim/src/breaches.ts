@@ -70,6 +70,8 @@ export function createBreachSource(cfg: BreachConfig) {
     const creationTime = typeof partial?.['creationTime'] === 'number' ? partial['creationTime'] : nowMs;
     const time = typeof partial?.['time'] === 'number' ? partial['time'] : creationTime - 10_000;
     const row: BreachRow = { ...makeRow(rng, (hour - firstHour) * SLOTS + slot, time, 0), creationTime };
+    // A given score is the one minscore filters on, as the one rendered.
+    if (typeof partial?.['score'] === 'number') row.score = partial['score'];
     if (partial) row.overrides = partial;
     live.push(row);
     return row;

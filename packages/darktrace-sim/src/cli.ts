@@ -1,7 +1,8 @@
 /**
  * `node cli.js --port 8443 --public-token P --private-token S [--seed 1] [--breaches-per-hour 2]
  *  [--ai-events-per-hour 1] [--antigena-per-hour 1] [--late-created-share 0.1] [--pinned-ai-events 2]
- *  [--latency-ms 0] [--order newest-first|oldest-first|shuffled] [--data-start 2024-01-01T00:00:00Z]`
+ *  [--latency-ms 0] [--order newest-first|oldest-first|shuffled] [--data-start 2024-01-01T00:00:00Z]
+ *  [--devices 40] [--unified-view]`
  * Tokens may also come from DARKTRACE_SIM_PUBLIC_TOKEN / DARKTRACE_SIM_PRIVATE_TOKEN so they do not
  * show up in `ps`.
  */
@@ -35,6 +36,8 @@ export async function main(argv: string[]): Promise<void> {
       'latency-ms': { type: 'string' },
       order: { type: 'string' },
       'data-start': { type: 'string' },
+      devices: { type: 'string' },
+      'unified-view': { type: 'boolean' },
     },
   });
   const publicToken = values['public-token'] ?? process.env['DARKTRACE_SIM_PUBLIC_TOKEN'];
@@ -56,6 +59,8 @@ export async function main(argv: string[]): Promise<void> {
     latencyMs: num('latency-ms', values['latency-ms']),
     order,
     dataStartMs: dataStart,
+    devices: num('devices', values.devices),
+    unifiedView: values['unified-view'],
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) (opts as unknown as Record<string, unknown>)[k] = v;
 

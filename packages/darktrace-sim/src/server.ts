@@ -9,6 +9,7 @@ import { createAiSource } from './ai-events.js';
 import { createAntigenaSource, renderAntigena } from './antigena.js';
 import { authenticate } from './auth.js';
 import { createBreachSource, renderBreach } from './breaches.js';
+import { createDeviceSource } from './devices.js';
 import { BAD_GATEWAY_HTML, createFaultQueue, LOGIN_PAGE_HTML } from './faults.js';
 import { HOUR_MS } from './hourly-store.js';
 import { route, type Sources } from './routes.js';
@@ -28,6 +29,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     breaches: createBreachSource({ seed, dataStartMs, perHour: opts.modelBreachesPerHour ?? 2, lateCreatedShare: opts.lateCreatedShare ?? 0.1 }),
     ai: createAiSource({ seed, dataStartMs, perHour: opts.aiEventsPerHour ?? 1, pinned: opts.pinnedAiEvents ?? 2 }),
     antigena: createAntigenaSource({ seed, dataStartMs, perHour: opts.antigenaPerHour ?? 1 }),
+    devices: createDeviceSource({ seed, dataStartMs, count: opts.devices ?? 40 }),
+    unifiedView: opts.unifiedView ?? false,
   };
   const tokens = { publicToken: opts.publicToken, privateToken: opts.privateToken };
   const faults = createFaultQueue();
@@ -59,7 +62,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     const entry: RequestLogEntry = { path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, timeMs: now };
     log.push(entry);
 
-    // The signature covers the exact bytes received (reference §1.1), so verify `raw`, not `url`.
+    // Verified over `raw` (the bytes received) and its decoded form (auth.ts), never over `url`'s re-encoding.
     const auth = authenticate(raw, req.headers, tokens, now);
     if (!auth.ok) return sendJson(res, entry, 400, { response: auth.response });
     if (opts.permissions?.[url.pathname] === false) return redirect(res, entry, '/403');
@@ -128,6 +131,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     addAiEvent: (partial?: SimRecord) => sources.ai.render(sources.ai.add(partial, clock())),
     addAntigenaAction: (partial?: SimRecord) => renderAntigena(sources.antigena.add(partial, clock()), clock(), false),
     expectedIds: (service: SimService, uptoMs?: number) => expectedIds(sources, service, dataStartMs, Math.min(uptoMs ?? clock(), clock())),
+    deviceInventory: (atMs?: number) => sources.devices.all(atMs ?? clock(), true),
     requestLog: () => log.map((e) => ({ ...e, query: { ...e.query } })),
     setNow: (n) => {
       clock = n === null ? baseClock : typeof n === 'number' ? () => n : n;

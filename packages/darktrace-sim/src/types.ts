@@ -18,6 +18,10 @@ export interface SimulatorOptions {
   order?: SimOrder;
   /** Endpoint path (e.g. '/modelbreaches') -> allowed; a disallowed endpoint answers 302 to /403. */
   permissions?: Partial<Record<string, boolean>>;
+  /** Size of the /devices inventory (default 40; devices appear, change IP/hostname, leave over time). */
+  devices?: number;
+  /** Answer /status as a Unified View master (with an `instances` object). Default false. */
+  unifiedView?: boolean;
   /** Serve HTTPS with this certificate (PEM), like an appliance with a self-signed certificate. */
   tls?: { cert: string; key: string };
 }
@@ -50,6 +54,11 @@ export interface Simulator {
   addAiEvent(partial?: SimRecord): SimRecord;
   addAntigenaAction(partial?: SimRecord): SimRecord;
   expectedIds(service: SimService, uptoMs?: number): string[];
+  /**
+   * Every device that has appeared by `atMs` (default now), whatever its lastSeen, with tags,
+   * sorted by did: what /devices?includetags=true&seensince=6month shows then (devices.ts).
+   */
+  deviceInventory(atMs?: number): SimRecord[];
   requestLog(): RequestLogEntry[];
   /** A fixed time (ms), a clock function, or null to return to the clock given at start. */
   setNow(now: number | (() => number) | null): void;

@@ -44,12 +44,15 @@ describe('simulator authentication over HTTP', () => {
     expect(denied).toMatchObject({ status: 302, location: '/403' });
   });
 
-  it('verifies the signature over the exact bytes received', async () => {
+  it('verifies the signature over the bytes received, and over the decoded query (the SDK signs raw values, sends them encoded)', async () => {
     const sent = '/modelbreaches?starttime=1709247600000&from=2024-03-01%2000%3A00%3A00';
     expect((await raw(sent, signed(sent, '20240301T000000'))).status).toBe(200);
     const rawForm = '/modelbreaches?starttime=1709247600000&from=2024-03-01 00:00:00';
     const sig = createHmac('sha1', PRIV).update(`${rawForm}\n${PUB}\n20240301T000000`).digest('hex');
-    const r = await raw(sent, { 'DTAPI-Token': PUB, 'DTAPI-Date': '20240301T000000', 'DTAPI-Signature': sig });
+    expect((await raw(sent, { 'DTAPI-Token': PUB, 'DTAPI-Date': '20240301T000000', 'DTAPI-Signature': sig })).status).toBe(200);
+    // Neither form of another query matches.
+    const other = createHmac('sha1', PRIV).update(`/modelbreaches?starttime=1709247600001&from=2024-03-01 00:00:00\n${PUB}\n20240301T000000`).digest('hex');
+    const r = await raw(sent, { 'DTAPI-Token': PUB, 'DTAPI-Date': '20240301T000000', 'DTAPI-Signature': other });
     expect(r.status).toBe(400);
   });
 });

@@ -1,13 +1,15 @@
 /**
  * The signed, rate-limited, retrying Darktrace API client. One `attempt` = one signed request with
  * a fresh DTAPI-Date; its result is an `AttemptOutcome`, which pure functions turn into a retry
- * decision (outcome.ts) and, once we give up, into a documented error (error-map.ts).
+ * decision (outcome.ts) and, once we give up, into a documented error (error-map.ts). The retry
+ * loop is ours, not undici's RetryAgent: that one re-sends the same headers, and a re-sent request
+ * needs a fresh DTAPI-Date and signature. Its waits come from common's retryDelayMs (Retry-After first).
  */
 import { request } from 'undici';
-import { PullError, SetupError, registerSecret, type ProxyConfig } from '@devo-collector/common';
+import { PullError, SetupError, parseRetryAfterMs, registerSecret, retryDelayMs, type ProxyConfig } from '@devo-collector/common';
 import { ProxyTunnelError, createApplianceDispatcher } from './dispatcher.js';
 import { toPullError, toSetupError, type ErrorContext } from './error-map.js';
-import { isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from './outcome.js';
+import { isRetryable, type AttemptOutcome } from './outcome.js';
 import { createRateLimiter, sleep, type LimitSpec, type RateLimiterOptions } from './rate-limiter.js';
 import { BodyBuffer } from './body-buffer.js';
 import { splitJsonArray, type ElementSlice } from './json-array-split.js';
@@ -222,7 +224,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
       if (outcome.kind === 'ok') return outcome.body;
       if (n >= maxRetries || !isRetryable(outcome)) throw toPullError(outcome, errorContext(endpoint, n + 1));
       try {
-        await sleep(retryDelayMs(n, outcome, backoff), signal);
+        await sleep(retryDelayMs(n, backoff, outcome.kind === 'http' ? outcome.retryAfterMs : null), signal);
       } catch {
         throw aborted(endpoint);
       }

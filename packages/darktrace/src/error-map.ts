@@ -5,7 +5,7 @@
  * Every text goes through `scrub` so that a token can never leak, even if a server echoed one.
  */
 import { PullError, ResponseTooLargeError, SetupError, TransientSetupError } from '@devo-collector/common';
-import { MAX_RETRY_AFTER_MS, authProblem, isRetryable, type AttemptOutcome } from './outcome.js';
+import { authProblem, isRetryable, type AttemptOutcome } from './outcome.js';
 
 export interface ErrorContext {
   endpoint: string;
@@ -81,7 +81,7 @@ export function toSetupError(o: AttemptOutcome, ctx: ErrorContext): SetupError {
       break;
   }
   const transient = isRetryable(o);
-  const retryAfterMs = o.kind === 'http' && o.retryAfterMs !== undefined ? Math.min(o.retryAfterMs, MAX_RETRY_AFTER_MS) : null;
+  const retryAfterMs = o.kind === 'http' ? (o.retryAfterMs ?? null) : null;
   const make = (code: number, detail: string): SetupError =>
     transient ? new TransientSetupError(code, detail, retryAfterMs) : new SetupError(code, detail);
   const proxy = proxyReason(o);
@@ -105,7 +105,8 @@ export function toPullError(o: AttemptOutcome, ctx: ErrorContext): PullError {
     if (problem === 'date') details = ctx.scrub(clockHint(ctx));
     else if (problem === 'signature') details = `${details} (the tokens are incorrect)`;
     else if (problem === 'permission' || problem === 'login') details = `${details} (the tokens lack permission for this endpoint)`;
-    return new PullError(300, `HTTP Error occurred while retrieving events from Darktrace server: summary ${summary} details ${details}`);
+    // A 429/503 with Retry-After: the puller's next try of the window waits what the appliance asked.
+    return new PullError(300, `HTTP Error occurred while retrieving events from Darktrace server: summary ${summary} details ${details}`, o.retryAfterMs ?? null);
   }
   const proxy = proxyReason(o);
   if (proxy) {

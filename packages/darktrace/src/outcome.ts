@@ -63,32 +63,3 @@ export function isRetryable(o: AttemptOutcome): boolean {
       return o.reason !== 'oversize' && o.reason !== 'aborted';
   }
 }
-
-export const MAX_RETRY_AFTER_MS = 120_000;
-
-export interface BackoffOptions {
-  baseMs: number;
-  capMs: number;
-  random?: () => number;
-}
-
-/**
- * Delay before retry number `retryIndex` (0-based): exponential from `baseMs`, capped, with "equal
- * jitter" (half fixed, half random) so parallel pullers spread out but never retry instantly.
- * A server-sent Retry-After wins, capped at MAX_RETRY_AFTER_MS so a bogus header cannot stall a pull.
- */
-export function retryDelayMs(retryIndex: number, o: AttemptOutcome, b: BackoffOptions): number {
-  if (o.kind === 'http' && o.retryAfterMs !== undefined) return Math.min(o.retryAfterMs, MAX_RETRY_AFTER_MS);
-  const exp = Math.min(b.capMs, b.baseMs * 2 ** retryIndex);
-  const r = (b.random ?? Math.random)();
-  return Math.round(exp / 2 + (exp / 2) * r);
-}
-
-/** `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfterMs(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}

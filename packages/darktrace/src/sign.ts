@@ -3,7 +3,8 @@
  *
  *   signature = lowercase hex HMAC-SHA1(key = private token, `${pathAndQuery}\n${publicToken}\n${date}`)
  *
- * The appliance verifies the signature over the path+query bytes it received, so we sign exactly
+ * The appliance verifies the signature over the path+query it received (the guide and the lab probe:
+ * as sent, and with the query values decoded, which is how the Python SDK signs), so we sign exactly
  * the string we send. To make "raw" and "percent-encoded" forms identical (peers disagree on which
  * one to sign, §1.1 "Encoding"), every key and value must stay within the URL-unreserved set.
  */

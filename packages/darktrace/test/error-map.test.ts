@@ -36,7 +36,6 @@ describe('toSetupError', () => {
     ['network', fail('network', 'ECONNRESET'), 100, null],
     ['timeout', fail('timeout'), 100, null],
     ['429 with Retry-After', { kind: 'http', status: 429, bodyText: '', retryAfterMs: 1000 }, 103, 1000],
-    ['429 with a huge Retry-After (capped)', { kind: 'http', status: 429, bodyText: '', retryAfterMs: 3_600_000 }, 103, 120_000],
     ['500', http(500, 'boom'), 103, null],
     ['502', http(502, '<html>Bad Gateway</html>'), 103, null],
     ['408', http(408, ''), 103, null],
@@ -68,6 +67,10 @@ describe('toSetupError', () => {
 });
 
 describe('toPullError', () => {
+  it("carries the appliance's Retry-After, so the puller's next try of the window waits it", () => {
+    expect(toPullError({ kind: 'http', status: 429, bodyText: '', retryAfterMs: 7000 }, ctx).retryAfterMs).toBe(7000);
+    expect(toPullError(http(500), ctx).retryAfterMs).toBeNull();
+  });
   it('maps an HTTP status to 300 with summary and details', () => {
     const e = toPullError(http(502, '<html>Bad Gateway</html>'), ctx);
     expect(e).toBeInstanceOf(PullError);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authProblem, isRetryable, parseRetryAfterMs, retryDelayMs, type AttemptOutcome } from '../src/index.js';
+import { authProblem, isRetryable, type AttemptOutcome } from '../src/index.js';
 
 const http = (status: number, bodyText = '', extra: Partial<AttemptOutcome> = {}): AttemptOutcome =>
   ({ kind: 'http', status, bodyText, ...extra }) as AttemptOutcome;
@@ -46,31 +46,5 @@ describe('authProblem', () => {
     [http(500), null],
   ])('%j -> %s', (o, expected) => {
     expect(authProblem(o)).toBe(expected);
-  });
-});
-
-describe('retryDelayMs', () => {
-  const b = { baseMs: 500, capMs: 30_000 };
-  it('grows exponentially with equal jitter', () => {
-    expect(retryDelayMs(0, http(500), { ...b, random: () => 0 })).toBe(250);
-    expect(retryDelayMs(0, http(500), { ...b, random: () => 1 })).toBe(500);
-    expect(retryDelayMs(3, http(500), { ...b, random: () => 1 })).toBe(4000);
-  });
-  it('is capped', () => {
-    expect(retryDelayMs(20, http(500), { ...b, random: () => 1 })).toBe(30_000);
-  });
-  it('honours Retry-After, up to 2 minutes', () => {
-    expect(retryDelayMs(0, http(429, '', { retryAfterMs: 2000 }), { ...b, capMs: 10 })).toBe(2000);
-    expect(retryDelayMs(0, http(429, '', { retryAfterMs: 3_600_000 }), b)).toBe(120_000);
-  });
-});
-
-describe('parseRetryAfterMs', () => {
-  it('parses seconds and HTTP dates', () => {
-    expect(parseRetryAfterMs('3', 0)).toBe(3000);
-    expect(parseRetryAfterMs(undefined, 0)).toBeUndefined();
-    expect(parseRetryAfterMs('soon', 0)).toBeUndefined();
-    const now = Date.UTC(2024, 0, 1, 0, 0, 0);
-    expect(parseRetryAfterMs('Mon, 01 Jan 2024 00:00:10 GMT', now)).toBe(10_000);
   });
 });

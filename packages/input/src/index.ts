@@ -2,6 +2,7 @@ export { runInputWorker, type InputWorkerOverrides } from './worker.js';
 export { createInputRuntime, defaultClientFactory, type InputRuntime, type InputRuntimeOptions, type SetupResult } from './input-runtime.js';
 export { createTimeSlotPuller, planTimeSlots, type TimeSlot } from './pullers/time-slot-puller.js';
 export { createStatelessPuller } from './pullers/stateless-puller.js';
+export { createLookupPuller } from './pullers/lookup-puller.js';
 export type { Puller, PullerOptions, PullerState } from './pullers/puller.js';
 export { serviceProfile, type ServiceProfile } from './pullers/service-profile.js';
 export { createServiceSetup, type ServiceSetup, type ServiceSetupOptions } from './setup/service-setup.js';

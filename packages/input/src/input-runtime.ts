@@ -4,12 +4,12 @@
  * Lifecycle: 'created' -> open() -> 'open' -> start() -> 'running' -> stop() -> 'stopped'.
  */
 import { createDarktraceClient } from '@devo-collector/darktrace';
-import { type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute } from '@devo-collector/common';
-import type { BackoffPolicy } from './backoff.js';
+import { type BackoffPolicy, type CompiledConfig, type DarktraceInputConfig, type SerializedError, createLogger, proxyRoute, scoreFiltersText } from '@devo-collector/common';
 import type { DarktraceApi } from './client.js';
 import type { BatchSink } from './delivery/batch-sink.js';
 import { InputMetricsRegistry } from './metrics.js';
 import type { Puller } from './pullers/puller.js';
+import { createLookupPuller } from './pullers/lookup-puller.js';
 import { createStatelessPuller } from './pullers/stateless-puller.js';
 import { createTimeSlotPuller } from './pullers/time-slot-puller.js';
 import { createServiceSetup, type ServiceSetup } from './setup/service-setup.js';
@@ -98,9 +98,8 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
       clients.push(client);
       for (const service of input.services) {
         const timeSlot = service.kind === 'time-slot';
-        const ownerName = timeSlot
-          ? `CollectorDarktracePuller(${input.name}#${input.id},${service.name}#predefined)`
-          : `StatelessServicePuller(${input.name}#${input.id},${service.name}#predefined)`;
+        const moduleName = timeSlot ? 'CollectorDarktracePuller' : service.kind === 'lookup' ? 'LookupServicePuller' : 'StatelessServicePuller';
+        const ownerName = `${moduleName}(${input.name}#${input.id},${service.name}#predefined)`;
         const store = await openStateStore({
           mode: persistenceMode,
           directory: g.persistence.directory,
@@ -108,6 +107,7 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           inputId: input.id,
           service: service.name,
           startTimeText: timeSlot ? service.startTimeText : null,
+          filtersText: timeSlot ? scoreFiltersText(service.scoreFilters) : undefined,
           version: service.persistenceVersion,
           ownerName,
           // A state file that cannot be written (disk full) makes the service failing while it lasts.
@@ -129,13 +129,13 @@ export function createInputRuntime(opts: InputRuntimeOptions): InputRuntime {
           metrics,
           retry: opts.pullRetry,
         };
-        const puller = timeSlot ? createTimeSlotPuller(pullerOpts) : createStatelessPuller(pullerOpts);
+        const puller = timeSlot ? createTimeSlotPuller(pullerOpts) : service.kind === 'lookup' ? createLookupPuller(pullerOpts) : createStatelessPuller(pullerOpts);
         const setup = createServiceSetup({
           inputName: input.name,
           inputId: input.id,
           service,
           client,
-          moduleName: timeSlot ? 'CollectorDarktracePuller' : 'StatelessServicePuller',
+          moduleName,
           slowRetryMs: input.setupRetryMs,
           transientRetry: opts.setupTransientRetry,
         });

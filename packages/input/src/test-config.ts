@@ -10,6 +10,7 @@ const TAGS: Record<ServiceName, string> = {
   antigena: 'edr.darktrace.respond.antigena',
   summarystatistics: 'edr.darktrace.respond.summary',
   status: 'edr.darktrace.respond.status',
+  devices: 'my.lookup.darktrace_devices',
 };
 const ENDPOINTS: Record<ServiceName, string> = {
   modelbreaches: '/modelbreaches',
@@ -17,6 +18,7 @@ const ENDPOINTS: Record<ServiceName, string> = {
   antigena: '/antigena',
   summarystatistics: '/summarystatistics',
   status: '/status',
+  devices: '/devices',
 };
 const UNIQUE: Record<ServiceName, string | null> = {
   modelbreaches: 'pbid',
@@ -24,6 +26,7 @@ const UNIQUE: Record<ServiceName, string | null> = {
   antigena: 'codeid',
   summarystatistics: null,
   status: null,
+  devices: 'did',
 };
 
 export function startTimeText(ms: number): string {
@@ -34,9 +37,10 @@ export function makeServiceConfig(name: ServiceName, o: Partial<ServiceConfig> &
   const stateless = name === 'summarystatistics' || name === 'status';
   return {
     name,
-    kind: stateless ? 'stateless' : 'time-slot',
+    kind: name === 'devices' ? 'lookup' : stateless ? 'stateless' : 'time-slot',
     endpoint: ENDPOINTS[name],
     tag: TAGS[name],
+    lookupName: name === 'devices' ? 'darktrace_devices' : null,
     uniqueId: UNIQUE[name],
     requestPeriodMs: 60_000,
     startTimeText: startTimeText(o.startTimeMs),
@@ -47,6 +51,7 @@ export function makeServiceConfig(name: ServiceName, o: Partial<ServiceConfig> &
     maxSeenIds: 10_000,
     overridingRules: [],
     requestsLimits: null,
+    scoreFilters: {},
     ...o,
   };
 }

@@ -58,9 +58,13 @@ describe('state store on a full disk', () => {
     expect(store.writeBlocked).toMatchObject({ code: STATE_WRITE_ERROR });
     expect(store.writeBlocked?.message).toContain('ENOSPC');
     expect(store.writeBlocked?.message).toContain(file);
-    // The document on disk is the last good one; the failed attempts left no temp files.
+    // The document on disk is the last good one; the failed attempts left no temp files. A retry
+    // may be in flight at any instant (its temp file exists for a moment), so at most that one
+    // shows, and there is a moment with none: a leak would leave one more per failed attempt.
     expect((JSON.parse(readFileSync(file, 'utf8')) as { cursor_ms: number }).cursor_ms).toBe(1);
-    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    const tmpFiles = (): string[] => readdirSync(dir).filter((n) => n.endsWith('.tmp'));
+    expect(tmpFiles().length).toBeLessThanOrEqual(1);
+    await vi.waitFor(() => expect(tmpFiles()).toEqual([]), { timeout: 5_000, interval: 5 });
     // Later commits ride on the retried write (the latest document is written).
     const later = store.update((d) => void (d.cursor_ms = 3));
     disk.full = false;

@@ -81,8 +81,8 @@ function fakeApi(answer: (q: Query) => Promise<unknown>): DarktraceApi & { calls
 
 describe('time-slot puller with a fake API', () => {
   it('fetches windows concurrently but commits strictly in window order; a failing window blocks the cursor', async () => {
-    // A second more than three hours: four windows, the last one never empty (with exactly three
-    // hours a fast start planned the cycle in the same millisecond and saw only three).
+    // A second more than three hours: the last window is never empty (with exactly three hours a
+    // fast start planned the cycle in the same millisecond and saw one window less).
     const start = Date.now() - 3 * HOUR - 1000;
     let failFirst = true;
     let releaseFirst: () => void = () => undefined;
@@ -110,8 +110,32 @@ describe('time-slot puller with a fake API', () => {
     expect(logs.lines.some((l) => l.includes('PullError(300)'))).toBe(true);
     releaseFirst();
     await waitFor(() => (puller.cursorMs ?? 0) > Date.now() - 60_000, 5000, 'commit');
-    expect(sink.sent.map((b) => JSON.parse(batchTexts(b)[0] as string).pbid)).toEqual([0, 1, 2, 3].map((i) => Math.floor((start + i * HOUR) / 1000)));
+    // The two hours fetched at once, then the rest in one window: one record an hour is sparse
+    // history, so the sizer grew the windows planned after the first one was processed.
+    expect(sink.sent.map((b) => JSON.parse(batchTexts(b)[0] as string).pbid)).toEqual([0, 1, 2].map((i) => Math.floor((start + i * HOUR) / 1000)));
+    expect(logs.lines.some((l) => l.includes('Time slot length set to 480.0 minutes'))).toBe(true);
     await puller.stop(Date.now());
+  });
+
+  it("a window refused with Retry-After is retried after the appliance's delay, not the backoff", async () => {
+    const start = Date.now() - 30 * 60_000;
+    let refused = 0;
+    const api = fakeApi(() => {
+      if (refused++ === 0) return Promise.reject(new PullError(300, 'HTTP Error occurred while retrieving events from Darktrace server: summary HTTP 429', 1_500));
+      return Promise.resolve([{ pbid: 1, creationTime: start + 1 }]);
+    });
+    const store = await openStateStore({ mode: 'memory', directory: '', inputName: 'd', inputId: '1', service: 'modelbreaches', startTimeText: 'x', version: 1, ownerName: 'P' });
+    const sink = new RecordingSink();
+    const service = makeServiceConfig('modelbreaches', { startTimeMs: start, windowMs: HOUR, requestPeriodMs: 60_000 });
+    // A backoff of 10-20 ms: only the Retry-After explains a 1.5 s wait.
+    const puller = createTimeSlotPuller({ inputName: 'd', inputId: '1', service, client: api, store, sink, maxMessagesPerBatch: 10, retry: { baseMs: 20, capMs: 20 } });
+    logs.lines.length = 0;
+    const t0 = Date.now();
+    puller.start();
+    await waitFor(() => sink.sent.length === 1, 10_000, 'the retried window');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_400);
+    expect(logs.lines.some((l) => /PullError\(300\).*attempt 1\); the time slot will be retried in 1\.5 seconds/.test(l))).toBe(true);
+    await puller.stop(Date.now() + 500);
   });
 
   it('aianalyst: the same id is re-emitted only when groupScore/currentGroup changed', async () => {

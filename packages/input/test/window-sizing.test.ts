@@ -8,7 +8,7 @@ import { ResponseTooLargeError } from '@devo-collector/common';
 import { createDarktraceClient } from '@devo-collector/darktrace';
 import type { DarktraceApi, Query } from '../src/client.js';
 import { createTimeSlotPuller } from '../src/pullers/time-slot-puller.js';
-import { BIG_WINDOW_BYTES, BIG_WINDOW_RECORDS, MIN_WINDOW_MS, splitSlot, WindowSizer } from '../src/pullers/window-sizer.js';
+import { BIG_WINDOW_BYTES, BIG_WINDOW_RECORDS, MAX_WINDOW_MS, MIN_WINDOW_MS, splitSlot, WindowSizer } from '../src/pullers/window-sizer.js';
 import { openStateStore } from '../src/state/state-store.js';
 import { makeServiceConfig } from '../src/test-config.js';
 import { HOUR, RecordingSink, TOKENS, captureLogs, directPuller, duplicates, startSim, tempDir, waitFor } from './helpers.js';
@@ -38,17 +38,29 @@ describe('WindowSizer', () => {
     expect(s.lengthMs).toBe(len);
   });
 
-  it('grows back x2 per small full-length window, up to the configured window; a window cut at now does not count', () => {
+  it('grows over sparse windows toward half the limits at the rate seen, at most x8 per window, up to 24 h; a window cut at now does not count', () => {
     const s = new WindowSizer(HOUR);
     s.observe(HOUR, 8 * BIG_WINDOW_RECORDS, 0);
     expect(s.lengthMs).toBe(HOUR / 16);
     expect(s.observe(HOUR / 32, 1, 100)).toBeNull(); // the last window of a cycle, shorter than planned
-    expect(s.observe(HOUR / 16, 1, 100)).toBe(HOUR / 8);
-    s.observe(HOUR / 8, 1, 100);
-    s.observe(HOUR / 4, 1, 100);
-    s.observe(HOUR / 2, 1, 100);
-    expect(s.lengthMs).toBe(HOUR);
+    expect(s.observe(HOUR / 16, 1, 100)).toBe(HOUR / 2); // x8
+    expect(s.observe(HOUR / 2, 1, 100)).toBe(4 * HOUR);
+    // Growth is x8 of the window seen, not of the current length: windows fetched ahead at an
+    // older length neither compound it nor shrink it.
+    expect(s.observe(HOUR, 0, 0)).toBe(8 * HOUR);
     expect(s.observe(HOUR, 0, 0)).toBeNull();
+    expect(s.observe(HOUR / 2, 0, 0)).toBeNull();
+    expect(s.observe(8 * HOUR, 0, 0)).toBe(MAX_WINDOW_MS);
+    expect(s.observe(MAX_WINDOW_MS, 0, 0)).toBeNull();
+    expect(s.lengthMs).toBe(24 * HOUR);
+    // Moderately sparse (200 records an hour, under a quarter of the limit): 2.5 h holds 500.
+    const m = new WindowSizer(HOUR);
+    expect(m.observe(HOUR, 200, 200 * 3000)).toBe(2.5 * HOUR);
+    // A live-tail window (shorter than the configured one) is no evidence.
+    expect(new WindowSizer(HOUR).observe(10 * MIN, 0, 0)).toBeNull();
+    // A configured window longer than 24 h is the bound.
+    const l = new WindowSizer(48 * HOUR);
+    expect(l.observe(48 * HOUR, 0, 0)).toBeNull();
   });
 
   it('never goes below the floor, and an oversize response halves the length', () => {
@@ -184,6 +196,47 @@ describe('time-slot puller with volume-sized windows', () => {
 });
 
 describe('volume-sized windows against the simulator', () => {
+  it('a sparse month (2 breaches an hour, 100 ms per answer) takes at most 400 requests; every breach exactly once; the window lines give the real bounds', async () => {
+    const now = Date.now();
+    const start = Math.floor(now / HOUR) * HOUR - 30 * 24 * HOUR;
+    const sim = await startSim({ dataStartMs: start, modelBreachesPerHour: 2, latencyMs: 100 });
+    try {
+      const client = createDarktraceClient({ baseUrl: sim.url, ...TOKENS, requestsPerSecond: 0, maxRetries: 0 });
+      const service = makeServiceConfig('modelbreaches', { startTimeMs: start, windowMs: HOUR, requestPeriodMs: 60_000, maxWindowsInFlight: 8 });
+      const sink = new RecordingSink();
+      const { puller } = await directPuller({ sim, service, sink, stateDir: await tempDir(), client });
+      logs.lines.length = 0;
+      puller.start();
+      await waitFor(() => logs.lines.some((l) => l.includes('Received response, messages(total/duplicated)')), 60_000, 'backfill done');
+      await puller.stop(Date.now() + 1000);
+      const windows = sim.requestLog().filter((r) => r.path === '/modelbreaches');
+      expect(windows.length).toBeLessThanOrEqual(400);
+      // 721 windows at the configured hour; the growth is what saves the round trips.
+      expect(windows.length).toBeLessThan(100);
+      expect(Math.max(...windows.map((w) => Number(w.query['endtime']) - Number(w.query['starttime'])))).toBe(24 * HOUR);
+      const got = sink.records('modelbreaches').map((r) => String(r['pbid']));
+      expect(duplicates(got)).toEqual([]);
+      expect(new Set(got)).toEqual(new Set(sim.expectedIds('modelbreaches', puller.cursorMs ?? 0)));
+      expect(got.length).toBeGreaterThan(1000);
+      // Each "time slot >>" line names the bounds that were asked, and they tile the month.
+      const bounds = logs.lines
+        .map((l) => /Number of events received for time slot >> (.+?) - (.+?) is: \d+/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [Date.parse(String(m[1]).replace(' ', 'T')), Date.parse(String(m[2]).replace(' ', 'T'))]);
+      expect(bounds).toHaveLength(windows.length);
+      expect(bounds[0]?.[0]).toBe(start);
+      for (let i = 1; i < bounds.length; i++) expect(bounds[i]?.[0]).toBe(bounds[i - 1]?.[1]);
+      const asked = windows.map((w) => [Number(w.query['starttime']), Number(w.query['endtime'])]);
+      expect(bounds.map(([a, b]) => [Math.floor((a ?? 0) / 1000), Math.floor((b ?? 0) / 1000)])).toEqual(
+        [...asked].sort((x, y) => (x[0] ?? 0) - (y[0] ?? 0)).map(([a, b]) => [Math.floor((a ?? 0) / 1000), Math.floor((b ?? 0) / 1000)]),
+      );
+      expect(logs.lines.some((l) => l.includes('Time slot length set to 1440.0 minutes'))).toBe(true);
+      await client.close();
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('a real over-limit response (client max bytes) is split until it fits; exact id set, no duplicates', async () => {
     const now = Date.now();
     const sim = await startSim({ dataStartMs: now - 3 * HOUR, modelBreachesPerHour: 200, lateCreatedShare: 0.2 });

@@ -6,6 +6,8 @@
  * Lifecycle: 'starting' -> 'running' -> 'stopping' -> 'stopped'.
  */
 import {
+  backoffDelayMs,
+  type BackoffPolicy,
   assertNever,
   createLogger,
   formatError,
@@ -24,10 +26,12 @@ import {
 } from '@devo-collector/common';
 import { rmSync } from 'node:fs';
 import { WorkerHandle, type WorkerRole } from './worker-handle.js';
-import { restartDelayMs } from './backoff.js';
 import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import type { CollectorMetrics } from './metrics.js';
 import { computeReadiness, READINESS_ID, type Readiness } from './readiness.js';
+
+/** Restart waits: ~1 s doubling to 30 s, jittered so two crashing workers do not restart in lockstep. */
+const RESTART_BACKOFF: BackoffPolicy = { baseMs: 1000, capMs: 30_000 };
 
 type InputHandle = WorkerHandle<SupervisorToInputMessage, InputToSupervisorMessage>;
 type OutputHandle = WorkerHandle<SupervisorToOutputMessage, OutputToSupervisorMessage>;
@@ -319,7 +323,7 @@ export class Supervisor {
     this.attempts[role]++;
     this.figures.restarts[role]++;
     this.opts.metrics?.updateRestarts({ InputProcess: this.figures.restarts.input, OutputProcess: this.figures.restarts.output });
-    const delay = restartDelayMs(this.attempts[role]);
+    const delay = backoffDelayMs(this.attempts[role] - 1, RESTART_BACKOFF);
     this.log.error(`${h.processName} (pid=${h.pid ?? '?'}) exited unexpectedly (${how}); restart #${this.figures.restarts[role]} in ${(delay / 1000).toFixed(1)}s`);
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);

@@ -13,6 +13,8 @@ export const OUTPUT_ERROR = {
   connectCheck: 403,
   /** A message arrived in the wrong lifecycle state (e.g. batch before init). */
   lifecycle: 404,
+  /** The receiver accepted no data for the stall bound (stall_timeout_in_seconds) while data waited. */
+  stalled: 405,
   /** The spool checkpoint cannot be written (disk full, ...): retried; a crash meanwhile re-sends more. */
   checkpointWrite: 410,
   /** The delivery ledger cannot be written (disk full, ...): retried; a crash meanwhile may let a duplicate through. */
@@ -21,4 +23,6 @@ export const OUTPUT_ERROR = {
   certificateRead: 420,
   /** Certificate expiry check: a configured chain/cert file holds no certificate we can parse. */
   certificateParse: 421,
+  /** A `lookup` group batch whose record is not a lookup job (a bug between input and output): refused. */
+  lookupJob: 440,
 } as const;

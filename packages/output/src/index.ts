@@ -22,7 +22,7 @@ export { createTlsSender, tlsConnector, type TlsSenderOptions } from './senders/
 export { createTcpSender, tcpConnector, type TcpSenderOptions } from './senders/tcp-sender.js';
 export { createConsoleSender, type ConsoleSenderOptions } from './senders/console-sender.js';
 export { createStreamSender, type Connector, type StreamSenderOptions } from './senders/stream-sender.js';
-export { backoffMs, deliveryResult, describeSocketError, type BackoffPolicy, type DeliveryResult } from './senders/delivery.js';
+export { deliveryResult, describeSocketError, type BackoffPolicy, type DeliveryResult } from './senders/delivery.js';
 export type { Sender, SenderCounters, SenderStatus } from './senders/types.js';
 export { loadTlsMaterial, type TlsMaterial, type TlsMaterialPaths } from './senders/tls-material.js';
 export { SenderManager, GROUP_NAME, type PeriodStats } from './sender-manager.js';

@@ -1,21 +1,16 @@
 /**
- * Legacy lookup line protocol over the syslog stream (devo-sdk `Lookup`, reference/devo.md §2).
- * Pure functions only: nothing in the collector emits lookups yet. Lines are sent with the default
- * header date (`Jan  1 00:00:00`), PRI 14 and the local host name, like devo-sdk does.
+ * Legacy lookup line protocol over the syslog stream (devo-sdk `Lookup`, reference/devo.md §2): the
+ * line encoder of a LookupJob (common lookup-job.ts). Lines are sent with the default header date
+ * (`Jan  1 00:00:00`), PRI 14 and the local host name, like devo-sdk does.
  *
  *   control: tag my.lookup.control.<name>.<FULL|INC>, message <id>_<name>|<START|END>|<headers JSON>
  *   data:    tag my.lookup.data.<name>[.DELETE],      message <id>_<name>|<key>,<col>,...
  */
+import type { LookupAction, LookupColumn, LookupJob } from '@devo-collector/common';
 import { DEVO_DEFAULT_DATE, formatDevoLine } from './format.js';
 
-export type LookupAction = 'FULL' | 'INC';
+export type { LookupAction, LookupColumn, LookupColumnType } from '@devo-collector/common';
 export type LookupControlOp = 'START' | 'END';
-export type LookupColumnType = 'str' | 'int' | 'int4' | 'int8' | 'float' | 'bool' | 'ip4';
-
-export interface LookupColumn {
-  name: string;
-  type: LookupColumnType;
-}
 
 export interface LookupSpec {
   /** `^[A-Za-z0-9_]+$` */
@@ -105,4 +100,14 @@ export function lookupLines(
     ...deletes.map((r) => line(lookupDataMessage(spec, r, true))),
     line(lookupControlMessage(spec, action, 'END')),
   ];
+}
+
+/**
+ * A job's lines (START, upserts, DELETE rows, END). Quotes are doubled and LFs written `\n`
+ * (devo-sdk's escape_quotes/escape_newline, capture 07's form): inventory values are free text
+ * (host names, tag names) and an unescaped quote or LF would break the row or the line.
+ */
+export function lookupJobLines(job: LookupJob, hostname: string): string[] {
+  const spec: LookupSpec = { name: job.name, lookupId: job.lookupId, columns: job.columns, keyIndex: job.keyIndex, escapeQuotes: true, escapeNewline: true };
+  return lookupLines(spec, job.action, hostname, job.upserts, job.deletes);
 }

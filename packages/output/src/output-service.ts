@@ -31,6 +31,7 @@ import {
 import { OUTPUT_ERROR } from './errors.js';
 import { formatBatch, formatBatchFrames, formatLinesFrames, type FormattedFrame } from './format.js';
 import { InternalFeed } from './internal-feed.js';
+import { formatLookupFrames } from './lookup-frames.js';
 import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
 import { checkOutput } from './output-check.js';
 import { OutputHealthTracker, sameHealth } from './output-health.js';
@@ -51,7 +52,7 @@ export interface OutputServiceOptions {
   /** How often health is evaluated; a change is reported at once (default 1 s). */
   healthCheckPeriodMs?: number;
   /** Test knobs passed to every sender manager. */
-  tuning?: Pick<SenderManagerOptions, 'settleMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
+  tuning?: Pick<SenderManagerOptions, 'quietMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
 export type BatchAnswer = Extract<OutputToSupervisorMessage, { type: 'batch-durable' | 'batch-failed' }>;
@@ -282,13 +283,27 @@ export class OutputService {
         this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${total} records were already spooled before a restart and are not sent again`);
       }
     }
-    const count = bounds ? bounds.length : records.length;
+    let count = bounds ? bounds.length : records.length;
     if (count === 0) return Promise.resolve(null);
-    const bytes = bounds ? bounds.reduce((n, [s, e]) => n + e - s, 0) : records === batch.records ? batch.bytes : utf8Bytes(records);
+    let bytes = bounds ? bounds.reduce((n, [s, e]) => n + e - s, 0) : records === batch.records ? batch.bytes : utf8Bytes(records);
+    // A lookup batch is one record (its job): kept whole or dropped whole by the replay filter.
     const frames = (octetCounting: boolean): FormattedFrame[] =>
-      lines && bounds
-        ? formatLinesFrames(batch, lines, bounds, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
-        : formatBatchFrames(records === batch.records ? batch : { ...batch, records }, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
+      batch.group === 'lookup'
+        ? formatLookupFrames(batch, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
+        : lines && bounds
+          ? formatLinesFrames(batch, lines, bounds, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
+          : formatBatchFrames(records === batch.records ? batch : { ...batch, records }, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
+    if (batch.group === 'lookup') {
+      // A job that does not parse is refused whole, before anything is spooled.
+      // Counted as the lines it becomes (msg_enqueued_lookup_*).
+      try {
+        const all = formatLookupFrames(batch, hostname, false, Infinity)[0];
+        count = all?.messages ?? 0;
+        bytes = all?.payload.length ?? 0;
+      } catch (err) {
+        return Promise.resolve(new OutputError(OUTPUT_ERROR.lookupJob, `batch ${batch.batchId} (${batch.serviceName}) is not a lookup job: ${(err as Error).message}`));
+      }
+    }
     // Once every frame is in the spool files (before their fsync), a crash of this process no
     // longer loses them: a restart sends them, so the input's replay of this unacknowledged batch
     // must find its keys in the ledger already (see delivery-ledger.ts).
@@ -304,6 +319,8 @@ export class OutputService {
     // Every frame of every output is appended in this tick, in order: they share the group commits.
     const appends: Promise<void>[] = [];
     for (const r of this.outputs) {
+      // Lookups go to Devo (devo_platform, relay) and the console only, as the SDK routes them.
+      if (batch.group === 'lookup' && r.config.type === 'syslog') continue;
       const manager = r.managers[batch.group];
       for (const f of frames(r.config.octetCounting)) {
         unwritten++;

@@ -7,6 +7,7 @@
  */
 import type { Writable } from 'node:stream';
 import { createLogger, type GlobalsConfig, type OutputConfig, type SenderGroup } from '@devo-collector/common';
+import { gzipMember } from './gzip-member.js';
 import { openSpool, spoolDir, type Spool } from './spool.js';
 import { createConsoleSender } from './senders/console-sender.js';
 import type { BackoffPolicy } from './senders/delivery.js';
@@ -55,7 +56,7 @@ export interface SenderManagerOptions {
   /** The syslog hostname, for the "Created a sender" line. */
   hostname?: string;
   /** Test knobs; production uses the defaults. */
-  settleMs?: number;
+  quietMs?: number;
   backoff?: BackoffPolicy;
   checkpointIntervalMs?: number;
   consoleStream?: Writable;
@@ -92,15 +93,17 @@ export class SenderManager {
       logger,
     });
     const m = new SenderManager(o, spool);
-    const n = o.output.type === 'console' ? 1 : Math.max(1, o.output.concurrency);
+    // One sender for lookups: a lookup's START, rows and END must reach Devo in order, and two
+    // connections would not keep it.
+    const n = o.output.type === 'console' || o.group === 'lookup' ? 1 : Math.max(1, o.output.concurrency);
     for (let i = 0; i < n; i++) m.senders.push(m.createSender(`${prefix}Sender(${group},${prefix.toLowerCase()}_sender_${i})`));
     return m;
   }
 
   private createSender(name: string): Sender {
-    const { output, settleMs, backoff, hostname } = this.o;
+    const { output, quietMs, backoff, hostname } = this.o;
     const logger = createLogger(name);
-    const common = { name, output, spool: this.spool, logger, settleMs, backoff, hostname };
+    const common = { name, output, spool: this.spool, logger, quietMs, backoff, hostname };
     if (output.type === 'console') return createConsoleSender({ name, spool: this.spool, logger, stream: this.o.consoleStream });
     return usesTls(output) ? createTlsSender(common) : createTcpSender(common);
   }
@@ -116,15 +119,25 @@ export class SenderManager {
     const period = this.o.globals.senderStatsPeriodMs;
     mainLog.info(`${this.monitorName} -> Starting thread (every ${Math.round(period / 1000)} seconds)`);
     mainLog.info(`${this.name} -> Starting thread`);
+    if (this.group === 'standard' && this.o.output.compression === 'gzip') {
+      createLogger(this.name).info(`Frames are sent as gzip members (zlib level ${this.o.output.compressionLevel}), every sender group of this output`);
+    }
     this.last.atMs = Date.now();
     this.monitor = setInterval(() => this.report(monitorLog), period);
     this.monitor.unref();
   }
 
+  /**
+   * Every frame of every group of this output enters its spool here: with `compression: gzip` as
+   * one gzip member (gzip-member.ts), so the spool holds what goes on the wire. `enqueued.bytes`
+   * counts those (wire) bytes.
+   */
   async append(payload: Buffer, messages: number, onWritten?: () => void): Promise<void> {
-    await this.spool.append(payload, messages, onWritten);
+    const out = this.o.output;
+    const frame = out.compression === 'gzip' ? gzipMember(payload, out.compressionLevel) : payload;
+    await this.spool.append(frame, messages, onWritten);
     this.enqueued.count += messages;
-    this.enqueued.bytes += payload.length;
+    this.enqueued.bytes += frame.length;
   }
 
   /** Totals since start over all senders of the group. */

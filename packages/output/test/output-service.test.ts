@@ -48,7 +48,7 @@ function service(messages: OutputToSupervisorMessage[], consoleStream?: PassThro
   return new OutputService({
     send: (m) => void messages.push(m),
     metricsPeriodMs: 100,
-    tuning: { settleMs: 100, checkpointIntervalMs: 20, backoff: { baseMs: 50, capMs: 200 }, consoleStream },
+    tuning: { quietMs: 100, checkpointIntervalMs: 20, backoff: { baseMs: 50, capMs: 200 }, consoleStream },
   });
 }
 
@@ -56,7 +56,7 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
   it('monitor lines, internal records without recursion, metric message, idle + age reconnects, exactly once', async () => {
     receiver = await startTcpReceiver();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-'));
-    const out = outputConfig({ name: 'relay_1', type: 'syslog', port: receiver.port, idleReconnectMs: 250, maxConnectionAgeMs: 600 });
+    const out = outputConfig({ name: 'relay_1', type: 'syslog', port: receiver.port, idleReconnectMs: 250, maxConnectionAgeMs: 1_000 });
     const messages: OutputToSupervisorMessage[] = [];
     const svc = service(messages);
     await svc.handle({ type: 'init', config: compiledConfig(dir, [out], { senderStatsPeriodMs: 400 }), validateOnly: false });
@@ -65,10 +65,11 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     expect((messages[1] as Extract<OutputToSupervisorMessage, { type: 'metrics' }>).metrics.health).toEqual({ relay_1: { state: 'ok' } });
     expect(svc.getState()).toBe('running');
 
-    // A steady stream for ~1.2 s: the 600 ms connection age forces a reconnect mid-stream.
+    // A steady stream for ~1.8 s: the 1 s connection age forces a reconnect mid-stream (a clean
+    // close confirms only on a connection at least PROVE_MS = 1 s old).
     for (let i = 0; i < 40; i++) {
       await svc.handle({ type: 'batch', batch: batch(i) });
-      await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 45));
     }
     await receiver.waitFor((t) => numbers(t).length >= 400);
     // Idle longer than idleReconnectMs: the connection is closed, the next batch opens a new one.

@@ -81,7 +81,7 @@ describe('resume file', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     a.file.write({ segment: 1, offset: 100 });
     a.file.write({ segment: 1, offset: 200 });
-    a.file.write({ segment: 2, offset: 50 }, true);
+    a.file.write({ segment: 2, offset: 50 });
     const bytes = readFileSync(file);
     expect(bytes.length).toBe(RESUME_FILE_BYTES);
     expect(decodeResumeSlot(bytes.subarray(0, RESUME_SLOT_BYTES))).toMatchObject({ sequence: 2, segment: 1, offset: 200 });
@@ -111,7 +111,7 @@ describe('resume file', () => {
       symlinkSync('/dev/full', file);
       const r = await ResumeFile.open(file, testLogger('Spool'), BOOT);
       expect(r.record).toBeNull();
-      r.file.write({ segment: 1, offset: 10 }, true);
+      r.file.write({ segment: 1, offset: 10 });
       expect(existsSync(file)).toBe(false); // the link is gone, /dev/full itself untouched
       expect(existsSync('/dev/full')).toBe(true);
       expect(logs.records.filter((x) => x.level === 'error' && x.message.includes('Cannot write the spool resume record'))).toHaveLength(1);
@@ -162,41 +162,28 @@ describe('file spool resume after a crash', () => {
     return out;
   }
 
-  it('resumes right after the last frame marked written, with no checkpoint written in between', async () => {
+  it('resumes right after the last settled frame, with no checkpoint written in between', async () => {
     const s = await spoolWith(6);
-    for (let i = 0; i < 4; i++) s.markWritten((await s.next())!.seq);
+    for (let i = 0; i < 4; i++) s.settle((await s.next())!.seq);
     expect(await recoverAfterCrash()).toEqual(['f4', 'f5']);
-    expect(logs.records.some((r) => r.message.includes('Resuming after the frames already handed to a healthy connection'))).toBe(true);
+    expect(logs.records.some((r) => r.message.includes('Resuming after the frames the receiver confirmed'))).toBe(true);
   });
 
-  it('a release of written frames moves the position back at once (no loss); a later gap stops it', async () => {
-    const s = await spoolWith(6);
-    const frames = [];
-    for (let i = 0; i < 5; i++) frames.push((await s.next())!);
-    for (const f of frames) s.markWritten(f.seq);
-    // The connection that carried f2.. failed: f2 and f3 come back; f4 stays written.
-    s.release(frames[2]!.seq);
-    s.release(frames[3]!.seq);
-    expect(await recoverAfterCrash()).toEqual(['f2', 'f3', 'f4', 'f5']);
-    // Re-sent and written again: the position moves over f2..f4.
-    const again = [(await s.next())!, (await s.next())!];
-    expect(again.map((f) => f.payload.toString())).toEqual(['f2', 'f3']);
-    for (const f of again) s.markWritten(f.seq);
-    expect(await recoverAfterCrash()).toEqual(['f5']);
-  });
-
-  it('settled frames count as written; a release of a never-written frame changes nothing', async () => {
-    const s = await spoolWith(4);
+  it('frames handed out but not settled are recovered, even behind a settled one (only the settled prefix counts)', async () => {
+    const s = await spoolWith(5);
     const [a, b, c] = [(await s.next())!, (await s.next())!, (await s.next())!];
     s.settle(a.seq);
-    s.markWritten(b.seq);
-    s.release(c.seq);
-    expect(await recoverAfterCrash()).toEqual(['f2', 'f3']);
+    s.settle(c.seq); // confirmed out of order (two connections): b still holds the prefix back
+    expect(await recoverAfterCrash()).toEqual(['f1', 'f2', 'f3', 'f4']);
+    s.release(b.seq);
+    expect(await recoverAfterCrash()).toEqual(['f1', 'f2', 'f3', 'f4']);
+    s.settle((await s.next())!.seq);
+    expect(await recoverAfterCrash()).toEqual(['f3', 'f4']);
   });
 
   it('a torn newest slot falls back to the older record: more re-sent, nothing lost', async () => {
     const s = await spoolWith(4);
-    for (let i = 0; i < 3; i++) s.markWritten((await s.next())!.seq);
+    for (let i = 0; i < 3; i++) s.settle((await s.next())!.seq);
     const file = path.join(dir, 'resume.bin');
     const bytes = readFileSync(file);
     const newest = newestResumeRecord(bytes)!;
@@ -220,23 +207,24 @@ describe('file spool resume after a crash', () => {
     expect(logs.records.some((r) => r.level === 'warn' && r.message.includes('predates a reboot'))).toBe(true);
   });
 
-  it('reads the resume fields of an older checkpoint.json when resume.bin has no record', async () => {
+  it('ignores a record of the earlier format (DVR1: frames merely handed to the kernel)', async () => {
     const s = await spoolWith(4);
-    const f0 = (await s.next())!;
-    s.settle(f0.seq);
+    s.settle((await s.next())!.seq);
     await s.flushCheckpoint();
-    const cp = JSON.parse(readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')) as { segment: number; offset: number };
-    expect(cp).not.toHaveProperty('resumeSegment');
-    // What the previous version wrote: the resume position two frames further ("f1", "f2" = 2 bytes + 16 header each).
-    writeFileSync(path.join(dir, 'checkpoint.json'), JSON.stringify({ ...cp, resumeSegment: cp.segment, resumeOffset: cp.offset + 2 * 18 }));
-    writeFileSync(path.join(dir, 'resume.bin'), Buffer.alloc(RESUME_FILE_BYTES));
-    expect(await recoverAfterCrash()).toEqual(['f3']);
+    const file = path.join(dir, 'resume.bin');
+    const newest = newestResumeRecord(readFileSync(file))!;
+    const old = encodeResumeRecord({ sequence: newest.sequence + 1, segment: newest.segment, offset: 10_000, bootId: currentBootId() });
+    old.writeUInt32LE(0x31525644, 0); // "DVR1"; the CRC covers bytes 8.. only: a valid old record
+    const bytes = Buffer.alloc(RESUME_FILE_BYTES);
+    old.copy(bytes, resumeSlotOffset(newest.sequence + 1));
+    writeFileSync(file, bytes);
+    expect(await recoverAfterCrash()).toEqual(['f1', 'f2', 'f3']);
   });
 });
 
 
 describe('file spool resume, random operation sequences', () => {
-  it('after a crash at any point recovery starts exactly after the settled-or-written prefix, incarnation after incarnation', async () => {
+  it('after a crash at any point recovery starts exactly after the settled prefix, incarnation after incarnation', async () => {
     const logs = captureLogs();
     try {
       for (let trial = 0; trial < 30; trial++) {
@@ -252,11 +240,11 @@ describe('file spool resume, random operation sequences', () => {
         let names: string[] = [];
         let spool = (await open()).spool;
         for (let incarnation = 0; incarnation < 3; incarnation++) {
-          const state: Array<'ready' | 'leased' | 'written' | 'settled'> = names.map(() => 'ready');
+          const state: Array<'ready' | 'leased' | 'settled'> = names.map(() => 'ready');
           const seqOf = new Map<number, number>();
           for (let op = 0; op < 30; op++) {
             const r = rand();
-            const leased = state.flatMap((st, i) => (st === 'leased' || st === 'written' ? [i] : []));
+            const leased = state.flatMap((st, i) => (st === 'leased' ? [i] : []));
             const pick = (): number => leased[Math.floor(rand() * leased.length)] as number;
             if (r < 0.25) {
               const n = 1 + Math.floor(rand() * 3);
@@ -273,10 +261,6 @@ describe('file spool resume, random operation sequences', () => {
                 state[i] = 'leased';
                 seqOf.set(i, f.seq);
               }
-            } else if (r < 0.7 && leased.length) {
-              const i = pick();
-              spool.markWritten(seqOf.get(i) as number);
-              if (state[i] === 'leased') state[i] = 'written';
             } else if (r < 0.82 && leased.length) {
               const i = pick();
               spool.release(seqOf.get(i) as number);
@@ -291,7 +275,7 @@ describe('file spool resume, random operation sequences', () => {
           }
           // kill -9 now: the next process opens the directory.
           let prefix = 0;
-          while (prefix < state.length && (state[prefix] === 'written' || state[prefix] === 'settled')) prefix++;
+          while (prefix < state.length && state[prefix] === 'settled') prefix++;
           crashed.push(spool);
           spool = (await open()).spool;
           // Hand out everything recovered to read it, then give it all back: the new incarnation starts from these.

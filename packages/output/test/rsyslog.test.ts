@@ -42,7 +42,7 @@ describe.skipIf(!rsyslogAvailable())('TLS sender against rsyslog (imtcp + gtls, 
     const before = rsyslog.lines().length;
     const spool = await spoolWith(500, mkdtempSync(path.join(os.tmpdir(), 'rs-')));
     const out = outputConfig({ port: rsyslog.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 200, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
     sender.start();
     const lines = (await rsyslog.waitForLines(before + 500)).slice(before);
     expect(numbers(lines)).toEqual(Array.from({ length: 500 }, (_, i) => i));
@@ -59,7 +59,7 @@ describe.skipIf(!rsyslogAvailable())('TLS sender against rsyslog (imtcp + gtls, 
     copyFileSync(certs.otherCaPath, chain);
     const spool = await spoolWith(200, path.join(dir, 'spool'));
     const out = outputConfig({ port: rsyslog.port, chainPath: chain, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 200, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
     sender.start();
     await new Promise((r) => setTimeout(r, 1_000));
     expect(rsyslog.lines().length).toBe(before);
@@ -75,7 +75,7 @@ describe.skipIf(!rsyslogAvailable())('TLS sender against rsyslog (imtcp + gtls, 
     const before = rsyslog.lines().length;
     const spool = await spoolWith(50, mkdtempSync(path.join(os.tmpdir(), 'rs-')));
     const out = outputConfig({ port: rsyslog.port, chainPath: certs.caPath, certPath: certs.rogueClientCertPath, keyPath: certs.rogueClientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 300, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 300, backoff: FAST });
     sender.start();
     await new Promise((r) => setTimeout(r, 1_500));
     expect(rsyslog.lines().length).toBe(before);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBatch, splitFrameLines } from '../src/format.js';
 import { openSpool, type Spool } from '../src/spool.js';
-import { deliveryResult, backoffMs, describeSocketError } from '../src/senders/delivery.js';
+import { deliveryResult, describeSocketError } from '../src/senders/delivery.js';
 import { createTlsSender } from '../src/senders/tls-sender.js';
 import { generateTestCerts, type TestCerts } from './helpers/certs.js';
 import { outputConfig } from './helpers/config.js';
@@ -47,8 +47,8 @@ describe('delivery result', () => {
       cause: 'connection refused',
     });
     expect(deliveryResult(new TypeError('bad'), 1).kind).toBe('rejected');
-    expect(backoffMs(10, undefined, () => 1)).toBe(60_000);
-    expect(backoffMs(3, undefined, () => 0)).toBe(4_000);
+    // Attempt 3 of the default 2 s -> 60 s policy: 8 s, jittered down to half (common's table test).
+    expect(deliveryResult(Object.assign(new Error('x'), { code: 'ECONNRESET' }), 3, undefined, () => 0)).toMatchObject({ retryInMs: 4_000 });
     expect(describeSocketError(Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }))).toMatch(
       /^certificate not trusted: chain verification failed/,
     );
@@ -63,7 +63,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 200, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
     await appendRecords(spool, 0, 1000);
     sender.start();
     await receiver.waitFor((t) => t.endsWith('{"n":999}\n'));
@@ -81,7 +81,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
     const senders = [0, 1, 2].map((i) =>
-      createTlsSender({ name: `DevoSender(standard_senders,devo_sender_${i})`, output: out, spool, logger: testLogger(), settleMs: 100, backoff: FAST }),
+      createTlsSender({ name: `DevoSender(standard_senders,devo_sender_${i})`, output: out, spool, logger: testLogger(), quietMs: 100, backoff: FAST }),
     );
     await appendRecords(spool, 0, 3000);
     for (const s of senders) s.start();
@@ -99,7 +99,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 200, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
     const big = JSON.stringify({ n: 0, blob: 'x'.repeat(1024 * 1024) });
     await spool.append(formatBatch({ tag: 'my.app.big', records: [big], createdAtMs: AT }, 'h', false), 1);
     sender.start();
@@ -116,7 +116,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     copyFileSync(certs.otherCaPath, chain);
     const spool = await spoolIn(path.join(dir, 'spool'));
     const out = outputConfig({ port: receiver.port, chainPath: chain, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger('DevoSender(standard_senders,devo_sender_0)'), settleMs: 200, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger('DevoSender(standard_senders,devo_sender_0)'), quietMs: 200, backoff: FAST });
     await appendRecords(spool, 0, 100);
     sender.start();
     await new Promise((r) => setTimeout(r, 800));
@@ -135,7 +135,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), settleMs: 500, backoff: FAST });
+    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 500, backoff: FAST });
     sender.start();
     const N = 20_000;
     const feeding = (async () => {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { CompiledConfig } from './types.js';
 import { validateDefinitions } from './definitions.js';
 import { compileDarktraceInput } from './input-config.js';
-import { compileOutputs } from './outputs-config.js';
+import { compileOutputs, compressionLevel } from './outputs-config.js';
 import { compileGlobals } from './globals-config.js';
 import { fail, isDict, show } from './checks.js';
 import { registerSecret } from '../secrets.js';
@@ -47,7 +47,7 @@ export function compileConfig(userRaw: unknown, definitionsRaw: unknown, opts: C
   registerSecret(darktrace.credentials.publicToken);
   registerSecret(darktrace.credentials.privateToken);
   for (const s of [...proxySecrets(darktrace.proxy?.httpsProxy ?? null), ...proxySecrets(darktrace.proxy?.httpProxy ?? null)]) registerSecret(s);
-  const outputs = compileOutputs(raw.outputs, opts.cwd);
+  const outputs = compileOutputs(raw.outputs, opts.cwd, compressionLevel(raw.globals));
   const globals = compileGlobals(raw.globals, opts.cwd);
   return {
     source: { configPath: opts.configPath, definitionsPath: opts.definitionsPath, mode: opts.mode },

@@ -14,7 +14,14 @@ export interface ServiceDefinition {
   devoTag: string;
   uniqueId: string | null;
   persistenceVersion: number;
+  /** Lookup services (devices): the default Devo lookup name; null for event services. */
+  lookupName: string | null;
+  /** The service's own default `request_period_in_seconds` (devices: 3600), else null (module_globals'). */
+  requestPeriodSeconds: number | null;
 }
+
+/** A Devo lookup name (devo-sdk `Lookup`): letters, digits and `_`. */
+export const LOOKUP_NAME = /^[A-Za-z0-9_]+$/;
 
 export interface ModuleGlobals {
   requestPeriodSeconds: number;
@@ -67,8 +74,17 @@ function validateService(path: string, props: unknown): ServiceDefinition {
   }
   if (!Number.isInteger(tw)) fail(12, `"${path}.time_window_interval_in_minutes" property must be an integer`);
   if ((tw as number) < 0) fail(13, `"${path}.time_window_interval_in_minutes" property can not be a negative value`);
-  if (isMissingOrEmpty(p.devo_tag)) fail(14, `"${path}.devo_tag" mandatory property is missing or empty`);
-  if (typeof p.devo_tag !== 'string') fail(15, `"${path}.devo_tag" property must be a string`);
+  // A lookup service (lookup_name) sends my.lookup.* lines: it has no devo_tag.
+  const lookup = p.lookup_name !== undefined;
+  if (lookup && (typeof p.lookup_name !== 'string' || !LOOKUP_NAME.test(p.lookup_name))) {
+    fail(70, `"${path}.lookup_name" must be a Devo lookup name (letters, digits and _), got ${JSON.stringify(p.lookup_name)}`);
+  }
+  if (!lookup && isMissingOrEmpty(p.devo_tag)) fail(14, `"${path}.devo_tag" mandatory property is missing or empty`);
+  if (!lookup && typeof p.devo_tag !== 'string') fail(15, `"${path}.devo_tag" property must be a string`);
+  const rp = p.request_period_in_seconds;
+  if (rp !== undefined && !(Number.isInteger(rp) && (rp as number) > 0)) {
+    fail(71, `"${path}.request_period_in_seconds" must be a positive integer, got ${JSON.stringify(rp)}`);
+  }
   if (p.unique_id !== undefined && p.unique_id !== null && typeof p.unique_id !== 'string') {
     fail(16, `"${path}.unique_id" property must be a string`);
   }
@@ -83,9 +99,11 @@ function validateService(path: string, props: unknown): ServiceDefinition {
     dateFormat: p.date_format as string,
     endpoint: p.endpoint as string,
     timeWindowIntervalMinutes: tw as number,
-    devoTag: p.devo_tag as string,
+    devoTag: lookup ? `my.lookup.${p.lookup_name as string}` : (p.devo_tag as string),
     uniqueId: (p.unique_id as string | undefined) ?? null,
     persistenceVersion: pv as number,
+    lookupName: lookup ? (p.lookup_name as string) : null,
+    requestPeriodSeconds: (rp as number | undefined) ?? null,
   };
 }
 

@@ -41,9 +41,10 @@ const globalsSchema = {
         port: { type: 'integer', minimum: 0, maximum: 65535 },
       },
     },
+    // The level of the gzip members of outputs with `compression: gzip` (read by outputs-config.ts).
+    devo_sender_compression_level: { type: 'integer', minimum: 0, maximum: 9 },
     // The vendor's keys with no effect here (docs/configuration.md): type-checked, then ignored.
     devo_sender_threshold_for_using_gzip_in_transport_layer: { type: 'number', minimum: 0 },
-    devo_sender_compression_level: { type: 'integer', minimum: 0, maximum: 9 },
     devo_sender_compression_buffer_in_bytes: { type: 'integer', minimum: 1 },
     multiprocessing: { type: 'boolean' },
   },

@@ -1,18 +1,19 @@
 /**
  * `inputs.darktrace`: the documented InitVariablesError ids 20-35 in the vendor's order, then our
- * own checks (ids 36-45, 69 for the proxy, docs/errors.md). Produces the resolved DarktraceInputConfig.
+ * own checks (ids 36-45, 62-64 for the score filters, 69 for the proxy, docs/errors.md). Produces the resolved DarktraceInputConfig.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { DarktraceInputConfig, ServiceConfig, ServiceName } from './types.js';
 import { SERVICE_NAMES } from './types.js';
-import type { Definitions } from './definitions.js';
+import { LOOKUP_NAME, type Definitions, type ServiceDefinition } from './definitions.js';
 import { fail, isDict, isMissingOrEmpty, show, type Dict } from './checks.js';
 import { parseStartTime } from './start-time.js';
 import { parseRequestsLimits } from './requests-limits.js';
 import { tokenFromInlineOrFile } from './token-files.js';
 import { compileProxy, type ProxyEnvironment } from './proxy-config.js';
+import { compileScoreFilters } from './score-filters.js';
 
 /**
  * Devo tag: 3-8 dot-separated segments of [a-z0-9_]. The SDK template schema asks for 4-8, but the
@@ -80,6 +81,7 @@ function compileService(
   if (!isDict(raw)) fail(31, `${where} property must be a dictionary`);
   const s = raw as Dict;
   const def = defs.services[name];
+  if (def.lookupName !== null) return compileLookupService(where, name, s, def, defs);
   for (const key of ['override_devo_tag', 'override_tag'] as const) {
     if (s[key] !== undefined && s[key] !== null && typeof s[key] !== 'string') fail(32, `${where}.${key} property must be a string`);
   }
@@ -116,6 +118,7 @@ function compileService(
   const tag = userTag ?? def.devoTag;
   if (!DEVO_TAG.test(tag)) fail(40, `${where}.${tagKey} ${show(tag)} is not a valid Devo tag (3-8 dot-separated segments of a-z, 0-9, _)`);
   const requestsLimits = parseRequestsLimits(s.requests_limits, `${where}.requests_limits`);
+  const scoreFilters = compileScoreFilters(name, s, where);
   const kind = def.timeWindowIntervalMinutes > 0 ? 'time-slot' : 'stateless';
   const windowMinutes = (ow as number | undefined) ?? def.timeWindowIntervalMinutes;
   const windowMs = windowMinutes * 60_000;
@@ -124,6 +127,7 @@ function compileService(
     kind,
     endpoint: def.endpoint,
     tag,
+    lookupName: null,
     uniqueId: def.uniqueId,
     requestPeriodMs: requestPeriodSeconds * 1000,
     // No start time: begin one window back, so the first pull has something to show.
@@ -144,6 +148,40 @@ function compileService(
       },
     ],
     requestsLimits,
+    scoreFilters,
+  };
+}
+
+/**
+ * A lookup service (devices): an inventory pulled every `request_period_in_seconds` (default the
+ * definition's, 3600 s) and sent as the Devo lookup `lookup_name` (default `darktrace_devices`).
+ */
+function compileLookupService(where: string, name: ServiceName, s: Dict, def: ServiceDefinition, defs: Definitions): ServiceConfig {
+  const requestPeriodSeconds = optionalPositiveInt(
+    s.request_period_in_seconds, `${where}.request_period_in_seconds`, 37, def.requestPeriodSeconds ?? defs.moduleGlobals.requestPeriodSeconds);
+  const given = s.lookup_name;
+  if (given !== undefined && given !== null && (typeof given !== 'string' || !LOOKUP_NAME.test(given))) {
+    fail(72, `${where}.lookup_name must be a Devo lookup name (letters, digits and _, as ^[A-Za-z0-9_]+$), got ${show(given)}`);
+  }
+  const lookupName = typeof given === 'string' ? given : (def.lookupName as string);
+  return {
+    name,
+    kind: 'lookup',
+    endpoint: def.endpoint,
+    tag: `my.lookup.${lookupName}`,
+    lookupName,
+    uniqueId: def.uniqueId,
+    requestPeriodMs: requestPeriodSeconds * 1000,
+    startTimeMs: 0,
+    startTimeText: '',
+    windowMs: 0,
+    persistenceVersion: def.persistenceVersion,
+    maxWindowsInFlight: 1,
+    overlapMs: 0,
+    maxSeenIds: 0,
+    overridingRules: [],
+    requestsLimits: parseRequestsLimits(s.requests_limits, `${where}.requests_limits`),
+    scoreFilters: {},
   };
 }
 

@@ -11,7 +11,7 @@ import { fail, isDict } from './checks.js';
 const OUTPUT_KEYS = [
   'type', // `type: SSL` inside config (devo.md §3.3); next to config: the output type
   'address', 'url', 'port', 'chain', 'cert', 'key',
-  'check_hostname', 'octet_counting', 'concurrent_connections', 'stall_timeout_in_seconds',
+  'check_hostname', 'octet_counting', 'compression', 'concurrent_connections', 'stall_timeout_in_seconds', 'peer_receive_buffer_in_mb',
   // Collector Server loggers keep their original names next to the renamed ones.
   'chain_loc', 'cert_loc', 'key_loc', 'location',
   // The vendor's sender settings: accepted, no effect (our sender has its own reconnect policy).
@@ -69,7 +69,14 @@ export const KNOWN_KEYS: readonly string[] = [
   'inputs.darktrace.services.*.override_devo_tag',
   'inputs.darktrace.services.*.override_tag',
   'inputs.darktrace.services.*.override_time_window_interval_in_minutes',
+  // Score filters: which service takes which is id 64 (score-filters.ts).
+  'inputs.darktrace.services.*.minscore',
+  'inputs.darktrace.services.*.mingroupscore',
   ...LIMITS('inputs.darktrace.services.*'),
+  // The device inventory (a lookup, not events): no start time, window or tag of its own.
+  'inputs.darktrace.services.devices.request_period_in_seconds',
+  'inputs.darktrace.services.devices.lookup_name',
+  ...LIMITS('inputs.darktrace.services.devices'),
 ];
 
 interface KeyNode {

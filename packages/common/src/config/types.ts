@@ -4,24 +4,32 @@
  * ms). Workers receive it in their `init` message and never read files or process.env for config.
  */
 
-export type ServiceName = 'modelbreaches' | 'aianalyst_incidentevents' | 'antigena' | 'summarystatistics' | 'status';
+export type ServiceName = 'modelbreaches' | 'aianalyst_incidentevents' | 'antigena' | 'summarystatistics' | 'status' | 'devices';
 export const SERVICE_NAMES: readonly ServiceName[] = [
   'modelbreaches',
   'aianalyst_incidentevents',
   'antigena',
   'summarystatistics',
   'status',
+  'devices',
 ];
 
-export type ServiceKind = 'time-slot' | 'stateless';
+/** `lookup`: the answer is an inventory sent as a Devo lookup (devices), not as events. */
+export type ServiceKind = 'time-slot' | 'stateless' | 'lookup';
 
 export interface ServiceConfig {
   name: ServiceName;
   kind: ServiceKind;
   /** e.g. `/modelbreaches` */
   endpoint: string;
-  /** Devo tag: the definitions' devo_tag unless override_devo_tag (alias override_tag) is set. */
+  /**
+   * Devo tag: the definitions' devo_tag unless override_devo_tag (alias override_tag) is set. A
+   * lookup service's lines carry their own tags (`my.lookup.*`): its tag is `my.lookup.<name>`,
+   * used in log lines only.
+   */
   tag: string;
+  /** Lookup services: the Devo lookup name (`lookup_name`, `^[A-Za-z0-9_]+$`); null otherwise. */
+  lookupName: string | null;
   /** Record field that identifies a record (`pbid`, `id`, `codeid`); null for snapshots. */
   uniqueId: string | null;
   requestPeriodMs: number;
@@ -40,6 +48,17 @@ export interface ServiceConfig {
   overridingRules: OverridingRule[];
   /** This service's `requests_limits` (on top of the input's), or null when not defined. */
   requestsLimits: RequestsLimit[] | null;
+  /** `minscore` / `mingroupscore` sent with every request ({} when none); see score-filters.ts. */
+  scoreFilters: ScoreFilters;
+}
+
+/**
+ * Score filters the appliance applies: `minscore` (modelbreaches 0-1; AI Analyst event score
+ * 0-100) and `mingroupscore` (AI Analyst incident score 0-100).
+ */
+export interface ScoreFilters {
+  minscore?: number;
+  mingroupscore?: number;
 }
 
 export interface OverridingRule {
@@ -125,6 +144,13 @@ export interface OutputConfig {
   checkHostname: boolean;
   /** RFC 6587 octet counting instead of LF framing. */
   octetCounting: boolean;
+  /**
+   * `compression` (default none): `gzip` writes every spool frame as one gzip member, as
+   * devo-sdk's zip mode does (devo_platform and relay outputs only).
+   */
+  compression: 'none' | 'gzip';
+  /** zlib level of the gzip members: `globals.devo_sender_compression_level` (default 6, the SDK's). */
+  compressionLevel: number;
   /** Concurrent connections per sender group. */
   concurrency: number;
   connectTimeoutMs: number;
@@ -135,6 +161,12 @@ export interface OutputConfig {
    * this long makes the output *stalled* (readiness) and tears its connection down.
    */
   stallTimeoutMs: number;
+  /**
+   * `peer_receive_buffer_in_mb` (default 8): the most bytes the receiver's kernel may hold
+   * acknowledged but unread. A frame counts as delivered once the peer acknowledged this many
+   * bytes beyond it (or the connection closed cleanly); see stream-sender.ts.
+   */
+  peerReceiveBufferBytes: number;
 }
 
 export interface GlobalsConfig {

@@ -4,8 +4,7 @@
  * `batch-rejected` re-sends that batch (same id, same content) after a backoff; `output-restarted`
  * re-sends every unacked batch. Nothing is dropped: a batch leaves `pending` only when acked.
  */
-import { createLogger, formatError, packBatch, sendTo, type EventBatch, type IpcPeer, type SerializedError } from '@devo-collector/common';
-import { backoffDelayMs, type BackoffPolicy } from '../backoff.js';
+import { backoffDelayMs, createLogger, formatError, packBatch, sendTo, type BackoffPolicy, type EventBatch, type IpcPeer, type SerializedError } from '@devo-collector/common';
 import type { BatchSink } from './batch-sink.js';
 
 const REJECT_LOG_EVERY_MS = 10_000;

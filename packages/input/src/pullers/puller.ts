@@ -2,8 +2,7 @@
  * Shared puller contract. Lifecycle: 'idle' -> 'waiting-setup' -> 'running' -> 'draining' ->
  * 'stopped'; `start()` in any state but 'idle' throws, `stop()` is idempotent.
  */
-import { CollectorError, PullError, type ServiceConfig } from '@devo-collector/common';
-import type { BackoffPolicy } from '../backoff.js';
+import { CollectorError, PullError, retryDelayMs, type BackoffPolicy, type ServiceConfig } from '@devo-collector/common';
 import type { DarktraceApi } from '../client.js';
 import type { BatchSink } from '../delivery/batch-sink.js';
 import type { InputMetricsRegistry } from '../metrics.js';
@@ -47,6 +46,11 @@ export const DEFAULT_PULL_RETRY: BackoffPolicy = { baseMs: 1000, capMs: 60_000 }
 export function asPullError(err: unknown): CollectorError {
   if (err instanceof CollectorError) return err;
   return new PullError(301, `Some error occurred while retrieving events from Darktrace server. Error details: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** Wait before the next try of a failed pull: the appliance's Retry-After when the last attempt had one. */
+export function pullRetryDelayMs(attempt: number, e: CollectorError, policy: BackoffPolicy): number {
+  return retryDelayMs(attempt, policy, e instanceof PullError ? e.retryAfterMs : null);
 }
 
 /** Resolves when `signal` aborts (never rejects). */

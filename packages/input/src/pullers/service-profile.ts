@@ -44,12 +44,14 @@ function keyOrHash(record: unknown, id: string): string {
 
 export function serviceProfile(service: ServiceConfig): ServiceProfile {
   const uid = service.uniqueId;
+  // minscore / mingroupscore (config-checked per service): the appliance filters, we send them as is.
+  const filters = service.scoreFilters;
   switch (service.name) {
     case 'modelbreaches':
       return {
         // creationtime=true: filter on creationTime, so a breach created hours after its first
         // activity (`time`) still lands in a window after the cursor (reference §4.2).
-        windowQuery: (s, e) => ({ starttime: s, endtime: e, creationtime: true, includeacknowledged: true, expandenums: true }),
+        windowQuery: (s, e) => ({ starttime: s, endtime: e, creationtime: true, includeacknowledged: true, expandenums: true, ...filters }),
         key: (r) => keyOrHash(r, uid ?? 'pbid'),
         contentHash: () => '',
         recordTimeMs: (r) => toMs(field(r, 'creationTime')),
@@ -58,7 +60,7 @@ export function serviceProfile(service: ServiceConfig): ServiceProfile {
     case 'aianalyst_incidentevents':
       return {
         // includeallpinned=false: pinned events otherwise come back on every poll.
-        windowQuery: (s, e) => ({ starttime: s, endtime: e, includeacknowledged: true, includeallpinned: false }),
+        windowQuery: (s, e) => ({ starttime: s, endtime: e, includeacknowledged: true, includeallpinned: false, ...filters }),
         key: (r) => keyOrHash(r, uid ?? 'id'),
         // Re-emit when the incident scoring or grouping changed (groupScore increases, groups merge).
         contentHash: (r) => sha1(JSON.stringify([field(r, 'groupScore') ?? null, field(r, 'currentGroup') ?? null])),

@@ -4,7 +4,7 @@
  * following ones smaller). A window can be replaced by its halves (response over the size limit).
  * Order is the window order: the cursor is committed in this order.
  */
-import type { TimeSlot } from './time-slot-puller.js';
+import type { TimeSlot } from './time-slot.js';
 
 export interface QueuedSlot<F> {
   slot: TimeSlot;

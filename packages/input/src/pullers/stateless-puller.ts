@@ -3,13 +3,14 @@
  * the vendor's documented statistics lines. A failed request is retried with backoff within the
  * cycle; the next period starts after the snapshot is acknowledged.
  */
-import { backoffDelayMs, sleep } from '../backoff.js';
+import { sleep } from '@devo-collector/common';
 import { buildBatches } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
 import {
   DEFAULT_MAX_IN_FLIGHT_BYTES,
   DEFAULT_PULL_RETRY,
   asPullError,
+  pullRetryDelayMs,
   whenAborted,
   type Puller,
   type PullerOptions,
@@ -65,7 +66,7 @@ class StatelessServicePuller extends PullerBase {
         if (signal.aborted) return;
         const e = asPullError(err);
         this.opts.metrics?.pullError(this.service, e);
-        const delay = backoffDelayMs(attempt, this.opts.retry ?? DEFAULT_PULL_RETRY);
+        const delay = pullRetryDelayMs(attempt, e, this.opts.retry ?? DEFAULT_PULL_RETRY);
         this.log.error(`${e.toString()}; the pull will be retried in ${(delay / 1000).toFixed(1)} seconds`);
         await sleep(delay, signal);
       }

@@ -3,7 +3,7 @@
  * "Initialization"). The checks themselves ran once in the supervisor (compileConfig); these lines
  * report what they settled: the overriding rules and the rate limits in force.
  */
-import { describeRequestsLimits, type DarktraceInputConfig, type Logger, type RequestsLimit, type ServiceConfig } from '@devo-collector/common';
+import { describeRequestsLimits, scoreFiltersText, type DarktraceInputConfig, type Logger, type RequestsLimit, type ServiceConfig } from '@devo-collector/common';
 import type { LimitSpec } from '@devo-collector/darktrace';
 
 const shown = (v: string | number | null): string => (v === null ? 'None' : String(v));
@@ -30,6 +30,9 @@ export function logInitVariables(log: Logger, ownerName: string, input: Darktrac
     ];
     log.info(`<requests_limits> setting has been defined (${parts.join('; ')}); every request to the appliance is limited by it`);
   }
+  const filters = scoreFiltersText(service.scoreFilters);
+  // Said once at start, so a SOC reading the log knows the records below a score are not collected.
+  if (filters) log.info(`Score filters in force: ${filters.replace(/&/g, ', ')} (the appliance returns only records at or above them)`);
   log.info('Adding raw config to the collector store');
   log.info('Running custom validation rules');
   log.info(`${ownerName} Finalizing the execution of init_variables()`);

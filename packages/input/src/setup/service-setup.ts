@@ -11,19 +11,19 @@ import {
   SetupError,
   TransientSetupError,
   createLogger,
+  retryDelayMs,
   serializeError,
+  sleep,
+  type BackoffPolicy,
   type SerializedError,
   type ServiceConfig,
 } from '@devo-collector/common';
-import { backoffDelayMs, sleep, type BackoffPolicy } from '../backoff.js';
 import type { DarktraceApi } from '../client.js';
 import { serviceProfile } from '../pullers/service-profile.js';
 
 /** Short backoff of transient setup failures: 0.5-1 s, doubling, capped at 15-30 s. */
 export const DEFAULT_SETUP_TRANSIENT_RETRY: BackoffPolicy = { baseMs: 1000, capMs: 30_000 };
 export const DEFAULT_SETUP_RETRY_PERIOD_MS = 60_000;
-/** A `Retry-After: 0` must not turn the retry loop into a busy loop. */
-const MIN_RETRY_AFTER_MS = 250;
 
 export interface ServiceSetupOptions {
   inputName: string;
@@ -66,6 +66,8 @@ export function createServiceSetup(opts: ServiceSetupOptions): ServiceSetup {
   const slowRetryMs = opts.slowRetryMs ?? DEFAULT_SETUP_RETRY_PERIOD_MS;
 
   function credentialQuery(): Record<string, string | number | boolean> | undefined {
+    // The inventory can be large: one device is enough to check the tokens.
+    if (opts.service.kind === 'lookup') return { count: 1 };
     if (opts.service.kind !== 'time-slot') return undefined;
     // A one-minute window keeps the check cheap while using the service's real parameters.
     const end = now();
@@ -110,8 +112,7 @@ export function createServiceSetup(opts: ServiceSetupOptions): ServiceSetup {
         transientFailures = 0;
         delay = slowRetryMs;
       } else {
-        const retryAfterMs = a.error instanceof TransientSetupError ? a.error.retryAfterMs : null;
-        delay = retryAfterMs !== null ? Math.max(MIN_RETRY_AFTER_MS, retryAfterMs) : backoffDelayMs(transientFailures, transientRetry);
+        delay = retryDelayMs(transientFailures, transientRetry, a.error instanceof TransientSetupError ? a.error.retryAfterMs : null);
         transientFailures++;
       }
       onAttempt?.({ ok: false, error: serializeError(a.error), transient, retryInMs: delay });

@@ -7,8 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, Memory } from 'lowdb';
-import { createLogger, RuntimeError, type Logger } from '@devo-collector/common';
-import { backoffDelayMs, type BackoffPolicy } from '../backoff.js';
+import { backoffDelayMs, createLogger, RuntimeError, type BackoffPolicy, type Logger } from '@devo-collector/common';
 import { AtomicJsonFileAdapter, StateFileUnusable } from './atomic-file-adapter.js';
 import { emptyServiceState, type ServiceStateDoc } from './service-state.js';
 
@@ -23,6 +22,8 @@ export interface StateStoreOptions {
   service: string;
   /** The configured start_time text (time-slot services) or null. */
   startTimeText: string | null;
+  /** The service's score filters as `scoreFiltersText` writes them ('' for none); undefined: not a filtered service. */
+  filtersText?: string;
   /** `persistence_version` this build writes (service.persistenceVersion). */
   version: number;
   /** Keyed by the version they upgrade from. */
@@ -134,6 +135,9 @@ class LowStateStore implements StateStore {
    */
   private async writeUntilDone(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      // close() grants exactly one more attempt: the one started after it (an attempt already in
+      // flight when close() came does not count, or the outcome would depend on timing).
+      const startedClosed = this.closed;
       this.lastWriteAt = Date.now();
       for (const fill of this.fillers) fill(this.db.data);
       try {
@@ -152,7 +156,7 @@ class LowStateStore implements StateStore {
         } else {
           this.writeBlocked.message = message;
         }
-        if (this.closed) throw err;
+        if (startedClosed) throw err;
         await this.wait(delay);
         continue;
       }
@@ -238,6 +242,11 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     store.startTimeReset = true;
   }
   db.data.start_time = opts.startTimeText;
+  if (opts.filtersText !== undefined) {
+    // Only a kept state has something to keep (a first start or a start_time reset has not).
+    if (stored !== null && !store.startTimeReset) noteFilterChange(db.data.filters ?? '', opts.filtersText, owner);
+    db.data.filters = opts.filtersText;
+  }
   if (filePath !== null) {
     // Written at open (the reset, a migration); on a full disk the open does not wait for it: the
     // store retries in the background and the service starts (its output side frees the disk).
@@ -246,6 +255,26 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     await Promise.race([first, store.whenAWriteFailed()]);
   }
   return store;
+}
+
+/**
+ * A changed minscore / mingroupscore keeps the cursor and the seen ids, unlike a changed start_time:
+ * the operator tuned what is worth an alert from now on, not asked for the past again. Resetting
+ * would re-deliver every record the old filter let through since start_time (duplicates in Devo);
+ * keeping the seen ids means a record delivered under the old filter is never sent twice. The cost
+ * is said in the log line: records a lowered filter would now admit, in windows already collected
+ * (older than the cursor minus the overlap), are not fetched. To get them, set
+ * start_time_in_utc_format to where to begin again (that is the documented reset; it re-sends).
+ */
+function noteFilterChange(previous: string, current: string, owner: Logger): void {
+  if (previous === current) return;
+  const show = (f: string): string => (f === '' ? 'none' : f);
+  owner.warn(
+    `The score filters changed from previous collector executions (previous_value: "${show(previous)}", new_value: "${show(current)}"). ` +
+      'The persisted cursor and delivered ids are kept: records already delivered are not sent again, and the new filters apply from the cursor on ' +
+      '(and to the overlap re-read before it); records of already collected windows that the previous filters excluded are not fetched. ' +
+      'To collect the past again with the new filters, change start_time_in_utc_format (this resets the state and sends those windows again)',
+  );
 }
 
 /**
@@ -268,6 +297,7 @@ async function readStored(adapter: AtomicJsonFileAdapter<ServiceStateDoc>, opts:
       : d.persistence_version !== undefined && typeof d.persistence_version !== 'number' ? 'has a persistence_version that is not a number'
       : d.cursor_ms !== undefined && d.cursor_ms !== null && typeof d.cursor_ms !== 'number' ? 'has a cursor_ms that is not a number'
       : d.seen !== undefined && !Array.isArray(d.seen) ? 'has a seen list that is not a list'
+      : d.lookup !== undefined && d.lookup !== null && (typeof d.lookup !== 'object' || typeof (d.lookup as Record<string, unknown>).rows !== 'object') ? 'has a lookup inventory that is not one'
       : null;
   if (problem) throw stateFileError(adapter.filePath, problem, opts);
   return d;

@@ -1,27 +1,20 @@
 /**
  * What a failed connect or write means, decided in one pure function (OTel's is-export-retryable
- * pattern): `delivered | retryable(retryInMs) | rejected`. Retry waits are jittered exponential
- * backoff, 2 s doubling up to 60 s. Data is never dropped on `rejected`: it stays in the spool and
- * the sender stops until the operator fixes the cause and restarts.
+ * pattern): `delivered | retryable(retryInMs) | rejected`. Retry waits are common's jittered
+ * exponential backoff, 2 s doubling up to 60 s (attempts count from 1: attempt 1 waits ~2 s).
+ * Data is never dropped on `rejected`: it stays in the spool and the sender stops until the
+ * operator fixes the cause and restarts.
  */
+import { backoffDelayMs, type BackoffPolicy } from '@devo-collector/common';
 
 export type DeliveryResult =
   | { kind: 'delivered' }
   | { kind: 'retryable'; retryInMs: number; cause: string }
   | { kind: 'rejected'; cause: string };
 
-export interface BackoffPolicy {
-  baseMs: number;
-  capMs: number;
-}
+export type { BackoffPolicy };
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 2_000, capMs: 60_000 };
-
-/** attempt 1 -> ~base, 2 -> ~2*base, ... capped; jitter keeps it within [50%, 100%] of the step. */
-export function backoffMs(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
-  const step = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step * (0.5 + random() / 2));
-}
 
 const CERT_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -90,5 +83,5 @@ export function deliveryResult(
   if (err instanceof TypeError || err instanceof RangeError || code.startsWith('ERR_INVALID_ARG')) {
     return { kind: 'rejected', cause: describeSocketError(err) };
   }
-  return { kind: 'retryable', retryInMs: backoffMs(attempt, policy, random), cause: describeSocketError(err) };
+  return { kind: 'retryable', retryInMs: backoffDelayMs(attempt - 1, policy, random), cause: describeSocketError(err) };
 }

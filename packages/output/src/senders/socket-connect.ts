@@ -12,7 +12,8 @@ export interface SocketSenderOptions {
   output: OutputConfig;
   spool: Spool;
   logger: Logger;
-  settleMs?: number;
+  /** Test knob: the quiet period after which a connection with unconfirmed frames is closed cleanly. */
+  quietMs?: number;
   backoff?: BackoffPolicy;
   /** The syslog hostname, for the "Created a sender" line (default: this machine's). */
   hostname?: string;
@@ -59,7 +60,9 @@ export function createSocketSender(opts: SocketSenderOptions, open: Connector, t
     connectTimeoutMs: o.connectTimeoutMs,
     idleReconnectMs: o.idleReconnectMs,
     maxConnectionAgeMs: o.maxConnectionAgeMs,
-    settleMs: opts.settleMs,
+    stallTimeoutMs: o.stallTimeoutMs,
+    peerReceiveBufferBytes: o.peerReceiveBufferBytes,
+    quietMs: opts.quietMs,
     backoff: opts.backoff,
   });
 }

@@ -1,8 +1,9 @@
 /**
  * Disk backend of the spool: `<dir>/seg-<n>.log` append-only segments of CRC-checked frames
  * (frame-codec.ts), `<dir>/checkpoint.json` = end position of the last settled frame (written
- * atomically: tmp, fsync, rename, fsync dir), `<dir>/resume.bin` = where a restart after a crash
- * of this process resumes (resume-record.ts; one synchronous pwrite per move, no fsync),
+ * atomically: tmp, fsync, rename, fsync dir), `<dir>/resume.bin` = the same position recorded
+ * synchronously where a restart after a crash of this process resumes (resume-record.ts; one
+ * pwrite per move, no fsync),
  * `<dir>/quarantine/` for damaged segments.
  * A new segment is started at every open, so a recovered (possibly truncated) file is never
  * appended to. Files are 0600, directories 0700.
@@ -10,7 +11,7 @@
 import { constants as fsc, ftruncateSync, writeSync, writevSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { RuntimeError, type Logger } from '@devo-collector/common';
+import { fsyncDir, RuntimeError, writeFileAtomic, type Logger } from '@devo-collector/common';
 import { FRAME_HEADER_BYTES, scanFrames, writeFrameHeader } from './frame-codec.js';
 import { ResumeFile } from './resume-file.js';
 import { comparePositions, type SpoolPosition } from './resume-record.js';
@@ -41,12 +42,6 @@ interface Checkpoint {
   /** End of the last settled frame: everything before it is sent. */
   segment: number;
   offset: number;
-  /**
-   * Written by versions before resume.bin (end of the last frame written to a healthy connection);
-   * still read when resume.bin holds no record, never written any more.
-   */
-  resumeSegment?: number;
-  resumeOffset?: number;
 }
 
 export interface FileStoreOptions {
@@ -56,7 +51,7 @@ export interface FileStoreOptions {
   logger: Logger;
 }
 
-/** fsync of a file or a directory (a directory: its entries, after a create or a rename). */
+/** fsync of a segment file (a directory: common's fsyncDir). */
 async function fsyncPath(p: string): Promise<void> {
   const h = await fs.open(p, fsc.O_RDONLY);
   try {
@@ -141,24 +136,18 @@ export class FileStore implements SpoolStore {
     const opened = await ResumeFile.open(this.file('resume.bin'), this.log);
     this.resume = opened.file;
     if (opened.fromEarlierBoot) {
-      this.log.warn(
-        '[EMERGENCY_PERSISTENCE_SYSTEM] The spool resume record predates a reboot (the kernel that held the written frames is gone): ' +
-          're-sending from the last checkpoint',
-      );
+      this.log.warn('[EMERGENCY_PERSISTENCE_SYSTEM] The spool resume record predates a reboot (it was never fsynced): re-sending from the last checkpoint');
     }
-    const legacy = cp && cp.resumeSegment !== undefined && cp.resumeOffset !== undefined && !opened.fromEarlierBoot
-      ? { segment: cp.resumeSegment, offset: cp.resumeOffset }
-      : null;
-    const written: SpoolPosition | null = opened.record ?? legacy;
-    // After a crash, resume after what was written to a healthy connection (the kernel delivered
-    // it), unless the checkpoint is further (a record older than the checkpoint, e.g. a torn slot's
-    // fallback); segments are only ever deleted behind the settled position.
+    const confirmed: SpoolPosition | null = opened.record;
+    // After a crash, resume after what the receiver confirmed (the resume record, written in the
+    // same call that settled it), unless the checkpoint is further (a record older than the
+    // checkpoint, e.g. a torn slot's fallback); segments are only ever deleted behind the checkpoint.
     const settled = this.settledPos;
     const skip: SpoolPosition | null =
-      written && (!settled || comparePositions(written, settled) >= 0) ? { segment: written.segment, offset: written.offset } : settled;
-    if (skip && written && (!settled || comparePositions(written, settled) > 0)) {
+      confirmed && (!settled || comparePositions(confirmed, settled) >= 0) ? { segment: confirmed.segment, offset: confirmed.offset } : settled;
+    if (skip && confirmed && (!settled || comparePositions(confirmed, settled) > 0)) {
       this.log.info(
-        `[EMERGENCY_PERSISTENCE_SYSTEM] Resuming after the frames already handed to a healthy connection (segment ${skip.segment}, byte ${skip.offset})`,
+        `[EMERGENCY_PERSISTENCE_SYSTEM] Resuming after the frames the receiver confirmed (segment ${skip.segment}, byte ${skip.offset})`,
       );
     }
     const frames: StoredFrame[] = [];
@@ -231,7 +220,7 @@ export class FileStore implements SpoolStore {
     this.active = { n, handle, size: 0 };
     this.segments.push(n);
     try {
-      await fsyncPath(this.dir);
+      await fsyncDir(this.dir);
     } catch (err) {
       throw this.writeError(err, `create ${segName(n)}`);
     }
@@ -355,8 +344,8 @@ export class FileStore implements SpoolStore {
     });
   }
 
-  recordResume(pos: SpoolPosition, movedBack: boolean): void {
-    this.resume?.write(pos, movedBack);
+  recordResume(pos: SpoolPosition): void {
+    this.resume?.write(pos);
   }
 
   /**
@@ -393,19 +382,10 @@ export class FileStore implements SpoolStore {
       this.segments = this.segments.filter((x) => x !== n);
     }
     const cp: Checkpoint = { version: 1, segment: base.segment, offset: base.offset };
-    const tmp = this.file('checkpoint.json.tmp');
     try {
-      const h = await fs.open(tmp, 'w', 0o600);
-      try {
-        await h.writeFile(JSON.stringify(cp));
-        await h.sync();
-      } finally {
-        await h.close();
-      }
-      await fs.rename(tmp, this.file('checkpoint.json'));
-      await fsyncPath(this.dir);
+      // A fixed temp name: open() removes a crash's leftover.
+      await writeFileAtomic(this.file('checkpoint.json'), JSON.stringify(cp), { tmp: this.file('checkpoint.json.tmp') });
     } catch (err) {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw this.writeError(err, 'write the checkpoint');
     }
     this.settledPos = { segment: cp.segment, offset: cp.offset };

@@ -26,7 +26,7 @@ export class MemoryStore implements SpoolStore {
       : Promise.reject(new Error('frame payload missing'));
   }
 
-  recordResume(_pos: SpoolPosition, _movedBack: boolean): void {
+  recordResume(_pos: SpoolPosition): void {
     // Nothing survives a restart: nothing to resume.
   }
 

@@ -1,10 +1,10 @@
 /**
  * `<spool dir>/resume.bin`: the file of the resume record (see resume-record.ts for the layout and
  * for why it is written without fsync and carries the boot id). One synchronous `pwrite` of one
- * slot per move: a few microseconds, so the position is recorded in the same tick the frame
- * reached the kernel and a kill -9 of this process re-sends (almost) nothing.
+ * slot per move: a few microseconds, so the position is recorded in the same tick the receiver
+ * confirmed the frame and a kill -9 of this process re-sends nothing already confirmed.
  */
-import { constants as fsc, fdatasyncSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { constants as fsc, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Logger } from '@devo-collector/common';
 import {
@@ -74,22 +74,18 @@ export class ResumeFile {
     }
   }
 
-  /**
-   * Records `pos` now, synchronously. `durable`: also fdatasync (used when the position moves
-   * back, so that no older, further-ahead record can be the one that survives).
-   */
-  write(pos: SpoolPosition, durable = false): void {
+  /** Records `pos` now, synchronously (the position only moves forward: no fsync needed). */
+  write(pos: SpoolPosition): void {
     if (this.broken || this.closed) return;
     const sequence = this.sequence + 1;
     encodeResumeRecord({ sequence, segment: pos.segment, offset: pos.offset, bootId: this.bootId }, this.slot);
     try {
       const n = writeSync(this.handle.fd, this.slot, 0, RESUME_SLOT_BYTES, resumeSlotOffset(sequence));
       if (n !== RESUME_SLOT_BYTES) throw new Error(`short write (${n} of ${RESUME_SLOT_BYTES} bytes)`);
-      if (durable) fdatasyncSync(this.handle.fd);
       this.sequence = sequence;
     } catch (err) {
-      // A record we cannot update may point past frames a failed connection gave back: remove the
-      // file, so that recovery falls back to the settled checkpoint (duplicates, never a loss).
+      // A record we cannot update would hold an old position while the checkpoint moves on: remove
+      // the file, so that recovery uses the checkpoint alone (duplicates, never a loss).
       this.broken = true;
       let removed = true;
       try {

@@ -1,7 +1,8 @@
 /**
  * The resume record: where a restart after a crash of this process resumes sending, i.e. the end
- * of the longest prefix of frames that are settled or were handed to the kernel of a proven-healthy
- * connection (the kernel still delivers those after our death).
+ * of the longest prefix of settled frames (confirmed by the receiver, stream-sender.ts). The
+ * checkpoint holds the same position but is written every 200 ms with two fsyncs; this record is
+ * written in the very call that settles, so a kill -9 re-sends nothing already confirmed.
  *
  * It lives in `<spool dir>/resume.bin`, a fixed-size file of two slots, and is overwritten in place
  * with one synchronous `pwrite` each time the position moves: no fsync, the page cache survives
@@ -10,12 +11,14 @@
  * highest sequence. The slots sit in different 512-byte sectors so a torn sector spoils at most one.
  *
  * The record also carries the kernel's boot id. A record written before a reboot (power loss,
- * kernel crash) is ignored: the kernel that held the written bytes in its socket buffers is gone,
- * so resuming after them could lose them; recovery falls back to the settled checkpoint.
+ * kernel crash) is ignored: it was never fsynced, so the page cache that held it may have kept an
+ * older or partial state; recovery falls back to the fsynced checkpoint (a few duplicates at most).
+ * Magic "DVR2": records of the earlier format ("DVR1") held positions of frames merely handed to our
+ * kernel, which prove no delivery; they are not read (recovery uses the checkpoint).
  *
  * Slot layout (little endian, 48 bytes):
  *
- *   offset 0  u32 magic 0x31525644 ("DVR1")
+ *   offset 0  u32 magic 0x32525644 ("DVR2")
  *   offset 4  u32 CRC32 of bytes 8..47
  *   offset 8  u64 sequence: +1 at every write; the newest valid slot wins
  *   offset 16 u64 segment number
@@ -26,7 +29,7 @@
  */
 import { crc32 } from 'node:zlib';
 
-export const RESUME_MAGIC = 0x31525644;
+export const RESUME_MAGIC = 0x32525644;
 export const RESUME_SLOT_BYTES = 48;
 export const BOOT_ID_BYTES = 16;
 /** Byte position of slot 1; slot 0 is at 0. */

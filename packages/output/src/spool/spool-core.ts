@@ -4,18 +4,18 @@
  * number of senders with release/redelivery, and a checkpoint that advances over the longest
  * settled prefix, written at most every `checkpointIntervalMs`.
  *
- * The resume position is the end of the longest prefix that is settled or written to a
- * proven-healthy connection (`markWritten`): after a crash of this process the kernel still
- * delivers those bytes, so recovery resumes there. It is recorded synchronously by the store
- * (`recordResume`) in the very call that moves it, so a kill -9 re-sends only a frame whose write
- * callback had not run yet; when a failed connection gives written frames back (`release`) it
- * moves back, durably, before the call returns.
+ * The resume position (where a restart after a crash of this process starts sending) is the end of
+ * the longest settled prefix: a frame settles only once the receiver confirmed it (stream-sender.ts),
+ * and bytes merely handed to our kernel prove nothing (a stalled peer loses what its buffers hold).
+ * The store records it synchronously (`recordResume`) in the very call that moves it, so a kill -9
+ * re-sends only frames that were not confirmed yet; it never moves back (a settled frame stays so).
  *
  * Memory: the payload of a freshly appended frame stays in memory (up to `memoryBytes`, default
  * 8 MiB: at ~30 MiB/s that is a quarter second of sending, and what a slower receiver leaves
- * behind is read back from the page cache; 32 MiB held ~25 MB more at the burst) so that the sender does not read it back from the segment it was just written to. It is
- * dropped as soon as the frame is in the kernel (`markWritten`) or settled; frames beyond the budget,
- * recovered frames and frames given back after they were written are read from disk, a run of
+ * behind is read back from the page cache; 32 MiB held ~25 MB more at the burst) so that the
+ * sender does not read it back from the segment it was just written to. It is
+ * dropped when the frame is handed out (the sender holds it until its write completes, then keeps
+ * none); frames beyond the budget, recovered frames and released frames are read from disk, a run of
  * consecutive frames (up to 1 MiB, which may exceed the budget by that much) per read.
  */
 import type { Logger } from '@devo-collector/common';
@@ -29,8 +29,6 @@ interface Entry {
   seq: number;
   stored: StoredFrame;
   state: EntryState;
-  /** Handed to the kernel on a proven-healthy connection (see markWritten). */
-  written?: boolean;
   /** The payload while it is worth keeping (see memoryBytes); else it is read from the store. */
   payload?: Buffer;
 }
@@ -87,12 +85,8 @@ export class SpoolCore implements Spool {
   private readers: Reader[] = [];
 
   private lastSettled: StoredFrame | null = null;
-  /** End of the last settled frame, or where recovery started when none settled yet. */
+  /** End of the last settled frame, or where recovery started when none settled yet: the resume position. */
   private basePos: SpoolPosition = { segment: 0, offset: 0 };
-  /** Entries [head, resumeIdx) are settled or written. */
-  private resumeIdx = 0;
-  /** The position last handed to `store.recordResume` (end of entries[resumeIdx - 1], or basePos). */
-  private resumePos: SpoolPosition = { segment: 0, offset: 0 };
   private checkpointDirty = false;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private checkpointWrite: Promise<void> = Promise.resolve();
@@ -121,7 +115,6 @@ export class SpoolCore implements Spool {
     this.log.info('[EMERGENCY_PERSISTENCE_SYSTEM] Recovering any available content from the persistence system');
     const { frames, corruptFrames, quarantinedSegments, start } = await this.store.recover();
     this.basePos = start;
-    this.resumePos = start;
     let bytes = 0;
     let messages = 0;
     for (const f of frames) {
@@ -264,15 +257,20 @@ export class SpoolCore implements Spool {
   }
 
   private async load(e: Entry, signal?: AbortSignal): Promise<SpoolFrame | null> {
-    if (e.payload) return { seq: e.seq, payload: e.payload, messages: e.stored.messages };
+    if (e.payload) {
+      // The sender holds it from here until it is in the kernel; the spool keeps no second copy.
+      const payload = e.payload;
+      this.dropPayload(e);
+      return { seq: e.seq, payload, messages: e.stored.messages };
+    }
     try {
       const run = this.readRun(e);
       const payloads = await this.store.read(run.map((x) => x.stored));
-      // The frames read along with `e` keep their payload until they are handed out and written.
+      // The frames read along with `e` keep their payload until they are handed out.
       for (let i = 1; i < run.length; i++) {
         const x = run[i] as Entry;
         const p = payloads[i] as Buffer;
-        if (x.payload || x.written || x.state === 'settled') continue;
+        if (x.payload || x.state !== 'ready') continue;
         x.payload = p;
         this.cachedBytes += p.length;
       }
@@ -345,53 +343,17 @@ export class SpoolCore implements Spool {
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.scanFrom = Math.max(0, this.scanFrom - this.head);
-      this.resumeIdx = Math.max(0, this.resumeIdx - this.head);
       this.head = 0;
     }
     if (last) {
       this.lastSettled = last.stored;
       this.basePos = { segment: last.stored.segment, offset: last.stored.end };
+      // A crash from now on resumes here (synchronous: nothing confirmed is sent twice).
+      this.store.recordResume(this.basePos);
       this.checkpointDirty = true;
       this.scheduleCheckpoint();
       this.wakeSpaceWaiters();
     }
-    // Also when the frame settled behind an unsettled head: settled counts like written, so the
-    // resume position may move over it (e.g. head written, this one settled).
-    this.advanceResume();
-  }
-
-  markWritten(seq: number): void {
-    const e = this.entries[this.indexOf(seq)];
-    if (!e || e.seq !== seq || e.state !== 'leased' || e.written) return;
-    e.written = true;
-    // The kernel has the bytes: a release (rare) re-reads them from disk.
-    this.dropPayload(e);
-    this.advanceResume();
-  }
-
-  /** The resume position for a prefix of entries [head, idx). */
-  private positionAt(idx: number): SpoolPosition {
-    if (idx <= this.head) return this.basePos;
-    const s = (this.entries[idx - 1] as Entry).stored;
-    return { segment: s.segment, offset: s.end };
-  }
-
-  /** Moves the resume position over settled or written entries and records it if it moved. */
-  private advanceResume(): void {
-    let i = Math.max(this.resumeIdx, this.head);
-    while (i < this.entries.length) {
-      const e = this.entries[i] as Entry;
-      if (e.state !== 'settled' && !e.written) break;
-      i++;
-    }
-    this.resumeIdx = i;
-    this.recordResume(this.positionAt(i), false);
-  }
-
-  private recordResume(pos: SpoolPosition, movedBack: boolean): void {
-    if (pos.segment === this.resumePos.segment && pos.offset === this.resumePos.offset) return;
-    this.resumePos = pos;
-    this.store.recordResume(pos, movedBack);
   }
 
   release(seq: number): void {
@@ -399,15 +361,6 @@ export class SpoolCore implements Spool {
     const e = this.entries[i];
     if (!e || e.seq !== seq || e.state !== 'leased') return;
     e.state = 'ready';
-    if (e.written) {
-      // The connection failed after all: a crash from now on must re-send this frame. Move the
-      // resume position back before anything else can happen.
-      e.written = false;
-      if (i < this.resumeIdx) {
-        this.resumeIdx = i;
-        this.recordResume(this.positionAt(i), true);
-      }
-    }
     this.scanFrom = Math.min(this.scanFrom, i);
     this.wakeReaders();
   }

@@ -54,17 +54,10 @@ export interface Spool {
   next(signal?: AbortSignal): Promise<SpoolFrame | null>;
   /** Like `next` but never waits: null when no frame is ready now (used to drain at shutdown). */
   nextReady(): Promise<SpoolFrame | null>;
-  /** The frame's bytes reached the receiver side: it may be forgotten (checkpoint). */
+  /** The receiver confirmed the frame (stream-sender.ts): it may be forgotten (resume record, checkpoint). */
   settle(seq: number): void;
   /** The frame was not (surely) delivered: hand it out again, in order, before newer frames. */
   release(seq: number): void;
-  /**
-   * The frame's bytes are in the kernel's send buffer of a connection that has proven healthy: if
-   * this process dies now, the kernel still delivers them. Recovery after a crash resumes after the
-   * written prefix; while the process lives, only `settle` frees the frame (a failed connection
-   * `release`s it and it is re-sent).
-   */
-  markWritten(seq: number): void;
   /** Writes the checkpoint now if it moved. */
   flushCheckpoint(): Promise<void>;
   stats(): SpoolStats;
@@ -106,10 +99,9 @@ export interface SpoolStore {
   read(frames: readonly StoredFrame[]): Promise<Buffer[]>;
   /**
    * Synchronously records where a restart after a crash of this process resumes: everything before
-   * `pos` is settled or in the kernel of a healthy connection. `movedBack`: the position went back
-   * (a connection failed), make it durable before returning.
+   * `pos` is settled (confirmed by the receiver). It only ever moves forward.
    */
-  recordResume(pos: SpoolPosition, movedBack: boolean): void;
+  recordResume(pos: SpoolPosition): void;
   /** Everything up to and including `settled` was sent: segments before it may go. */
   checkpoint(settled: StoredFrame | null): Promise<void>;
   close(): Promise<void>;

@@ -11,11 +11,14 @@ export function outputConfig(over: Partial<OutputConfig> = {}): OutputConfig {
     keyPath: null,
     checkHostname: false,
     octetCounting: false,
+    compression: 'none',
+    compressionLevel: 6,
     concurrency: 1,
     connectTimeoutMs: 5_000,
     idleReconnectMs: 30_000,
     maxConnectionAgeMs: 3_600_000,
     stallTimeoutMs: 60_000,
+    peerReceiveBufferBytes: 8 * 1024 * 1024,
     ...over,
   };
 }

@@ -1,0 +1,24 @@
+/**
+ * The one place a lookup job becomes a batch: group `lookup`, its single record the job's JSON
+ * (the output encodes it, per output, into its sender's wire form). Its ledger key is the job's
+ * name and id: the same batch sent again after an output restart is dropped when already durable.
+ * After an input restart the job is rebuilt (a new id) from the committed inventory: the same
+ * changes again, which an INC applies idempotently and a FULL replaces.
+ */
+import { serializeLookupJob, utf8Bytes, type EventBatch, type LookupJob } from '@devo-collector/common';
+import { nextBatchId } from './batch-sink.js';
+
+export function buildLookupBatch(job: LookupJob, shape: { inputName: string; serviceName: string; tag: string }, nowMs = Date.now()): EventBatch {
+  const records = [serializeLookupJob(job)];
+  return {
+    keys: [`lookup:${job.name}:${job.lookupId}`],
+    batchId: nextBatchId(shape.serviceName),
+    group: 'lookup',
+    inputName: shape.inputName,
+    serviceName: shape.serviceName,
+    tag: shape.tag,
+    records,
+    bytes: utf8Bytes(records),
+    createdAtMs: nowMs,
+  };
+}
