@@ -11,10 +11,15 @@ const role = process.env[ROLE_ENV];
 // that way when it is first imported), and the supervisor neither: undici, the WebAssembly scanner,
 // the spool and the senders are not initialised in a process that does not use them (~RSS per
 // process, docs/BENCHMARKS.md "Memory").
+const workerLoadFailed = (e: unknown) => {
+  // A worker whose code fails to load: one line, no stack trace; the supervisor sees the exit.
+  process.stderr.write(`RuntimeError(500): ${(e as Error)?.message ?? String(e)}\n`);
+  process.exit(1);
+};
 if (role === 'input') {
-  void import('@devo-collector/input').then((m) => m.runInputWorker());
+  import('@devo-collector/input').then((m) => m.runInputWorker(), workerLoadFailed);
 } else if (role === 'output') {
-  void import('@devo-collector/output').then((m) => m.runOutputWorker());
+  import('@devo-collector/output').then((m) => m.runOutputWorker(), workerLoadFailed);
 } else {
   runCli(process.argv.slice(2)).then(
     async (code) => {
