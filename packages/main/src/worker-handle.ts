@@ -9,7 +9,9 @@ import { sendTo } from '@devo-collector/common';
 export type WorkerRole = 'input' | 'output';
 export type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
 
-export const ROLE_ENV = 'DEVO_COLLECTOR_ROLE';
+import { ROLE_ENV } from './role-env.js';
+
+export { ROLE_ENV };
 
 /**
  * The supervisor's own node flags (a loader in tests, say) plus, once each:
