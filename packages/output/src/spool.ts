@@ -23,7 +23,7 @@ export interface SpoolOptions {
   segmentMaxBytes?: number;
   /** How often a moved checkpoint is written (default 200 ms). */
   checkpointIntervalMs?: number;
-  /** Payload bytes kept in memory between append and write (default 8 MiB); the rest is read back. */
+  /** Payload bytes kept in memory between append and write (default 32 MiB); the rest is read back. */
   memoryBytes?: number;
   /** Component logger for the `[EMERGENCY_PERSISTENCE_SYSTEM]` lines. */
   logger: Logger;

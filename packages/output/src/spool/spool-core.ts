@@ -11,9 +11,7 @@
  * re-sends only frames that were not confirmed yet; it never moves back (a settled frame stays so).
  *
  * Memory: the payload of a freshly appended frame stays in memory (up to `memoryBytes`, default
- * 8 MiB: at ~30 MiB/s that is a quarter second of sending, and what a slower receiver leaves
- * behind is read back from the page cache; 32 MiB held ~25 MB more at the burst) so that the
- * sender does not read it back from the segment it was just written to. It is
+ * 32 MiB) so that the sender does not read it back from the segment it was just written to. It is
  * dropped when the frame is handed out (the sender holds it until its write completes, then keeps
  * none); frames beyond the budget, recovered frames and released frames are read from disk, a run of
  * consecutive frames (up to 1 MiB, which may exceed the budget by that much) per read.
@@ -52,12 +50,12 @@ export interface SpoolCoreOptions {
   store: SpoolStore;
   maxBytes: number;
   checkpointIntervalMs?: number;
-  /** Budget for payloads kept in memory between append and write (default 8 MiB). */
+  /** Budget for payloads kept in memory between append and write (default 32 MiB). */
   memoryBytes?: number;
   logger: Logger;
 }
 
-export const DEFAULT_SPOOL_MEMORY_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_SPOOL_MEMORY_BYTES = 32 * 1024 * 1024;
 /** Most bytes of consecutive frames read back from a segment at once (see readRun). */
 const READ_AHEAD_BYTES = 1024 * 1024;
 
