@@ -9,7 +9,6 @@ export { createServiceSetup, type ServiceSetup, type ServiceSetupOptions } from 
 export { openStateStore, stateFileName, type StateStore, type StateStoreOptions, type StateMigration } from './state/state-store.js';
 export type { ServiceStateDoc } from './state/service-state.js';
 export { buildBatches, type BatchSink } from './delivery/batch-sink.js';
-export { IpcBatchSink } from './delivery/ipc-sink.js';
 export { createConsoleSink } from './delivery/console-sink.js';
 export { InputMetricsRegistry } from './metrics.js';
 export type { DarktraceApi, Query } from './client.js';

@@ -1,8 +1,8 @@
 /**
  * The InputProcess worker: speaks the SupervisorToInput / InputToSupervisor unions over IPC.
- * init -> (open stores) -> ready | init-failed; then setups and pullers run; batch-ack /
- * batch-rejected / output-restarted drive the IPC sink; shutdown stops pulling, waits for acks
- * until the deadline, commits, answers `stopped` and exits 0.
+ * init -> (connect the batch lane, open stores) -> ready | init-failed; then setups and pullers
+ * run, their batches going on the lane (lane-client.ts); output-restarted names the new lane;
+ * shutdown stops pulling, waits for acks until the deadline, commits, answers `stopped`, exits 0.
  */
 import {
   assertNever,
@@ -10,6 +10,7 @@ import {
   createLogger,
   flushLogs,
   registerSecret,
+  RuntimeError,
   proxySecrets,
   sendTo,
   startGcReporter,
@@ -18,8 +19,7 @@ import {
   type InputToSupervisorMessage,
   type SupervisorToInputMessage,
 } from '@devo-collector/common';
-import { IpcBatchSink } from './delivery/ipc-sink.js';
-import { LanePeer } from './delivery/lane-peer.js';
+import { LaneClient } from './delivery/lane-client.js';
 import { createInputRuntime, type InputRuntime, type InputRuntimeOptions } from './input-runtime.js';
 
 export const METRICS_PERIOD_MS = 5000;
@@ -42,9 +42,8 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
   log.info(`Process started (pid=${process.pid}, ppid=${process.ppid}, multiprocessing.start_method="fork")`);
   const peer = process;
   const send = (m: InputToSupervisorMessage): Promise<void> => sendTo(peer, m);
-  // Batches take the lane straight to the output when there is one, else the IPC channel.
-  const lane: LanePeer = new LanePeer(peer, (m) => (m.type === 'batch-ack' ? sink.ack(m.batchId) : sink.reject(m.batchId, m.error)));
-  const sink = new IpcBatchSink(lane);
+  // Batches go straight to the output on its lane, never through the supervisor.
+  const sink = new LaneClient();
   let state: WorkerState = 'waiting-init';
   let runtime: InputRuntime | null = null;
   let metricsTimer: NodeJS.Timeout | null = null;
@@ -53,7 +52,6 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
     state = 'stopped';
     if (metricsTimer) clearInterval(metricsTimer);
     sink.close();
-    lane.close();
     await flushLogs();
     process.exit(code);
   };
@@ -70,10 +68,13 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
       registerSecret(input.credentials.privateToken);
       for (const url of [input.proxy?.httpsProxy ?? null, input.proxy?.httpProxy ?? null]) for (const p of proxySecrets(url)) registerSecret(p);
     }
-    if (!msg.validateOnly && msg.outputLane && !(await lane.connect(msg.outputLane))) {
-      log.warn('The batch lane to the output is not reachable: batches go through the supervisor');
-    }
     try {
+      if (!msg.validateOnly) {
+        if (!msg.outputLane) throw new RuntimeError(530, 'The supervisor named no batch lane to the output: batches have no way to travel');
+        await sink.connect(msg.outputLane).catch((err: unknown) => {
+          throw new RuntimeError(530, `The batch lane to the output (${msg.outputLane}) is not reachable: ${(err as Error).message}`);
+        });
+      }
       runtime = createInputRuntime({
         config: msg.config,
         saveState: msg.saveState,
@@ -136,15 +137,10 @@ export function runInputWorker(overrides: InputWorkerOverrides = {}): void {
           await exit(1);
         });
         return;
-      case 'batch-ack':
-        sink.ack(msg.batchId);
-        return;
-      case 'batch-rejected':
-        sink.reject(msg.batchId, msg.error);
-        return;
       case 'output-restarted':
-        // Re-send once the new output's lane is connected (or through the supervisor without one).
-        void lane.connect(msg.outputLane).then(() => sink.resendAll());
+        // What was in flight on the old lane goes again on the new one (marked replay).
+        if (sink.pendingCount > 0) log.info(`Output restarted: re-sending ${sink.pendingCount} unacknowledged batches`);
+        sink.connect(msg.outputLane).catch((err: unknown) => log.warn(`The new batch lane ${msg.outputLane} is not reachable yet (${(err as Error).message}); dialling again every second`));
         return;
       case 'shutdown':
         void onShutdown(msg.deadlineMs);

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { batchTexts, configureLogging, onLogRecord, type EventBatch, type ServiceConfig } from '@devo-collector/common';
+import { recordTexts, configureLogging, onLogRecord, type EventBatch, type ServiceConfig } from '@devo-collector/common';
 import { createDarktraceClient } from '@devo-collector/darktrace';
 import { startSimulator, type Simulator, type SimulatorOptions } from '@devo-collector/darktrace-sim';
 import type { BatchSink } from '../src/delivery/batch-sink.js';
@@ -74,7 +74,7 @@ export class RecordingSink implements BatchSink {
   records(service: string, which: 'acked' | 'sent' = 'acked'): Array<Record<string, unknown>> {
     return (which === 'acked' ? this.acked : this.sent)
       .filter((b) => b.serviceName === service)
-      .flatMap((b) => batchTexts(b).map((r) => JSON.parse(r) as Record<string, unknown>));
+      .flatMap((b) => recordTexts(b).map((r) => JSON.parse(r) as Record<string, unknown>));
   }
 }
 

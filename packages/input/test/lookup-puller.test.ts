@@ -5,7 +5,7 @@
  * nothing; a failed pull is PullError(301), retried.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { batchTexts, parseLookupJob } from '@devo-collector/common';
+import { recordTexts, parseLookupJob } from '@devo-collector/common';
 import type { Simulator } from '@devo-collector/darktrace-sim';
 import { createLookupPuller } from '../src/pullers/lookup-puller.js';
 import type { Puller } from '../src/pullers/puller.js';
@@ -60,7 +60,7 @@ describe('lookup puller', () => {
     const held = new RecordingSink(false);
     const a = await start(dir, held);
     await waitFor(() => held.heldCount === 1, 10_000, 'the FULL batch');
-    const job = parseLookupJob(batchTexts(held.sent[0]!)[0]!);
+    const job = parseLookupJob(recordTexts(held.sent[0]!)[0]!);
     expect(held.sent[0]).toMatchObject({ group: 'lookup', serviceName: 'devices', tag: 'my.lookup.darktrace_devices' });
     expect(job.action).toBe('FULL');
     const inventory = sim.deviceInventory().filter((d) => (d['lastSeen'] as number) >= Date.now() - 7 * 86_400_000);
@@ -72,7 +72,7 @@ describe('lookup puller', () => {
     const sink = new RecordingSink(true);
     const b = await start(dir, sink);
     await waitFor(() => b.store.data.lookup != null, 10_000, 'the commit');
-    expect(parseLookupJob(batchTexts(sink.sent[0]!)[0]!).action).toBe('FULL');
+    expect(parseLookupJob(recordTexts(sink.sent[0]!)[0]!).action).toBe('FULL');
     expect(Object.keys(b.store.data.lookup!.rows)).toHaveLength(job.upserts.length);
     await waitFor(() => logs.lines.some((l) => /the inventory is unchanged, no lookup sent/.test(l)), 10_000, 'an unchanged pull');
     await stopAll();
@@ -115,7 +115,7 @@ describe('lookup puller, an empty answer', () => {
     expect(Object.keys(store.data.lookup!.rows)).toEqual(['1', '2']);
     answer = [{ did: 1, hostname: 'a' }];
     await waitFor(() => sink.sent.length === 2, 5000, 'the INC');
-    const inc = parseLookupJob(batchTexts(sink.sent[1]!)[0]!);
+    const inc = parseLookupJob(recordTexts(sink.sent[1]!)[0]!);
     expect(inc).toMatchObject({ action: 'INC', upserts: [] });
     expect(inc.deletes.map((r) => r[0])).toEqual(['2']);
   });

@@ -1,6 +1,6 @@
 /** Records go out as the appliance's own compact bytes when the client hands them over. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { batchTexts } from '@devo-collector/common';
+import { recordTexts } from '@devo-collector/common';
 import type { DarktraceApi, RawText } from '../src/client.js';
 import { pullRecord } from '../src/pullers/pulled-record.js';
 import { serviceProfile } from '../src/pullers/service-profile.js';
@@ -54,8 +54,7 @@ describe('raw record texts', () => {
     await waitFor(() => puller.cursorMs !== null, 5000, 'commit');
     await puller.stop(Date.now() + 200);
     // The compact record goes out as the response's own bytes, the spaced one re-stringified.
-    expect(sink.sent.flatMap((b) => batchTexts(b))).toEqual([elements[0]?.text, `{"pbid":2,"creationTime":${start + 2}}`]);
-    expect(sink.sent.every((b) => b.lines !== undefined && b.records.length === 0)).toBe(true);
+    expect(sink.sent.flatMap((b) => recordTexts(b))).toEqual([elements[0]?.text, `{"pbid":2,"creationTime":${start + 2}}`]);
     expect(store.data.last_record_time_ms).toBe(start + 2);
   });
 });

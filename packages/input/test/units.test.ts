@@ -1,8 +1,6 @@
-/** Unit tests with fakes: slot planning, seen ids, store versions, commit order, content changes, IPC sink, setup retries. */
+/** Unit tests with fakes: slot planning, seen ids, store versions, commit order, content changes, setup retries (the lane client: lane-client.test.ts). */
 import { afterAll, describe, expect, it } from 'vitest';
-import { batchTexts, SetupError, PullError, unpackBatch, type EventBatch, type PackedBatch } from '@devo-collector/common';
-import { IpcBatchSink } from '../src/delivery/ipc-sink.js';
-import { buildBatches } from '../src/delivery/batch-sink.js';
+import { recordTexts, SetupError, PullError } from '@devo-collector/common';
 import type { DarktraceApi, Query } from '../src/client.js';
 import { createTimeSlotPuller, planTimeSlots } from '../src/pullers/time-slot-puller.js';
 import { createServiceSetup } from '../src/setup/service-setup.js';
@@ -112,7 +110,7 @@ describe('time-slot puller with a fake API', () => {
     await waitFor(() => (puller.cursorMs ?? 0) > Date.now() - 60_000, 5000, 'commit');
     // The two hours fetched at once, then the rest in one window: one record an hour is sparse
     // history, so the sizer grew the windows planned after the first one was processed.
-    expect(sink.sent.map((b) => JSON.parse(batchTexts(b)[0] as string).pbid)).toEqual([0, 1, 2].map((i) => Math.floor((start + i * HOUR) / 1000)));
+    expect(sink.sent.map((b) => JSON.parse(recordTexts(b)[0] as string).pbid)).toEqual([0, 1, 2].map((i) => Math.floor((start + i * HOUR) / 1000)));
     expect(logs.lines.some((l) => l.includes('Time slot length set to 480.0 minutes'))).toBe(true);
     await puller.stop(Date.now());
   });
@@ -155,34 +153,6 @@ describe('time-slot puller with a fake API', () => {
     const got = sink.records('aianalyst_incidentevents').map((r) => `${String(r['id'])}:${String(r['groupScore'])}`);
     expect(got).toEqual(['e1:10', 'e2:1', 'e1:15']);
     expect(api.calls.every((q) => q['includeallpinned'] === false)).toBe(true);
-  });
-});
-
-describe('IpcBatchSink', () => {
-  it('resolves on ack, re-sends identical content on reject and on output restart', async () => {
-    const sent: EventBatch[] = [];
-    // Batches leave packed (serialized once for the trip through the supervisor).
-    const peer = { send: (m: unknown, cb?: (e: Error | null) => void) => (sent.push(unpackBatch(m as PackedBatch)), cb?.(null), true) };
-    const sink = new IpcBatchSink(peer, { baseMs: 5, capMs: 10 });
-    const [b1, b2] = buildBatches(['{"a":1}', '{"a":2}', '{"a":3}'], { inputName: 'darktrace', serviceName: 'antigena', tag: 't', maxMessages: 2 });
-    let acked1 = false;
-    const p1 = sink.send(b1 as EventBatch).then(() => (acked1 = true));
-    void sink.send(b2 as EventBatch);
-    expect((b1 as EventBatch).batchId).toMatch(/^antigena:\d+$/);
-    expect((b1 as EventBatch).records).toHaveLength(2);
-    await new Promise((r) => setImmediate(r));
-    sink.reject((b1 as EventBatch).batchId, { name: 'OutputError', code: 400, message: 'spool full' });
-    await waitFor(() => sent.length === 3, 1000, 're-send');
-    expect(sent[2]).toEqual(b1);
-    expect(acked1).toBe(false);
-    sink.resendAll();
-    expect(sent.slice(3).map((b) => b.batchId)).toEqual([(b1 as EventBatch).batchId, (b2 as EventBatch).batchId]);
-    // What an output restart re-sends may already be durable there: marked replay, same content.
-    expect(sent.slice(3).map((b) => b.replay)).toEqual([true, true]);
-    expect(sent[3]?.records).toEqual((b1 as EventBatch).records);
-    sink.ack((b1 as EventBatch).batchId);
-    await p1;
-    expect(sink.pendingCount).toBe(1);
   });
 });
 

@@ -7,7 +7,11 @@ import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchCount, batchTexts, unpackBatch, type InputToSupervisorMessage, type SupervisorToInputMessage, type CompiledConfig } from '@devo-collector/common';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { recordCount, recordTexts, type EventBatch, type InputToSupervisorMessage, type SupervisorToInputMessage, type CompiledConfig } from '@devo-collector/common';
+import { startBatchLane } from '../../output/src/batch-lane.js';
 import type { Simulator } from '@devo-collector/darktrace-sim';
 import { makeCompiledConfig, makeServiceConfig } from '../src/test-config.js';
 import { HOUR, TOKENS, startSim, tempDir, waitFor } from './helpers.js';
@@ -57,33 +61,31 @@ describe('forked input worker', () => {
 
   it('init -> ready -> batches -> ack -> shutdown -> stopped, exit 0, cursor committed', async () => {
     const stateDir = await tempDir();
-    const child = startWorker();
-    // Ack every batch, as the supervisor does once the output made it durable.
-    child.proc.on('message', (m) => {
-      const msg = m as InputToSupervisorMessage;
-      if (msg.type === 'packed-batch') child.send({ type: 'batch-ack', batchId: msg.batchId });
+    // The output's lane, acking every batch as the output does once it is durable.
+    const batches: EventBatch[] = [];
+    const lane = await startBatchLane(mkdtempSync(path.join(os.tmpdir(), 'input-lane-')), (b, reply) => {
+      batches.push(b);
+      reply({ type: 'batch-ack', batchId: b.batchId });
     });
-    child.send({ type: 'init', config: config(stateDir), saveState: true, validateOnly: false });
+    const child = startWorker();
+    child.send({ type: 'init', config: config(stateDir), saveState: true, validateOnly: false, outputLane: lane.path });
     await waitFor(() => child.messages.some((m) => m.type === 'ready'), 30_000, 'ready');
     const expected = sim.expectedIds('modelbreaches', now - 60_000);
     const pbids = (): Set<string> =>
       new Set(
-        child.messages.flatMap((m) =>
-          m.type === 'packed-batch' && unpackBatch(m).serviceName === 'modelbreaches' ? batchTexts(unpackBatch(m)).map((r) => String((JSON.parse(r) as { pbid: number }).pbid)) : [],
-        ),
+        batches.flatMap((b) => (b.serviceName === 'modelbreaches' ? recordTexts(b).map((r) => String((JSON.parse(r) as { pbid: number }).pbid)) : [])),
       );
     await waitFor(() => expected.every((id) => pbids().has(id)), 20_000, 'breaches');
     await waitFor(() => child.messages.some((m) => m.type === 'metrics'), 10_000, 'metrics');
     const setup = child.messages.filter((m) => m.type === 'setup-result');
     expect(setup.map((m) => m.type === 'setup-result' && m.service).sort()).toEqual(['modelbreaches', 'status']);
     expect(setup.every((m) => m.type === 'setup-result' && m.ok)).toBe(true);
-    // Batches travel packed (serialized once, the supervisor forwards bytes).
-    const packed = child.messages.find((m) => m.type === 'packed-batch');
-    const batch = packed?.type === 'packed-batch' ? unpackBatch(packed) : null;
+    // Batches travel on the lane only, at most queue_wrap_max_messages records each.
+    const batch = batches[0];
     expect(batch?.batchId).toMatch(/^(modelbreaches|status):\d+$/);
-    expect(packed?.type === 'packed-batch' && packed.batchId).toBe(batch?.batchId);
-    expect(batch ? batchCount(batch) : 0).toBeGreaterThan(0);
-    expect(batch ? batchCount(batch) : 99).toBeLessThanOrEqual(5);
+    expect(batch ? recordCount(batch) : 0).toBeGreaterThan(0);
+    expect(batches.every((b) => recordCount(b) <= 5)).toBe(true);
+    expect(child.messages.map((m) => m.type)).not.toContain('batch');
 
     child.send({ type: 'shutdown', deadlineMs: Date.now() + 3000 });
     expect(await child.exit).toBe(0);
@@ -95,6 +97,18 @@ describe('forked input worker', () => {
     expect(state.cursor_ms).toBeGreaterThan(now - 60_000);
     expect(child.stdout.some((l) => /INFO InputProcess::MainThread -> Process started \(pid=\d+, ppid=\d+, multiprocessing.start_method="fork"\)/.test(l))).toBe(true);
     expect(child.stdout.join('\n')).not.toContain(TOKENS.privateToken);
+    await lane.close();
+  });
+
+  it('answers init-failed (RuntimeError 530) when the batch lane is missing or not reachable', async () => {
+    for (const outputLane of [undefined, path.join(await tempDir(), 'nobody.sock')]) {
+      const child = startWorker();
+      child.send({ type: 'init', config: config(await tempDir()), saveState: false, validateOnly: false, ...(outputLane ? { outputLane } : {}) });
+      expect(await child.exit).not.toBe(0);
+      const failed = child.messages.find((m) => m.type === 'init-failed');
+      expect(failed?.type === 'init-failed' && failed.error).toMatchObject({ name: 'RuntimeError', code: 530 });
+      expect(child.messages.some((m) => m.type === 'ready')).toBe(false);
+    }
   });
 
   it('validate-only runs each setup once, reports, exits 0', async () => {
@@ -104,7 +118,7 @@ describe('forked input worker', () => {
     const results = child.messages.filter((m) => m.type === 'setup-result');
     expect(results).toHaveLength(2);
     expect(results.every((m) => m.type === 'setup-result' && m.ok)).toBe(true);
-    expect(child.messages.some((m) => m.type === 'batch' || m.type === 'packed-batch')).toBe(false);
+    expect(child.messages.map((m) => m.type).sort()).toEqual(['ready', 'setup-result', 'setup-result', 'started']);
   });
 
   it('answers init-failed and exits non-zero when the state directory is unusable', async () => {
@@ -112,11 +126,13 @@ describe('forked input worker', () => {
     const notADir = join(dir, 'file');
     await writeFile(notADir, 'x');
     const child = startWorker();
-    child.send({ type: 'init', config: config(join(notADir, 'state')), saveState: true, validateOnly: false });
+    const lane = await startBatchLane(await tempDir(), () => undefined);
+    child.send({ type: 'init', config: config(join(notADir, 'state')), saveState: true, validateOnly: false, outputLane: lane.path });
     const code = await child.exit;
     expect(code).not.toBe(0);
     const failed = child.messages.find((m) => m.type === 'init-failed');
     expect(failed?.type === 'init-failed' && failed.error.name).toBe('RuntimeError');
     expect(child.messages.some((m) => m.type === 'ready')).toBe(false);
+    await lane.close();
   });
 });

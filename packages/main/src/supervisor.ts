@@ -1,7 +1,7 @@
 /**
- * MainProcess: forks InputProcess and OutputProcess, runs the init -> ready handshake, routes
- * batches (input -> output) and acks (output -> input), restarts a crashed worker with backoff,
- * and runs the controlled stop. Only this process handles signals.
+ * MainProcess: forks InputProcess and OutputProcess, runs the init -> ready handshake, tells the
+ * input where the output's batch lane is (batches and acks never pass through here), restarts a
+ * crashed worker with backoff, and runs the controlled stop. Only this process handles signals.
  *
  * Lifecycle: 'starting' -> 'running' -> 'stopping' -> 'stopped'.
  */
@@ -50,8 +50,6 @@ export interface SupervisorFigures {
   restarts: Record<WorkerRole, number>;
   inputMetrics: InputMetrics | null;
   outputMetrics: OutputMetrics | null;
-  batchesRouted: number;
-  acksRouted: number;
 }
 
 export class StartupError extends Error {
@@ -66,8 +64,6 @@ export class Supervisor {
     restarts: { input: 0, output: 0 },
     inputMetrics: null,
     outputMetrics: null,
-    batchesRouted: 0,
-    acksRouted: 0,
   };
   private input: InputHandle | undefined;
   private output: OutputHandle | undefined;
@@ -170,7 +166,8 @@ export class Supervisor {
     try {
       this.runDir = createRunDir();
     } catch (err) {
-      this.log.warn(`No run directory for the batch lane (${(err as Error).message}): batches go through this process`);
+      // The output answers init-failed (OutputError 430) without one: the start stops there.
+      this.log.warn(`Cannot create the run directory for the batch lane: ${(err as Error).message}`);
     }
     // The output first: it must be able to take batches before the input produces any.
     // The vendor's lines; executing_period is each process's periodic work (the [GC] line).
@@ -224,20 +221,6 @@ export class Supervisor {
         if (!this.readyWaiters.has('input')) this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
         this.settleReady('input', new StartupError(msg.error, `InputProcess failed to start: ${formatError(msg.error)}`));
         break;
-      case 'batch':
-        // Drop while the output is down: the input re-sends every unacked batch on `output-restarted`.
-        if (this.output?.state === 'ready') {
-          this.figures.batchesRouted++;
-          void this.output.send({ type: 'batch', batch: msg.batch });
-        }
-        break;
-      case 'packed-batch':
-        // Same rule; the bytes are forwarded as they are (never deserialized here).
-        if (this.output?.state === 'ready') {
-          this.figures.batchesRouted++;
-          void this.output.send({ type: 'packed-batch', batchId: msg.batchId, packed: msg.packed, ...(msg.lines ? { lines: msg.lines } : {}) });
-        }
-        break;
       case 'metrics':
         this.figures.inputMetrics = msg.metrics;
         this.serviceHealth = msg.metrics.health;
@@ -275,20 +258,13 @@ export class Supervisor {
         this.outputLane = msg.lane;
         this.settleReady('output');
         this.refreshReadiness();
-        if (restarted) void this.input?.send({ type: 'output-restarted', outputLane: this.outputLane });
+        if (restarted) void this.input?.send({ type: 'output-restarted', outputLane: msg.lane });
         break;
       }
       case 'init-failed':
         // During the start the error travels to the one line the CLI prints; after a restart, say it here.
         if (!this.readyWaiters.has('output')) this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
         this.settleReady('output', new StartupError(msg.error, `OutputProcess failed to start: ${formatError(msg.error)}`));
-        break;
-      case 'batch-durable':
-        this.figures.acksRouted++;
-        void this.input?.send({ type: 'batch-ack', batchId: msg.batchId });
-        break;
-      case 'batch-failed':
-        void this.input?.send({ type: 'batch-rejected', batchId: msg.batchId, error: msg.error });
         break;
       case 'metrics':
         this.figures.outputMetrics = msg.metrics;

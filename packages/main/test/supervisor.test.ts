@@ -86,6 +86,20 @@ describe('supervisor', () => {
     expect(c.output()).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
   });
 
+  it('no batch lane, no start: without a run directory the output answers init-failed (OutputError 430), exit 3', async () => {
+    const dir = makeWorkspace();
+    writeConfig(dir, baseConfig(sim.url));
+    // The run directory (and the lane's socket in it) goes under $TMPDIR: one that does not exist.
+    const c = runCollector(['--config', 'config.yaml'], dir, { TMPDIR: path.join(dir, 'no-such-tmp') });
+    const exit = await c.exit;
+    expect(exit.code).toBe(3);
+    expect(c.lines.filter((l) => /WARNING MainProcess::MainThread -> Cannot create the run directory for the batch lane: .*ENOENT/.test(l))).toHaveLength(1);
+    expect(c.lines.filter((l) => / ERROR /.test(l))).toEqual([
+      expect.stringMatching(/ERROR MainProcess::MainThread -> The collector cannot start: OutputProcess failed to start: OutputError\(430\): cannot open the batch lane: the supervisor gave no run directory for its socket/),
+    ]);
+    expect(c.output()).not.toMatch(/InputProcess - Starting thread/);
+  });
+
   it('exits 0 when stopped by SIGINT', async () => {
     const dir = makeWorkspace();
     writeConfig(dir, baseConfig(sim.url));

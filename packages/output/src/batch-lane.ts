@@ -1,12 +1,13 @@
 /**
  * The output end of the batch lane (common/src/ipc/lane.ts): a Unix socket server in the
- * supervisor's run directory. Every frame is a packed EventBatch; its ack goes back on the same
- * connection (an input that died takes its acks with it, as it did over IPC).
+ * supervisor's run directory, the only way batches arrive. Every frame is an EventBatch; its answer
+ * goes back on the same connection (an input that died takes its acks with it: its successor pulls
+ * those records again, and the delivery ledger drops what is already durable).
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { createLogger, decodeLaneBatch, LaneReader, laneAckFrame, unpackBatch, type EventBatch, type LaneAck } from '@devo-collector/common';
+import { createLogger, decodeLaneBatch, LaneReader, laneAckFrame, type EventBatch, type LaneAck } from '@devo-collector/common';
 
 export interface BatchLaneServer {
   readonly path: string;
@@ -29,7 +30,7 @@ export async function startBatchLane(
     };
     socket.on('data', (chunk: Buffer) => {
       try {
-        reader.push(chunk, (body) => onBatch(unpackBatch(decodeLaneBatch(body)), reply));
+        reader.push(chunk, (body) => onBatch(decodeLaneBatch(body), reply));
       } catch (err) {
         // Only our own input connects here; a frame we cannot read means a bug, not data to keep.
         log.error(`Batch lane: unreadable frame (${(err as Error).message}); closing the connection, the input re-sends`);

@@ -4,8 +4,10 @@
  * (default: memory persistence). Each message is printed as
  * {"message_timestamp","message_tag","message_content"}.
  */
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
-import { configureLogging, createLogger, type CompiledConfig, type EventBatch } from '@devo-collector/common';
+import path from 'node:path';
+import { configureLogging, createLogger, textRecords, type CompiledConfig, type EventBatch } from '@devo-collector/common';
 import { OutputService } from './output-service.js';
 
 configureLogging({ processName: 'OutputProcess' });
@@ -63,8 +65,7 @@ function sample(seq: number): EventBatch {
     inputName: 'darktrace',
     serviceName: 'modelbreaches',
     tag: 'edr.darktrace.respond.model_breach',
-    records,
-    bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0),
+    ...textRecords(records),
     createdAtMs: Date.now(),
   };
 }
@@ -74,6 +75,7 @@ const service = new OutputService({
   onExit: (code) => process.exit(code),
 });
 
-await service.handle({ type: 'init', config, validateOnly: false });
-for (let i = 0; i < 3; i++) await service.handle({ type: 'batch', batch: sample(i) });
+// The batch lane's socket needs a directory; the samples are handed over in-process.
+await service.handle({ type: 'init', config, validateOnly: false, runDir: mkdtempSync(path.join(os.tmpdir(), 'output-dev-')) });
+for (let i = 0; i < 3; i++) service.acceptBatch(sample(i), (a) => log.info(`-> lane: ${JSON.stringify(a)}`));
 setTimeout(() => void service.handle({ type: 'shutdown', deadlineMs: 3_000 }), 2_500);

@@ -19,6 +19,8 @@ export const OUTPUT_ERROR = {
   checkpointWrite: 410,
   /** The delivery ledger cannot be written (disk full, ...): retried; a crash meanwhile may let a duplicate through. */
   ledgerWrite: 411,
+  /** The batch lane (the Unix socket batches arrive on) cannot be opened: the output cannot start. */
+  laneOpen: 430,
   /** Certificate expiry check: a configured chain/cert file cannot be read. */
   certificateRead: 420,
   /** Certificate expiry check: a configured chain/cert file holds no certificate we can parse. */

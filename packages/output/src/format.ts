@@ -4,7 +4,7 @@
  * optionally framed with RFC 6587 octet counting (`<len> <line>`, len counts the trailing LF).
  * Messages are never split, truncated or escaped: the record text goes on the wire as given.
  */
-import type { EventBatch } from '@devo-collector/common';
+import { asBuffer, type EventBatch } from '@devo-collector/common';
 
 /** facility 1 (user) * 8 + severity 6 (info), devo-sdk's default. */
 export const DEVO_DEFAULT_PRI = 14;
@@ -96,98 +96,46 @@ function cutFrames(sizes: readonly number[], maxFrameBytes: number, put: (all: B
 }
 
 /**
- * All records of a batch, header date = batch creation time (UTC), in order: the bytes of
- * `encodeDevoLine` for each record, cut into consecutive frames of at most `maxFrameBytes` (a record
- * larger than that is a frame of its own); the frames concatenated are `formatBatch`'s bytes. The
- * header is the same for every record of a batch, so it is encoded once and copied; each record's
- * UTF-8 length is measured first (octet counting needs it, and it sizes the batch's single
- * allocation), then the record is encoded straight into place. About twice as fast as a Buffer per
- * line plus a concat, and no intermediate copies.
+ * All records of a batch (`data` + `bounds`: every record, or the ones a replay filter kept), header
+ * date = batch creation time (UTC), in order: the bytes of `encodeDevoLine` for each record, cut
+ * into consecutive frames of at most `maxFrameBytes` (a record larger than that is a frame of its
+ * own). The header is the same for every record of a batch, so it is encoded once and copied; the
+ * records are copied from their bytes, never decoded to strings. Like devo-sdk, a LF is appended
+ * only when a record does not already end with one.
  */
-export function formatBatchFrames(
-  batch: Pick<EventBatch, 'tag' | 'records' | 'createdAtMs'>,
+export function formatFrames(
+  batch: Pick<EventBatch, 'tag' | 'createdAtMs' | 'data' | 'bounds'>,
   hostname: string,
   octetCounting: boolean,
   maxFrameBytes: number,
 ): FormattedFrame[] {
   const header = batchHeader(batch, hostname);
-  const records = batch.records;
-  const n = records.length;
-  const messageBytes = new Array<number>(n);
+  const data = asBuffer(batch.data);
+  const b = batch.bounds;
+  const n = b.length >> 1;
   const sizes = new Array<number>(n);
-  const prefixes: string[] | null = octetCounting ? new Array<string>(n) : null;
+  const lf = (s: number, e: number): number => (e > s && data[e - 1] === 0x0a ? 0 : 1);
   for (let i = 0; i < n; i++) {
-    const m = records[i] as string;
-    const bytes = Buffer.byteLength(m, 'utf8');
-    messageBytes[i] = bytes;
-    const lineBytes = header.length + bytes + (m.charCodeAt(m.length - 1) === 0x0a ? 0 : 1);
-    if (prefixes) {
-      const p = `${lineBytes} `;
-      prefixes[i] = p;
-      sizes[i] = p.length + lineBytes;
-    } else {
-      sizes[i] = lineBytes;
-    }
-  }
-  return cutFrames(sizes, maxFrameBytes, (out, off, j) => {
-    const m = records[j] as string;
-    if (prefixes) off += out.write(prefixes[j] as string, off, 'latin1');
-    off += header.copy(out, off);
-    off += out.write(m, off, messageBytes[j] as number, 'utf8');
-    if (m.charCodeAt(m.length - 1) !== 0x0a) out[off++] = 0x0a;
-    return off;
-  });
-}
-
-/** `formatBatchFrames` as a single buffer (one allocation). */
-export function formatBatch(
-  batch: Pick<EventBatch, 'tag' | 'records' | 'createdAtMs'>,
-  hostname: string,
-  octetCounting: boolean,
-): Buffer {
-  return formatBatchFrames(batch, hostname, octetCounting, Infinity)[0]?.payload ?? Buffer.alloc(0);
-}
-
-/**
- * The same bytes and frames as `formatBatchFrames`, from records that arrive as bytes
- * (`EventBatch.lines`): `bounds` are the [start, end) of the records to format (all of them, or
- * the ones a replay filter kept; `recordBounds`). No record is decoded to a string.
- */
-export function formatLinesFrames(
-  batch: Pick<EventBatch, 'tag' | 'createdAtMs'>,
-  lines: Buffer,
-  bounds: ReadonlyArray<readonly [number, number]>,
-  hostname: string,
-  octetCounting: boolean,
-  maxFrameBytes: number,
-): FormattedFrame[] {
-  const header = batchHeader(batch, hostname);
-  const n = bounds.length;
-  const sizes = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const [s, e] = bounds[i] as readonly [number, number];
-    const lineBytes = header.length + (e - s) + 1;
+    const s = b[2 * i] as number;
+    const e = b[2 * i + 1] as number;
+    const lineBytes = header.length + (e - s) + lf(s, e);
     sizes[i] = lineBytes + (octetCounting ? String(lineBytes).length + 1 : 0);
   }
   return cutFrames(sizes, maxFrameBytes, (out, off, j) => {
-    const [s, e] = bounds[j] as readonly [number, number];
-    if (octetCounting) off += out.write(`${header.length + (e - s) + 1} `, off, 'latin1');
+    const s = b[2 * j] as number;
+    const e = b[2 * j + 1] as number;
+    const end = lf(s, e);
+    if (octetCounting) off += out.write(`${header.length + (e - s) + end} `, off, 'latin1');
     off += header.copy(out, off);
-    off += lines.copy(out, off, s, e);
-    out[off++] = 0x0a;
+    off += data.copy(out, off, s, e);
+    if (end) out[off++] = 0x0a;
     return off;
   });
 }
 
-/** `formatLinesFrames` as a single buffer (one allocation). */
-export function formatLines(
-  batch: Pick<EventBatch, 'tag' | 'createdAtMs'>,
-  lines: Buffer,
-  bounds: ReadonlyArray<readonly [number, number]>,
-  hostname: string,
-  octetCounting: boolean,
-): Buffer {
-  return formatLinesFrames(batch, lines, bounds, hostname, octetCounting, Infinity)[0]?.payload ?? Buffer.alloc(0);
+/** `formatFrames` as a single buffer (one allocation). */
+export function formatBatch(batch: Pick<EventBatch, 'tag' | 'createdAtMs' | 'data' | 'bounds'>, hostname: string, octetCounting: boolean): Buffer {
+  return formatFrames(batch, hostname, octetCounting, Infinity)[0]?.payload ?? Buffer.alloc(0);
 }
 
 /** Splits a stream of lines back into `{tag, message}` (tests and the console sender). */

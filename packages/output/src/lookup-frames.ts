@@ -4,17 +4,17 @@
  * lines of one job keep their order in the spool: START first, END last (lookup_senders has one
  * sender, see sender-manager.ts, so they also reach Devo in that order).
  */
-import { batchTexts, parseLookupJob, type EventBatch } from '@devo-collector/common';
+import { parseLookupJob, recordTexts, type EventBatch } from '@devo-collector/common';
 import { frameOctetCounted, type FormattedFrame } from './format.js';
 import { lookupJobLines } from './lookup-format.js';
 
 export function formatLookupFrames(
-  batch: Pick<EventBatch, 'records' | 'lines' | 'bounds'>,
+  batch: Pick<EventBatch, 'data' | 'bounds'>,
   hostname: string,
   octetCounting: boolean,
   maxFrameBytes: number,
 ): FormattedFrame[] {
-  const lines = batchTexts(batch).flatMap((text) => lookupJobLines(parseLookupJob(text), hostname));
+  const lines = recordTexts(batch).flatMap((text) => lookupJobLines(parseLookupJob(text), hostname));
   const encoded = lines.map((l) => (octetCounting ? frameOctetCounted(l) : Buffer.from(l, 'utf8')));
   const frames: FormattedFrame[] = [];
   let run: Buffer[] = [];

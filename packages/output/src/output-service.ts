@@ -1,7 +1,8 @@
 /**
  * The OutputProcess's logic, independent of process plumbing (worker.ts wires it to IPC):
- * init -> open spools and TLS material -> ready; batch -> format + append to every output's spool
- * of the batch's group -> batch-durable (acks leave in arrival order); shutdown -> stop accepting,
+ * init -> open spools, TLS material and the batch lane -> ready; a batch on the lane -> format +
+ * append to every output's spool of the batch's group -> batch-ack on the lane (in arrival order);
+ * shutdown -> stop accepting,
  * flush senders until the deadline, checkpoint -> stopped.
  *
  * Lifecycle: 'idle' -> 'starting' -> 'running' -> 'draining' -> 'stopped' (or 'failed').
@@ -22,14 +23,13 @@ import {
   type OutputToSupervisorMessage,
   type SenderGroup,
   type SupervisorToOutputMessage,
-  batchCount,
-  linesBuffer,
-  recordBounds,
-  unpackBatch,
-  utf8Bytes,
+  recordCount,
+  textRecords,
+  type LaneAck,
 } from '@devo-collector/common';
+import { startBatchLane, type BatchLaneServer } from './batch-lane.js';
 import { OUTPUT_ERROR } from './errors.js';
-import { formatBatch, formatBatchFrames, formatLinesFrames, type FormattedFrame } from './format.js';
+import { formatBatch, formatFrames, type FormattedFrame } from './format.js';
 import { InternalFeed } from './internal-feed.js';
 import { formatLookupFrames } from './lookup-frames.js';
 import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
@@ -46,8 +46,6 @@ export interface OutputServiceOptions {
   send: (m: OutputToSupervisorMessage) => void | Promise<void>;
   /** Called once the service is done (stopped, init failed, validate finished): exit with this code. */
   onExit?: (code: number) => void;
-  /** Called once the service is running, before `ready` is sent: extra fields for `ready` (the batch lane). */
-  beforeReady?: () => Promise<{ lane?: string }>;
   metricsPeriodMs?: number;
   /** How often health is evaluated; a change is reported at once (default 1 s). */
   healthCheckPeriodMs?: number;
@@ -55,7 +53,6 @@ export interface OutputServiceOptions {
   tuning?: Pick<SenderManagerOptions, 'quietMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
-export type BatchAnswer = Extract<OutputToSupervisorMessage, { type: 'batch-durable' | 'batch-failed' }>;
 const ledgerKey = (ns: string, key: string): string => `${ns}\u0000${key}`;
 const GROUPS: readonly SenderGroup[] = ['standard', 'lookup', 'internal'];
 /**
@@ -82,6 +79,7 @@ export class OutputService {
   private feed: InternalFeed | null = null;
   private ackChain: Promise<void> = Promise.resolve();
   private ledger: DeliveryLedger | null = null;
+  private lane: BatchLaneServer | null = null;
   /** Ledger keys of batches accepted but not durable yet: a replayed batch waits for these first. */
   private readonly pendingKeys = new Map<string, Promise<unknown>>();
   private metricsTimer: NodeJS.Timeout | null = null;
@@ -107,13 +105,7 @@ export class OutputService {
   handle(msg: SupervisorToOutputMessage): Promise<void> {
     switch (msg.type) {
       case 'init':
-        return msg.validateOnly ? this.validate(msg.config) : this.init(msg.config);
-      case 'batch':
-        this.onBatch(msg.batch);
-        return Promise.resolve();
-      case 'packed-batch':
-        this.onBatch(unpackBatch(msg));
-        return Promise.resolve();
+        return msg.validateOnly ? this.validate(msg.config) : this.init(msg.config, msg.runDir);
       case 'shutdown':
         return this.shutdown(msg.deadlineMs);
       case 'log-records':
@@ -125,7 +117,7 @@ export class OutputService {
     }
   }
 
-  private async init(config: CompiledConfig): Promise<void> {
+  private async init(config: CompiledConfig, runDir: string | undefined): Promise<void> {
     if (this.state !== 'idle') {
       this.log.warn(`Ignoring "init" in state ${this.state}`);
       return;
@@ -138,10 +130,13 @@ export class OutputService {
       for (const out of config.outputs) this.outputs.push(await this.openOutput(config, out));
       const p = config.globals.persistence;
       this.ledger = openDeliveryLedger({ dir: p.type === 'filesystem' ? path.join(p.directory, 'ledger') : null, logger: this.log });
+      // Last: batches arrive only on the lane, and only once `ready` has named it.
+      this.lane = await this.openLane(runDir);
     } catch (err) {
       const e =
         err instanceof CollectorError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
       this.state = 'failed';
+      this.ledger?.close();
       await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(Date.now()))));
       await this.o.send({ type: 'init-failed', error: serializeError(e) });
       this.o.onExit?.(1);
@@ -167,9 +162,19 @@ export class OutputService {
     }, this.o.healthCheckPeriodMs ?? 1_000);
     this.healthTimer.unref();
     this.state = 'running';
-    await this.o.send({ type: 'ready', ...(await this.o.beforeReady?.()) });
+    await this.o.send({ type: 'ready', lane: (this.lane as BatchLaneServer).path });
     // The supervisor knows every output's health from the start, not a period later.
     this.sendMetrics();
+  }
+
+  /** The batch lane (batch-lane.ts) in the supervisor's run directory; without it no batch can arrive. */
+  private async openLane(runDir: string | undefined): Promise<BatchLaneServer> {
+    if (!runDir) throw new OutputError(OUTPUT_ERROR.laneOpen, 'cannot open the batch lane: the supervisor gave no run directory for its socket');
+    try {
+      return await startBatchLane(runDir, (batch, reply) => this.acceptBatch(batch, reply));
+    } catch (err) {
+      throw new OutputError(OUTPUT_ERROR.laneOpen, `cannot open the batch lane in ${runDir}: ${(err as Error).message}`);
+    }
   }
 
   private async openOutput(config: CompiledConfig, out: OutputConfig): Promise<OutputRuntime> {
@@ -198,20 +203,19 @@ export class OutputService {
       col_image: null,
       msg_sent: { part_counter: s.periodMessages, part_bytes: s.periodBytes, since_ts: s.sinceMs },
     };
-    const payload = formatBatch({ tag: 'devo.collector.metric.message_sent', records: [JSON.stringify(body)], createdAtMs: Date.now() }, c.hostname, false);
+    const payload = formatBatch({ tag: 'devo.collector.metric.message_sent', ...textRecords([JSON.stringify(body)]), createdAtMs: Date.now() }, c.hostname, false);
     internal.append(payload, 1).catch(() => undefined);
   }
 
-  /** A batch from the batch lane: its answer goes back on `reply` (the connection it came on). */
-  acceptBatch(batch: EventBatch, reply: (m: BatchAnswer) => void | Promise<void>): void {
-    this.onBatch(batch, reply);
-  }
-
-  private onBatch(batch: EventBatch, reply: (m: BatchAnswer) => void | Promise<void> = this.o.send): void {
+  /**
+   * A batch from the batch lane (the only way batches arrive): its answer goes back on `reply`
+   * (the connection it came on), in arrival order.
+   */
+  acceptBatch(batch: EventBatch, reply: (m: LaneAck) => void | Promise<void>): void {
     const c = this.config;
     if (this.state !== 'running' || !c) {
       const e = new OutputError(OUTPUT_ERROR.lifecycle, `batch ${batch.batchId} refused: the output process is ${this.state}`);
-      this.ackChain = this.ackChain.then(() => reply({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(e) }));
+      this.ackChain = this.ackChain.then(() => reply({ type: 'batch-rejected', batchId: batch.batchId, error: serializeError(e) }));
       return;
     }
     const ns = `${batch.inputName}/${batch.serviceName}`;
@@ -229,9 +233,9 @@ export class OutputService {
       const err = await durable;
       if (err) {
         this.logFailed(err);
-        await reply({ type: 'batch-failed', batchId: batch.batchId, error: serializeError(err) });
+        await reply({ type: 'batch-rejected', batchId: batch.batchId, error: serializeError(err) });
       } else {
-        await reply({ type: 'batch-durable', batchId: batch.batchId });
+        await reply({ type: 'batch-ack', batchId: batch.batchId });
       }
     });
   }
@@ -265,39 +269,43 @@ export class OutputService {
    */
   private appendBatch(hostname: string, ns: string, batch: EventBatch): Promise<OutputError | null> {
     const ledger = this.ledger;
-    const total = batchCount(batch);
-    // The records, as text or as LF-terminated bytes, reduced to what is kept: a replayed batch
-    // drops the records the ledger says are already durable.
-    const lines = batch.lines ? linesBuffer(batch.lines) : null;
-    let bounds = lines ? recordBounds(batch) : null;
-    let records = batch.records;
+    const total = recordCount(batch);
+    // A replayed batch drops the records the ledger says are already durable.
+    let bounds = batch.bounds;
+    let bytes = batch.bytes;
     let keys = batch.keys;
     if (batch.replay && keys && ledger) {
       const k = keys;
       const keep = k.map((key) => !ledger.has(ns, key));
       const skipped = keep.filter((x) => !x).length;
       if (skipped > 0) {
-        if (bounds) bounds = bounds.filter((_, i) => keep[i]);
-        else records = records.filter((_, i) => keep[i]);
+        const all = bounds;
+        bounds = new Uint32Array(2 * (total - skipped));
+        bytes = 0;
+        for (let i = 0, o = 0; i < total; i++) {
+          if (!keep[i]) continue;
+          const [s, e] = [all[2 * i] as number, all[2 * i + 1] as number];
+          bounds[o++] = s;
+          bounds[o++] = e;
+          bytes += e - s;
+        }
         keys = k.filter((_, i) => keep[i]);
         this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${total} records were already spooled before a restart and are not sent again`);
       }
     }
-    let count = bounds ? bounds.length : records.length;
+    let count = bounds.length >> 1;
     if (count === 0) return Promise.resolve(null);
-    let bytes = bounds ? bounds.reduce((n, [s, e]) => n + e - s, 0) : records === batch.records ? batch.bytes : utf8Bytes(records);
+    const kept = { ...batch, bounds };
     // A lookup batch is one record (its job): kept whole or dropped whole by the replay filter.
     const frames = (octetCounting: boolean): FormattedFrame[] =>
       batch.group === 'lookup'
-        ? formatLookupFrames(batch, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
-        : lines && bounds
-          ? formatLinesFrames(batch, lines, bounds, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
-          : formatBatchFrames(records === batch.records ? batch : { ...batch, records }, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
+        ? formatLookupFrames(kept, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
+        : formatFrames(kept, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
     if (batch.group === 'lookup') {
       // A job that does not parse is refused whole, before anything is spooled.
       // Counted as the lines it becomes (msg_enqueued_lookup_*).
       try {
-        const all = formatLookupFrames(batch, hostname, false, Infinity)[0];
+        const all = formatLookupFrames(kept, hostname, false, Infinity)[0];
         count = all?.messages ?? 0;
         bytes = all?.payload.length ?? 0;
       } catch (err) {
@@ -397,6 +405,7 @@ export class OutputService {
       }
     }
     this.ledger?.close();
+    await this.lane?.close();
     this.state = 'stopped';
     await this.o.send({ type: 'metrics', metrics: this.metrics() });
     await this.o.send({ type: 'stopped' });

@@ -12,7 +12,6 @@ import {
   type OutputToSupervisorMessage,
   type SupervisorToOutputMessage,
 } from '@devo-collector/common';
-import { startBatchLane, type BatchLaneServer } from './batch-lane.js';
 import { OutputService, type OutputServiceOptions } from './output-service.js';
 
 export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
@@ -29,28 +28,8 @@ export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
       process.exit(code);
     });
   };
-  let runDir: string | undefined;
-  let lane: BatchLaneServer | null = null;
   const service: OutputService = new OutputService({
-    send: async (m: OutputToSupervisorMessage) => {
-      if (m.type === 'stopped') await lane?.close();
-      return sendTo(process, m);
-    },
-    // The batch lane opens once the spools are ready, and `ready` tells the supervisor where it is.
-    beforeReady: async () => {
-      if (!runDir) return {};
-      try {
-        lane = await startBatchLane(runDir, (batch, reply) =>
-          service.acceptBatch(batch, (a) =>
-            reply(a.type === 'batch-durable' ? { type: 'batch-ack', batchId: a.batchId } : { type: 'batch-rejected', batchId: a.batchId, error: a.error }),
-          ),
-        );
-        return { lane: lane.path };
-      } catch (err) {
-        log.warn(`Batch lane unavailable (${(err as Error).message}): batches go through the supervisor`);
-        return {};
-      }
-    },
+    send: (m: OutputToSupervisorMessage) => sendTo(process, m),
     onExit: exit,
     tuning,
   });
@@ -69,7 +48,6 @@ export function runOutputWorker(tuning?: OutputServiceOptions['tuning']): void {
     // The vendor's periodic memory line, in every process.
     if (msg.type === 'init' && !msg.validateOnly) {
       startGcReporter(log, msg.config.globals.gcLogPeriodMs);
-      runDir = msg.runDir;
     }
     service.handle(msg).catch((err: unknown) => {
       log.error(`Unexpected error while handling "${msg.type}": ${(err as Error).stack ?? String(err)}`);

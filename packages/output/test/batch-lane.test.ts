@@ -1,21 +1,20 @@
 /**
- * The batch lane end to end inside one process: the input's LanePeer → Unix socket → the output's
- * lane server → acks back on the same connection; framing split at every byte boundary.
+ * The batch lane's framing (common/src/ipc/lane.ts) and the output's end of it; the input's end
+ * (LaneClient) against this server is in packages/input/test/lane-client.test.ts.
  */
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchTexts, decodeLaneBatch, joinLines, laneFrame, LaneReader, packBatch, packLines, unpackBatch, type EventBatch, type LaneAck } from '@devo-collector/common';
-import { LanePeer } from '../../input/src/delivery/lane-peer.js';
+import { decodeLaneAck, decodeLaneBatch, laneFrame, LaneReader, packRecords, recordTexts, textRecords, type EventBatch, type LaneAck } from '@devo-collector/common';
 import { startBatchLane } from '../src/batch-lane.js';
 
 const batch = (n: number, size = 3): EventBatch => {
   const records = Array.from({ length: size }, (_, i) => JSON.stringify({ n, i, pad: 'x'.repeat(n * 100) }));
-  const b: EventBatch = { batchId: `modelbreaches:${n}`, group: 'standard', inputName: 'darktrace', serviceName: 'modelbreaches', tag: 't', records, keys: records.map((_, i) => `${n}-${i}`), bytes: 0, createdAtMs: 1 };
-  // Every other batch in the hot path's form: records as LF-joined bytes beside the metadata.
-  return n % 2 === 1 ? { ...b, records: [], lines: joinLines(records.map((r) => Buffer.from(r))), count: size } : b;
+  return { batchId: `modelbreaches:${n}`, group: 'standard', inputName: 'darktrace', serviceName: 'modelbreaches', tag: 't', ...textRecords(records), keys: records.map((_, i) => `${n}-${i}`), createdAtMs: 1 };
 };
+const plain = (b: EventBatch) => ({ ...b, data: Buffer.from(b.data) });
 
 /** A plain frame: u32 BE length + body. */
 const frame = (body: Buffer): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0].map((_, i) => (body.length >>> (8 * (3 - i))) & 0xff)), body]);
@@ -32,53 +31,44 @@ describe('batch lane', () => {
     }
   });
 
-  it('a batch frame carries the metadata and the lines side by side, and decodes back to the same batch', () => {
-    for (const b of [batch(1), batch(2), { ...batch(3), lines: Buffer.alloc(0), count: 0 }]) {
-      const parts = laneFrame(packBatch(b));
-      expect(parts.length).toBe(b.lines?.length ? 3 : 2);
-      if (b.lines?.length) expect(parts[2]).toBe(b.lines); // written from the batch's own buffer, not copied
+  it('a batch frame carries the metadata and the records side by side, and decodes back to the same batch', () => {
+    for (const b of [batch(1), batch(2), batch(3, 0)]) {
+      const parts = laneFrame(b);
+      expect(parts.length).toBe(b.data.length ? 3 : 2);
+      if (b.data.length) expect(parts[2]).toBe(b.data); // written from the batch's own buffer, not copied
       const whole = Buffer.concat(parts);
       expect(whole.readUInt32BE(0)).toBe(whole.length - 4);
-      const back = unpackBatch(decodeLaneBatch(whole.subarray(4)));
-      expect({ ...back, lines: back.lines ? Buffer.from(back.lines) : undefined }).toEqual({ ...b, lines: b.lines?.length ? Buffer.from(b.lines) : undefined });
+      expect(plain(decodeLaneBatch(whole.subarray(4)))).toEqual(plain(b));
     }
-    // records as a view of a response plus bounds (the input's hot path): the bounds survive the trip
+    // records as a view of a response (the pullers' batches): only the records' span travels
     const body = Buffer.from('[{"a":1},{"b":2}]');
-    const viewBatch: EventBatch = { ...batch(5), records: [], ...packLines([body.subarray(1, 8), body.subarray(9, 16)]), count: 2 };
-    expect(viewBatch.bounds).toBeDefined();
-    const back = unpackBatch(decodeLaneBatch(Buffer.concat(laneFrame(packBatch(viewBatch))).subarray(4)));
-    expect(back.bounds).toEqual(viewBatch.bounds);
-    expect(batchTexts(back)).toEqual(['{"a":1}', '{"b":2}']);
+    const view: EventBatch = { ...batch(5), ...packRecords([body.subarray(1, 8), body.subarray(9, 16)]) };
+    const back = decodeLaneBatch(Buffer.concat(laneFrame(view)).subarray(4));
+    expect(back.bounds).toEqual(view.bounds);
+    expect(recordTexts(back)).toEqual(['{"a":1}', '{"b":2}']);
     expect(() => decodeLaneBatch(Buffer.from([0, 0, 0, 9, 1]))).toThrow(/metadata of 9 bytes/);
   });
 
-  it('batches reach the output intact and in order, acks come back on the lane; a dead lane falls back to IPC', async () => {
+  it('the server hands every batch over intact and in order and answers on the same connection; an unreadable frame closes it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lane-'));
     const received: EventBatch[] = [];
     const server = await startBatchLane(dir, (b, reply) => {
       received.push(b);
       reply({ type: 'batch-ack', batchId: b.batchId });
     });
+    const socket = net.createConnection(server.path);
+    await new Promise((r) => socket.once('connect', r));
     const acks: LaneAck[] = [];
-    const viaIpc: unknown[] = [];
-    const peer = new LanePeer({ send: (m, cb) => (viaIpc.push(m), cb?.(null), true) }, (a) => acks.push(a));
-    expect(await peer.connect(server.path)).toBe(true);
+    const reader = new LaneReader();
+    socket.on('data', (c: Buffer) => reader.push(c, (body) => acks.push(decodeLaneAck(body))));
     const sent = Array.from({ length: 50 }, (_, i) => batch(i));
-    for (const b of sent) peer.send({ type: 'packed-batch', ...packBatch(b) });
-    await new Promise<void>((r) => {
-      const t = setInterval(() => acks.length === 50 && (clearInterval(t), r()), 5);
-    });
-    expect(received.map((b) => ({ ...b, lines: b.lines && Buffer.from(b.lines) }))).toEqual(sent.map((b) => ({ ...b, lines: b.lines && Buffer.from(b.lines) })));
+    for (const b of sent) for (const part of laneFrame(b)) socket.write(part);
+    await expect.poll(() => acks.length, { timeout: 10_000 }).toBe(50);
+    expect(received.map(plain)).toEqual(sent.map(plain));
     expect(acks.map((a) => a.batchId)).toEqual(sent.map((b) => b.batchId));
-    expect(viaIpc).toEqual([]);
-
+    const closed = new Promise((r) => socket.once('close', r));
+    socket.write(frame(Buffer.from([0, 0, 0, 9, 1])));
+    await closed;
     await server.close();
-    await new Promise((r) => setTimeout(r, 50));
-    peer.send({ type: 'packed-batch', ...packBatch(batch(99)) });
-    expect(viaIpc).toHaveLength(1); // the lane is gone: the batch takes the supervisor's way
-    // ... with its lines beside the metadata, as the supervisor forwards them
-    expect(unpackBatch(viaIpc[0] as { packed: Uint8Array; lines?: Uint8Array }).lines).toEqual(batch(99).lines);
-    expect(await peer.connect(path.join(dir, 'nobody.sock'))).toBe(false);
-    peer.close();
   });
 });

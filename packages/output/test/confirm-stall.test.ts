@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBatch, splitFrameLines } from '../src/format.js';
+import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
 import { createTlsSender } from '../src/senders/tls-sender.js';
 import type { Sender } from '../src/senders/types.js';
@@ -46,7 +47,7 @@ async function appendRecords(s: Spool, count: number, recordBytes = 100, perBatc
   let bytes = 0;
   for (let i = 0; i < count; i += perBatch) {
     const records = Array.from({ length: Math.min(perBatch, count - i) }, (_, k) => JSON.stringify({ n: i + k, pad: 'x'.repeat(Math.max(0, recordBytes - 60)) }));
-    const payload = formatBatch({ tag: 'my.app.test.stall', records, createdAtMs: AT }, 'h', false);
+    const payload = formatBatch({ tag: 'my.app.test.stall', ...textRecords(records), createdAtMs: AT }, 'h', false);
     bytes += payload.length;
     await s.append(payload, records.length);
   }

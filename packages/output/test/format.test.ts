@@ -1,16 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchTexts, joinLines, lineBounds, packLines, recordBounds } from '@devo-collector/common';
+import { packRecords, recordTexts, textRecords } from '@devo-collector/common';
 import {
   DEVO_DEFAULT_DATE,
   encodeDevoLine,
   formatBatch,
-  formatBatchFrames,
   formatDevoDate,
   formatDevoLine,
-  formatLines,
-  formatLinesFrames,
+  formatFrames,
   frameOctetCounted,
   splitFrameLines,
 } from '../src/format.js';
@@ -69,7 +67,7 @@ describe('formatDevoLine', () => {
 
   it('a 1 MB record is neither split nor altered, in both framings', () => {
     const record = JSON.stringify({ id: 1, blob: 'é'.repeat(300_000) + 'x'.repeat(450_000) });
-    const batch = { tag: 'my.app.big', records: [record, '{"n":2}'], createdAtMs: AT };
+    const batch = { tag: 'my.app.big', ...textRecords([record, '{"n":2}']), createdAtMs: AT };
     for (const oc of [false, true]) {
       const lines = splitFrameLines(formatBatch(batch, HOST, oc));
       expect(lines).toHaveLength(2);
@@ -96,13 +94,13 @@ describe('formatBatch', () => {
       const expected = Buffer.concat(
         tricky.map((message) => encodeDevoLine({ hostname: HOST, tag: 'my.app.test.one', message, date: formatDevoDate(AT) }, oc)),
       );
-      expect(formatBatch({ tag: 'my.app.test.one', records: tricky, createdAtMs: AT }, HOST, oc).equals(expected), `octet counting ${oc}`).toBe(true);
+      expect(formatBatch({ tag: 'my.app.test.one', ...textRecords(tricky), createdAtMs: AT }, HOST, oc).equals(expected), `octet counting ${oc}`).toBe(true);
     }
-    expect(formatBatch({ tag: 't', records: [], createdAtMs: AT }, HOST, true).length).toBe(0);
+    expect(formatBatch({ tag: 't', ...textRecords([]), createdAtMs: AT }, HOST, true).length).toBe(0);
   });
 
   it('matches the wire captures (03 octet-counted, 05 UTF-8) when given as a batch', () => {
-    const one = (message: string, oc: boolean): Buffer => formatBatch({ tag: 'my.app.test.one', records: [message], createdAtMs: AT }, HOST, oc);
+    const one = (message: string, oc: boolean): Buffer => formatBatch({ tag: 'my.app.test.one', ...textRecords([message]), createdAtMs: AT }, HOST, oc);
     expect(one('line1\nline2', true).equals(fixture('03_multiline_octet_counted.bin'))).toBe(true);
     expect(one('café ☃', false).equals(fixture('05_utf8.bin'))).toBe(true);
   });
@@ -154,26 +152,19 @@ describe('lookup lines', () => {
   });
 });
 
-describe('formatLines (records as LF-terminated bytes)', () => {
+describe('formatFrames over records in the one form (bytes plus bounds)', () => {
   const records = ['{"pbid":1,"t":"é €"}', '{"pbid":2,"s":"\\u00e9\\n"}', '{}', `{"pad":"${'x'.repeat(70_000)}"}`];
-  const batch = { tag: 'edr.darktrace.respond.model_breach', createdAtMs: Date.UTC(2024, 4, 1, 12, 34, 56, 789), records };
-  const lines = joinLines(records.map((r) => Buffer.from(r, 'utf8')));
+  const batch = { tag: 'edr.darktrace.respond.model_breach', createdAtMs: Date.UTC(2024, 4, 1, 12, 34, 56, 789), ...textRecords(records) };
 
-  it('gives the bytes formatBatch gives for the same records, with and without octet counting', () => {
-    for (const octet of [false, true]) {
-      expect(formatLines(batch, lines, lineBounds(lines), 'host-1', octet).equals(formatBatch(batch, 'host-1', octet))).toBe(true);
-    }
-  });
-
-  it('formats only the records a replay filter kept', () => {
-    const kept = lineBounds(lines).filter((_, i) => i !== 1);
-    const expected = formatBatch({ ...batch, records: records.filter((_, i) => i !== 1) }, 'h', true);
-    expect(formatLines(batch, lines, kept, 'h', true).equals(expected)).toBe(true);
-    expect(batchTexts({ records: [], lines })).toEqual(records);
+  it('formats only the records a replay filter kept (bounds without theirs)', () => {
+    const kept = { ...batch, bounds: new Uint32Array([...batch.bounds.subarray(0, 2), ...batch.bounds.subarray(4)]) };
+    const expected = formatBatch({ ...batch, ...textRecords(records.filter((_, i) => i !== 1)) }, 'h', true);
+    expect(formatBatch(kept, 'h', true).equals(expected)).toBe(true);
+    expect(recordTexts(batch)).toEqual(records);
   });
 });
 
-describe('packLines (records as views of the response they came from)', () => {
+describe('packRecords (records as views of the response they came from)', () => {
   const records = ['{"pbid":1,"t":"é €"}', '{"pbid":2}', '{}', `{"pad":"${'x'.repeat(70_000)}"}`];
   const body = Buffer.from(`[${records.join(',')}]`, 'utf8');
   const views: Buffer[] = [];
@@ -182,33 +173,34 @@ describe('packLines (records as views of the response they came from)', () => {
     views.push(body.subarray(at, at + n));
     at += n + 1;
   }
-  const batch = { tag: 't.a.g', createdAtMs: Date.UTC(2024, 4, 1), records };
+  const batch = { tag: 't.a.g', createdAtMs: Date.UTC(2024, 4, 1), ...textRecords(records) };
 
   it('sends a run of records as one view of the response plus bounds: no copy, the same Devo bytes', () => {
-    const p = packLines(views);
-    expect(p.bounds).toBeInstanceOf(Uint32Array);
-    expect(p.lines?.buffer).toBe(body.buffer); // a view, not a copy
-    const lines = Buffer.from(p.lines!.buffer, p.lines!.byteOffset, p.lines!.byteLength);
-    for (const octet of [false, true]) expect(formatLines(batch, lines, recordBounds(p), 'h', octet).equals(formatBatch(batch, 'h', octet))).toBe(true);
-    expect(batchTexts({ records: [], ...p })).toEqual(records);
+    const p = packRecords(views);
+    expect(p.data.buffer).toBe(body.buffer); // a view, not a copy
+    expect(p.bytes).toBe(batch.bytes);
+    for (const octet of [false, true]) expect(formatBatch({ ...batch, ...p }, 'h', octet).equals(formatBatch(batch, 'h', octet))).toBe(true);
+    expect(recordTexts(p)).toEqual(records);
     // with a record dropped in between (a duplicate): still a view, the bounds skip it
-    const q = packLines([views[0]!, views[1]!, views[3]!]);
-    expect(q.bounds).toBeDefined();
-    expect(batchTexts({ records: [], ...q })).toEqual([records[0], records[1], records[3]]);
+    const q = packRecords([views[0]!, views[1]!, views[3]!]);
+    expect(q.data.buffer).toBe(body.buffer);
+    expect(recordTexts(q)).toEqual([records[0], records[1], records[3]]);
   });
 
-  it('joins with LFs when the records are not in order in one buffer, or mostly gaps', () => {
+  it('copies the records back to back when they are not in order in one buffer, or mostly gaps', () => {
     const tail = body.subarray(body.length - 3, body.length - 1); // 70 KB of other records before it
     for (const items of [[views[1]!, views[0]!], [views[0]!, Buffer.from(records[1]!)], [views[0]!, tail]]) {
-      const p = packLines(items);
-      expect(p.bounds).toBeUndefined();
-      expect(Buffer.from(p.lines!).equals(joinLines(items))).toBe(true);
+      const p = packRecords(items);
+      expect(p.data.buffer).not.toBe(body.buffer);
+      expect(Buffer.from(p.data).equals(Buffer.concat(items))).toBe(true);
+      expect(recordTexts(p)).toEqual(items.map((b) => b.toString()));
     }
-    expect(packLines([views[2]!]).bounds).toEqual(new Uint32Array([0, 2]));
+    expect(packRecords([views[2]!]).bounds).toEqual(new Uint32Array([0, 2]));
+    expect(packRecords([])).toMatchObject({ bytes: 0, bounds: new Uint32Array(0) });
   });
 });
 
-describe('formatBatchFrames / formatLinesFrames (a batch cut into spool frames)', () => {
+describe('formatFrames (a batch cut into spool frames)', () => {
   // Sizes around the targets below, multi-byte UTF-8, one record far bigger than any target.
   const records = [
     '{"pbid":1}',
@@ -218,21 +210,17 @@ describe('formatBatchFrames / formatLinesFrames (a batch cut into spool frames)'
     `{"pbid":5,"big":"${'y'.repeat(5_000)}"}`,
     ...Array.from({ length: 30 }, (_, i) => `{"pbid":${6 + i},"v":"${'z'.repeat((i * 37) % 90)}"}`),
   ];
-  const batch = { tag: 'edr.darktrace.respond.model_breach', createdAtMs: AT, records };
-  const lines = joinLines(records.map((r) => Buffer.from(r, 'utf8')));
+  const batch = { tag: 'edr.darktrace.respond.model_breach', createdAtMs: AT, ...textRecords(records) };
   const targets = [1, 120, 300, 1_000, 32 * 1024, Infinity];
 
   it('the frames concatenated are the single-frame bytes, every record in exactly one frame, in order', () => {
     for (const oc of [false, true]) {
       const whole = formatBatch(batch, HOST, oc);
       for (const t of targets) {
-        const frames = formatBatchFrames(batch, HOST, oc, t);
+        const frames = formatFrames(batch, HOST, oc, t);
         expect(Buffer.concat(frames.map((f) => f.payload)).equals(whole), `octet counting ${oc}, target ${t}`).toBe(true);
         expect(frames.reduce((n, f) => n + f.messages, 0)).toBe(records.length);
         expect(frames.map((f) => splitFrameLines(f.payload).length)).toEqual(frames.map((f) => f.messages));
-        const fromLines = formatLinesFrames(batch, lines, lineBounds(lines), HOST, oc, t);
-        expect(fromLines.map((f) => f.messages)).toEqual(frames.map((f) => f.messages));
-        expect(fromLines.every((f, i) => f.payload.equals((frames[i] as { payload: Buffer }).payload))).toBe(true);
       }
     }
   });
@@ -240,21 +228,20 @@ describe('formatBatchFrames / formatLinesFrames (a batch cut into spool frames)'
   it('no frame exceeds the target unless it holds one record; frames are as full as the target allows', () => {
     for (const oc of [false, true]) {
       for (const t of targets) {
-        const frames = formatBatchFrames(batch, HOST, oc, t);
+        const frames = formatFrames(batch, HOST, oc, t);
         frames.forEach((f, i) => {
           if (f.messages > 1) expect(f.payload.length, `octet counting ${oc}, target ${t}`).toBeLessThanOrEqual(t);
           // Greedy: the next frame's first record would not have fitted into this one.
           const next = frames[i + 1];
           if (next) {
-            const firstOfNext = formatBatch({ ...batch, records: [records[frames.slice(0, i + 1).reduce((n, x) => n + x.messages, 0)] as string] }, HOST, oc);
+            const firstOfNext = formatBatch({ ...batch, ...textRecords([records[frames.slice(0, i + 1).reduce((n, x) => n + x.messages, 0)] as string]) }, HOST, oc);
             expect(f.payload.length + firstOfNext.length).toBeGreaterThan(t);
           }
         });
       }
-      expect(formatBatchFrames(batch, HOST, oc, 1).every((f) => f.messages === 1)).toBe(true);
-      expect(formatBatchFrames(batch, HOST, oc, Infinity)).toHaveLength(1);
+      expect(formatFrames(batch, HOST, oc, 1).every((f) => f.messages === 1)).toBe(true);
+      expect(formatFrames(batch, HOST, oc, Infinity)).toHaveLength(1);
     }
-    expect(formatBatchFrames({ ...batch, records: [] }, HOST, true, 1_000)).toEqual([]);
-    expect(formatLinesFrames(batch, lines, [], HOST, true, 1_000)).toEqual([]);
+    expect(formatFrames({ ...batch, ...textRecords([]) }, HOST, true, 1_000)).toEqual([]);
   });
 });

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinLines, type EventBatch, type OutputToSupervisorMessage } from '@devo-collector/common';
-import { formatBatch, formatBatchFrames, splitFrameLines } from '../src/format.js';
+import { packRecords, recordTexts, textRecords, type EventBatch, type LaneAck, type OutputToSupervisorMessage } from '@devo-collector/common';
+import { formatBatch, formatFrames, splitFrameLines } from '../src/format.js';
 import { gzipMember } from '../src/gzip-member.js';
 import { OutputService, SPOOL_FRAME_MAX_BYTES } from '../src/output-service.js';
 import { spoolDir } from '../src/spool.js';
@@ -46,8 +46,8 @@ describe('gzip member', () => {
     const lines = fixture('04_zip_gzip_member.decompressed.txt');
     // Our formatter produces the lines the SDK put inside (header, tag, LF each).
     const ours = Buffer.concat([
-      formatBatch({ tag: 'my.app.test.one', records: ['alpha'], createdAtMs: AT }, HOST, false),
-      formatBatch({ tag: 'my.app.test.one', records: ['beta'], createdAtMs: AT + 1 }, HOST, false),
+      formatBatch({ tag: 'my.app.test.one', ...textRecords(['alpha']), createdAtMs: AT }, HOST, false),
+      formatBatch({ tag: 'my.app.test.one', ...textRecords(['beta']), createdAtMs: AT + 1 }, HOST, false),
     ]);
     expect(ours.equals(lines)).toBe(true);
     const member = gzipMember(ours, 6);
@@ -61,7 +61,7 @@ describe('gzip member', () => {
 
   it('a frame at the 32 KiB bound: one member per frame, each inflating to exactly its lines; the members concatenated to all of them', () => {
     const recs = records(0, 60);
-    const frames = formatBatchFrames({ tag: 'edr.darktrace.respond.model_breach', records: recs, createdAtMs: AT }, HOST, false, SPOOL_FRAME_MAX_BYTES);
+    const frames = formatFrames({ tag: 'edr.darktrace.respond.model_breach', ...textRecords(recs), createdAtMs: AT }, HOST, false, SPOOL_FRAME_MAX_BYTES);
     expect(frames.length).toBeGreaterThan(3);
     const largest = Math.max(...frames.map((f) => f.payload.length));
     expect(largest).toBeLessThanOrEqual(SPOOL_FRAME_MAX_BYTES);
@@ -87,8 +87,8 @@ describe('gzip member', () => {
   });
 
   it('the test decoder reads plain lines and members mixed on one stream (as devo-sdk writes them), drops a cut member, flags a corrupt one', () => {
-    const a = formatBatch({ tag: 'my.app.test.one', records: ['one', 'two'], createdAtMs: AT }, HOST, false);
-    const b = formatBatch({ tag: 'my.app.test.one', records: ['three'], createdAtMs: AT }, HOST, false);
+    const a = formatBatch({ tag: 'my.app.test.one', ...textRecords(['one', 'two']), createdAtMs: AT }, HOST, false);
+    const b = formatBatch({ tag: 'my.app.test.one', ...textRecords(['three']), createdAtMs: AT }, HOST, false);
     const d = new WireDecoder();
     const member = gzipMember(b, 6);
     expect(d.push(Buffer.concat([a, member, a, member.subarray(0, 20)]))).toEqual([...linesOf(a), ...linesOf(b), ...linesOf(a)]);
@@ -119,20 +119,26 @@ describe('OutputService with compression: gzip (devo_platform, mutual TLS)', () 
       port: receiver.port, compression: 'gzip', compressionLevel: 6,
       chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath,
     });
-    const messages: OutputToSupervisorMessage[] = [];
+    const messages: Array<OutputToSupervisorMessage | LaneAck> = [];
     const svc = new OutputService({ send: (m) => void messages.push(m), metricsPeriodMs: 100, tuning: { quietMs: 100, checkpointIntervalMs: 20, backoff: { baseMs: 50, capMs: 200 } } });
-    await svc.handle({ type: 'init', config: compiledConfig(dir, [out], { senderStatsPeriodMs: 300 }), validateOnly: false });
+    await svc.handle({ type: 'init', config: compiledConfig(dir, [out], { senderStatsPeriodMs: 300 }), validateOnly: false, runDir: mkdtempSync(path.join(os.tmpdir(), 'svc-gzip-run-')) });
     const batch = (seq: number, big = false): EventBatch => {
       const recs = records(seq * 40, 40);
       if (big) recs[5] = JSON.stringify({ pbid: seq * 40 + 5, pad: 'z'.repeat(SPOOL_FRAME_MAX_BYTES + 3_000) }); // a frame of its own
       return {
         batchId: `mb:${seq}`, group: 'standard', inputName: 'darktrace', serviceName: 'modelbreaches', tag: 'edr.darktrace.respond.model_breach',
-        records: recs, bytes: recs.reduce((n, r) => n + Buffer.byteLength(r), 0), createdAtMs: AT,
+        ...textRecords(recs), createdAtMs: AT,
       };
     };
-    const asLines = (b: EventBatch): EventBatch => ({ ...b, records: [], lines: joinLines(b.records.map((r) => Buffer.from(r))), count: b.records.length });
+    // Every other batch as the pullers send it: a view of a response, the bounds skipping the commas.
+    const asView = (b: EventBatch): EventBatch => {
+      const recs = recordTexts(b);
+      const body = Buffer.from(`[${recs.join(',')}]`);
+      let at = 1;
+      return { ...b, ...packRecords(recs.map((r) => body.subarray(at, (at += Buffer.byteLength(r) + 1) - 1))) };
+    };
     const batches = [batch(0), batch(1, true), batch(2), batch(3)];
-    for (const [i, b] of batches.entries()) await svc.handle({ type: 'batch', batch: i % 2 ? asLines(b) : b });
+    for (const [i, b] of batches.entries()) svc.acceptBatch(i % 2 ? asView(b) : b, (a) => void messages.push(a));
     const ids = (): number[] =>
       receiver.decoded().lines.filter((l) => l.includes(' edr.darktrace.respond.model_breach: ')).map((l) => (JSON.parse(l.slice(l.indexOf(': {') + 2)) as { pbid: number }).pbid);
     await expect.poll(() => ids().length, { timeout: 20_000, interval: 50 }).toBeGreaterThanOrEqual(160);
@@ -140,7 +146,7 @@ describe('OutputService with compression: gzip (devo_platform, mutual TLS)', () 
     await expect.poll(() => receiver.decoded().lines.some((l) => l.includes(' devo.collector.metric.message_sent: ')), { timeout: 10_000 }).toBe(true);
     await svc.handle({ type: 'shutdown', deadlineMs: 3_000 });
     await receiver.stop();
-    expect(messages.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId)).toEqual(['mb:0', 'mb:1', 'mb:2', 'mb:3']);
+    expect(messages.filter((m) => m.type === 'batch-ack').map((m) => (m as { batchId: string }).batchId)).toEqual(['mb:0', 'mb:1', 'mb:2', 'mb:3']);
 
     const d = receiver.decoded();
     expect(d.errors).toEqual([]);

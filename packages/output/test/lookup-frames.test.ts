@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { serializeLookupJob, type EventBatch, type LookupJob } from '@devo-collector/common';
+import { serializeLookupJob, textRecords, type EventBatch, type LookupJob } from '@devo-collector/common';
 import { frameOctetCounted, parseDevoLine, splitFrameLines } from '../src/format.js';
 import { lookupJobLines } from '../src/lookup-format.js';
 import { formatLookupFrames } from '../src/lookup-frames.js';
@@ -38,7 +38,7 @@ const job07: LookupJob = {
   deletes: [],
 };
 
-const batchOf = (job: LookupJob): Pick<EventBatch, 'records'> => ({ records: [serializeLookupJob(job)] });
+const batchOf = (job: LookupJob): Pick<EventBatch, 'data' | 'bounds'> => textRecords([serializeLookupJob(job)]);
 
 describe('lookup job lines', () => {
   it('07: a FULL job is byte-equal to the SDK capture (escape_quotes, numeric-looking values unquoted)', () => {
@@ -84,6 +84,6 @@ describe('lookup frames', () => {
   });
 
   it('a record that is not a job is refused with a RangeError', () => {
-    expect(() => formatLookupFrames({ records: ['{"name":"x"}'] }, HOST, false, 1000)).toThrow(RangeError);
+    expect(() => formatLookupFrames(textRecords(['{"name":"x"}']), HOST, false, 1000)).toThrow(RangeError);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serializeLookupJob, type EventBatch, type LookupJob, type OutputToSupervisorMessage } from '@devo-collector/common';
+import { serializeLookupJob, textRecords, type EventBatch, type LaneAck, type LookupJob, type OutputToSupervisorMessage } from '@devo-collector/common';
 import { lookupJobLines } from '../src/lookup-format.js';
 import { OutputService } from '../src/output-service.js';
 import { compiledConfig, outputConfig } from './helpers/config.js';
@@ -43,8 +43,7 @@ function lookupBatch(id: string, record = serializeLookupJob(job), replay = fals
     inputName: 'darktrace',
     serviceName: 'devices',
     tag: 'my.lookup.darktrace_devices',
-    records: [record],
-    bytes: Buffer.byteLength(record),
+    ...textRecords([record]),
     createdAtMs: Date.UTC(2024, 0, 1),
     keys: [`lookup:${job.name}:${job.lookupId}`],
     ...(replay ? { replay: true } : {}),
@@ -63,19 +62,21 @@ describe('lookup batches in the OutputService', () => {
       outputConfig({ name: 'relay_1', type: 'relay', port: relay.port, concurrency: 3 }),
       outputConfig({ name: 'syslog_1', type: 'syslog', port: syslog.port }),
     ];
-    const messages: OutputToSupervisorMessage[] = [];
+    const messages: Array<OutputToSupervisorMessage | LaneAck> = [];
     const svc = new OutputService({ send: (m) => void messages.push(m), metricsPeriodMs: 100, tuning: { checkpointIntervalMs: 20, backoff: { baseMs: 50, capMs: 200 } } });
-    await svc.handle({ type: 'init', config: compiledConfig(dir, outputs), validateOnly: false });
+    await svc.handle({ type: 'init', config: compiledConfig(dir, outputs), validateOnly: false, runDir: mkdtempSync(path.join(os.tmpdir(), 'lookup-run-')) });
+    // Batches as the lane hands them over; the answers join the messages.
+    const put = (b: EventBatch): void => svc.acceptBatch(b, (a) => void messages.push(a));
 
     const expected = lookupJobLines(job, 'devo-collector-host').join('');
-    await svc.handle({ type: 'batch', batch: lookupBatch('devices:1') });
+    put(lookupBatch('devices:1'));
     await relay.waitFor((t) => lookupText(relay).length >= expected.length);
     expect(lookupText(relay)).toBe(expected);
     expect(svc.metrics().enqueued.lookup.count).toBe(job.upserts.length + job.deletes.length + 2);
 
     // The same batch again, marked replay (an output restart): already durable, not spooled again.
-    await svc.handle({ type: 'batch', batch: lookupBatch('devices:2', undefined, true) });
-    await svc.handle({ type: 'batch', batch: lookupBatch('devices:3', '{"name":"darktrace_devices"}') });
+    put(lookupBatch('devices:2', undefined, true));
+    put(lookupBatch('devices:3', '{"name":"darktrace_devices"}'));
     await new Promise((r) => setTimeout(r, 500));
     await svc.handle({ type: 'shutdown', deadlineMs: 3_000 });
 
@@ -86,11 +87,11 @@ describe('lookup batches in the OutputService', () => {
     expect(logs.lines().some((l) => /\(standard_senders,\w+_sender_2\) -> Starting thread/.test(l))).toBe(true);
     expect(logs.lines().some((l) => /\(lookup_senders,\w+_sender_0\) -> Starting thread/.test(l))).toBe(true);
     expect(logs.lines().some((l) => /\(lookup_senders,\w+_sender_1\)/.test(l))).toBe(false);
-    const answers = messages.filter((m) => m.type === 'batch-durable' || m.type === 'batch-failed');
+    const answers = messages.filter((m) => m.type === 'batch-ack' || m.type === 'batch-rejected');
     expect(answers).toEqual([
-      { type: 'batch-durable', batchId: 'devices:1' },
-      { type: 'batch-durable', batchId: 'devices:2' },
-      expect.objectContaining({ type: 'batch-failed', batchId: 'devices:3', error: expect.objectContaining({ name: 'OutputError', code: 440 }) }),
+      { type: 'batch-ack', batchId: 'devices:1' },
+      { type: 'batch-ack', batchId: 'devices:2' },
+      expect.objectContaining({ type: 'batch-rejected', batchId: 'devices:3', error: expect.objectContaining({ name: 'OutputError', code: 440 }) }),
     ]);
   });
 });

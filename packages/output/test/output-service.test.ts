@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { joinLines, packLines, type EventBatch, type OutputToSupervisorMessage } from '@devo-collector/common';
+import { packRecords, recordTexts, textRecords, type EventBatch, type LaneAck, type OutputToSupervisorMessage } from '@devo-collector/common';
 import { formatBatch } from '../src/format.js';
 import { OutputService, SPOOL_FRAME_MAX_BYTES } from '../src/output-service.js';
 import { spoolDir } from '../src/spool.js';
@@ -32,8 +32,7 @@ function batch(seq: number, size = 10): EventBatch {
     inputName: 'darktrace',
     serviceName: 'status',
     tag: 'edr.darktrace.respond.status',
-    records,
-    bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0),
+    ...textRecords(records),
     createdAtMs: Date.UTC(2024, 0, 1),
   };
 }
@@ -44,22 +43,35 @@ const numbers = (text: string): number[] =>
     .filter((l) => l.includes(' edr.darktrace.respond.status: '))
     .map((l) => (JSON.parse(l.slice(l.indexOf(': {') + 2)) as { n: number }).n);
 
-function service(messages: OutputToSupervisorMessage[], consoleStream?: PassThrough): OutputService {
-  return new OutputService({
+type Message = OutputToSupervisorMessage | LaneAck;
+const answersOf = new WeakMap<OutputService, Message[]>();
+
+function service(messages: Message[], consoleStream?: PassThrough): OutputService {
+  const svc = new OutputService({
     send: (m) => void messages.push(m),
     metricsPeriodMs: 100,
     tuning: { quietMs: 100, checkpointIntervalMs: 20, backoff: { baseMs: 50, capMs: 200 }, consoleStream },
   });
+  answersOf.set(svc, messages);
+  return svc;
 }
+
+/** A batch as the lane hands it over; its answer joins the service's messages. */
+function put(svc: OutputService, b: EventBatch): void {
+  svc.acceptBatch(b, (a) => void answersOf.get(svc)?.push(a));
+}
+
+/** The run directory the supervisor gives: the batch lane's socket goes there. */
+const runDir = (): string => mkdtempSync(path.join(os.tmpdir(), 'svc-run-'));
 
 describe('OutputService in-process (syslog output over plain TCP)', () => {
   it('monitor lines, internal records without recursion, metric message, idle + age reconnects, exactly once', async () => {
     receiver = await startTcpReceiver();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-'));
     const out = outputConfig({ name: 'relay_1', type: 'syslog', port: receiver.port, idleReconnectMs: 250, maxConnectionAgeMs: 1_000 });
-    const messages: OutputToSupervisorMessage[] = [];
+    const messages: Message[] = [];
     const svc = service(messages);
-    await svc.handle({ type: 'init', config: compiledConfig(dir, [out], { senderStatsPeriodMs: 400 }), validateOnly: false });
+    await svc.handle({ type: 'init', config: compiledConfig(dir, [out], { senderStatsPeriodMs: 400 }), validateOnly: false, runDir: runDir() });
     // `ready`, then at once the first metrics: the supervisor knows each output's health from the start.
     expect(messages.map((m) => m.type)).toEqual(['ready', 'metrics']);
     expect((messages[1] as Extract<OutputToSupervisorMessage, { type: 'metrics' }>).metrics.health).toEqual({ relay_1: { state: 'ok' } });
@@ -68,14 +80,14 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     // A steady stream for ~1.8 s: the 1 s connection age forces a reconnect mid-stream (a clean
     // close confirms only on a connection at least PROVE_MS = 1 s old).
     for (let i = 0; i < 40; i++) {
-      await svc.handle({ type: 'batch', batch: batch(i) });
+      put(svc, batch(i));
       await new Promise((r) => setTimeout(r, 45));
     }
     await receiver.waitFor((t) => numbers(t).length >= 400);
     // Idle longer than idleReconnectMs: the connection is closed, the next batch opens a new one.
     await new Promise((r) => setTimeout(r, 600));
     const connectionsBefore = receiver.connections;
-    await svc.handle({ type: 'batch', batch: batch(40) });
+    put(svc, batch(40));
     await receiver.waitFor((t) => numbers(t).length >= 410);
     // At least the standard group's new connection; the internal group shares this receiver and may
     // reconnect in the same instant to ship its log records (its connection idled out too).
@@ -87,7 +99,7 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     await svc.handle({ type: 'shutdown', deadlineMs: 3_000 });
     expect(svc.getState()).toBe('stopped');
     expect(messages.at(-1)).toEqual({ type: 'stopped' });
-    const acks = messages.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId);
+    const acks = messages.filter((m) => m.type === 'batch-ack').map((m) => (m as { batchId: string }).batchId);
     expect(acks).toEqual(Array.from({ length: 41 }, (_, i) => `status:${i}`));
 
     const text = receiver.text();
@@ -132,27 +144,34 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     expect(metrics.metrics.sent['relay_1.standard']?.count).toBe(410);
   });
 
-  it('spools a batch as frames of at most SPOOL_FRAME_MAX_BYTES (a bigger record alone), in order, both record forms', async () => {
+  it('spools a batch as frames of at most SPOOL_FRAME_MAX_BYTES (a bigger record alone), in order, from a copy or a view of a response', async () => {
     receiver = await startTcpReceiver();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-frames-'));
     const out = outputConfig({ name: 'relay_1', type: 'syslog', port: receiver.port });
-    const messages: OutputToSupervisorMessage[] = [];
+    const messages: Message[] = [];
     const svc = service(messages);
-    await svc.handle({ type: 'init', config: compiledConfig(dir, [out]), validateOnly: false });
+    await svc.handle({ type: 'init', config: compiledConfig(dir, [out]), validateOnly: false, runDir: runDir() });
     // ~6 KB records like the appliance's breaches, one of them larger than a whole frame.
     const sized = (seq: number): EventBatch => {
       const records = Array.from({ length: 30 }, (_, k) =>
         JSON.stringify({ n: seq * 30 + k, pad: 'x'.repeat(k === 7 ? SPOOL_FRAME_MAX_BYTES + 5_000 : 5_000 + k * 97) }),
       );
-      return { ...batch(seq), records, bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0) };
+      return { ...batch(seq), ...textRecords(records) };
     };
-    const asLines = (b: EventBatch): EventBatch => ({ ...b, records: [], lines: joinLines(b.records.map((r) => Buffer.from(r))), count: b.records.length });
-    const batches = [sized(0), sized(1)];
-    await svc.handle({ type: 'batch', batch: batches[0] as EventBatch });
-    await svc.handle({ type: 'batch', batch: asLines(batches[1] as EventBatch) });
+    // The second batch as the pullers send it: a view of a response, the bounds skipping the commas.
+    const asView = (b: EventBatch): EventBatch => {
+      const records = recordTexts(b);
+      const body = Buffer.from(`[${records.join(',')}]`);
+      let at = 1;
+      return { ...b, ...packRecords(records.map((r) => body.subarray(at, (at += Buffer.byteLength(r) + 1) - 1))) };
+    };
+    const batches = [sized(0), asView(sized(1))];
+    expect(batches[1]?.data.buffer).not.toBe(batches[0]?.data.buffer);
+    put(svc, batches[0] as EventBatch);
+    put(svc, batches[1] as EventBatch);
     await receiver.waitFor((t) => numbers(t).length >= 60);
     await svc.handle({ type: 'shutdown', deadlineMs: 3_000 });
-    expect(messages.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId)).toEqual(['status:0', 'status:1']);
+    expect(messages.filter((m) => m.type === 'batch-ack').map((m) => (m as { batchId: string }).batchId)).toEqual(['status:0', 'status:1']);
     expect(numbers(receiver.text())).toEqual(Array.from({ length: 60 }, (_, i) => i));
 
     const sdir = spoolDir(dir, 'relay_1', 'standard');
@@ -171,27 +190,38 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
   });
 
   it('refuses a batch before init with OutputError 404', async () => {
-    const messages: OutputToSupervisorMessage[] = [];
+    const messages: Message[] = [];
     const svc = service(messages);
-    await svc.handle({ type: 'batch', batch: batch(0) });
+    put(svc, batch(0));
     await new Promise((r) => setTimeout(r, 10));
-    expect(messages[0]).toMatchObject({ type: 'batch-failed', batchId: 'status:0', error: { name: 'OutputError', code: 404 } });
+    expect(messages[0]).toMatchObject({ type: 'batch-rejected', batchId: 'status:0', error: { name: 'OutputError', code: 404 } });
+  });
+
+  it('answers init-failed (OutputError 430) without a run directory for the batch lane', async () => {
+    const messages: Message[] = [];
+    let exitCode: number | null = null;
+    const svc = new OutputService({ send: (m) => void messages.push(m), onExit: (c) => (exitCode = c) });
+    const out = outputConfig({ name: 'console_1', type: 'console' });
+    await svc.handle({ type: 'init', config: compiledConfig('', [out], { persistence: { type: 'memory', directory: '' } }), validateOnly: false });
+    expect(messages).toEqual([{ type: 'init-failed', error: expect.objectContaining({ name: 'OutputError', code: 430 }) }]);
+    expect(exitCode).toBe(1);
+    expect(svc.getState()).toBe('failed');
   });
 
   it('console output: one JSON line per message', async () => {
     const stream = new PassThrough();
     let printed = '';
     stream.on('data', (d: Buffer) => (printed += d.toString()));
-    const messages: OutputToSupervisorMessage[] = [];
+    const messages: Message[] = [];
     const svc = service(messages, stream);
     const out = outputConfig({ name: 'console_1', type: 'console' });
-    await svc.handle({ type: 'init', config: compiledConfig('', [out], { persistence: { type: 'memory', directory: '' } }), validateOnly: false });
-    await svc.handle({ type: 'batch', batch: batch(0, 2) });
-    await svc.handle({ type: 'batch', batch: { ...batch(1, 0), batchId: 'status:empty' } });
+    await svc.handle({ type: 'init', config: compiledConfig('', [out], { persistence: { type: 'memory', directory: '' } }), validateOnly: false, runDir: runDir() });
+    put(svc, batch(0, 2));
+    put(svc, { ...batch(1, 0), batchId: 'status:empty' });
     await svc.handle({ type: 'shutdown', deadlineMs: 2_000 });
-    expect(messages.filter((m) => m.type === 'batch-durable')).toEqual([
-      { type: 'batch-durable', batchId: 'status:0' },
-      { type: 'batch-durable', batchId: 'status:empty' },
+    expect(messages.filter((m) => m.type === 'batch-ack')).toEqual([
+      { type: 'batch-ack', batchId: 'status:0' },
+      { type: 'batch-ack', batchId: 'status:empty' },
     ]);
     expect(printed.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
       { message_timestamp: '2024-01-01 00:00:00.000', message_tag: 'edr.darktrace.respond.status', message_content: '{"n":0}' },
@@ -209,10 +239,9 @@ describe('OutputService delivery ledger (replayed batches after a crash)', () =>
       inputName: 'darktrace',
       serviceName: 'modelbreaches',
       tag: 'edr.darktrace.respond.status',
-      records,
+      ...textRecords(records),
       keys: ids.map(String),
       replay,
-      bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0),
       createdAtMs: Date.UTC(2024, 0, 1),
     };
   };
@@ -224,44 +253,44 @@ describe('OutputService delivery ledger (replayed batches after a crash)', () =>
     stream.on('data', (d: Buffer) => (printed += d.toString()));
     const out = outputConfig({ name: 'console_1', type: 'console' });
     const config = compiledConfig(dir, [out]);
-    const m1: OutputToSupervisorMessage[] = [];
+    const m1: Message[] = [];
     const first = service(m1, stream);
-    await first.handle({ type: 'init', config, validateOnly: false });
-    await first.handle({ type: 'batch', batch: keyed(1, [1, 2, 3]) });
+    await first.handle({ type: 'init', config, validateOnly: false, runDir: runDir() });
+    put(first, keyed(1, [1, 2, 3]));
     // Sent while batch 1 is still being appended: the replay waits for it, then drops 1-3.
-    await first.handle({ type: 'batch', batch: keyed(2, [2, 3, 4], true) });
+    put(first, keyed(2, [2, 3, 4], true));
     await first.handle({ type: 'shutdown', deadlineMs: 2_000 });
-    expect(m1.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId)).toEqual(['modelbreaches:1', 'modelbreaches:2']);
+    expect(m1.filter((m) => m.type === 'batch-ack').map((m) => (m as { batchId: string }).batchId)).toEqual(['modelbreaches:1', 'modelbreaches:2']);
 
     // A new OutputProcess over the same state directory: the ledger is read back from disk.
-    const m2: OutputToSupervisorMessage[] = [];
+    const m2: Message[] = [];
     const second = service(m2, stream);
-    await second.handle({ type: 'init', config, validateOnly: false });
-    await second.handle({ type: 'batch', batch: keyed(3, [1, 4, 5], true) });
+    await second.handle({ type: 'init', config, validateOnly: false, runDir: runDir() });
+    put(second, keyed(3, [1, 4, 5], true));
     // Not marked replay: sent as it is (a start_time reset asks for records again).
-    await second.handle({ type: 'batch', batch: keyed(4, [1]) });
+    put(second, keyed(4, [1]));
     await second.handle({ type: 'shutdown', deadlineMs: 2_000 });
-    expect(m2.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId)).toEqual(['modelbreaches:3', 'modelbreaches:4']);
+    expect(m2.filter((m) => m.type === 'batch-ack').map((m) => (m as { batchId: string }).batchId)).toEqual(['modelbreaches:3', 'modelbreaches:4']);
 
     const sent = printed.trim().split('\n').map((l) => (JSON.parse((JSON.parse(l) as { message_content: string }).message_content) as { n: number }).n);
     expect(sent).toEqual([1, 2, 3, 4, 5, 1]);
     expect(logs.lines().some((l) => l.includes('Batch modelbreaches:3 (modelbreaches): 2 of 3 records were already spooled before a restart'))).toBe(true);
 
-    // The hot path's form (records as views of the response, with bounds) is filtered the same way.
-    const m3: OutputToSupervisorMessage[] = [];
+    // Records as views of a response (the pullers' batches, bounds skipping the commas) are filtered the same way.
+    const m3: Message[] = [];
     const third = service(m3, stream);
-    await third.handle({ type: 'init', config, validateOnly: false });
-    const asLines = (b: EventBatch): EventBatch => {
-      const body = Buffer.from(`[${b.records.join(',')}]`);
+    await third.handle({ type: 'init', config, validateOnly: false, runDir: runDir() });
+    const asView = (b: EventBatch): EventBatch => {
+      const records = recordTexts(b);
+      const body = Buffer.from(`[${records.join(',')}]`);
       let at = 1;
-      const views = b.records.map((r) => body.subarray(at, (at += Buffer.byteLength(r) + 1) - 1));
-      const packed = packLines(views);
-      expect(packed.bounds).toBeDefined();
-      return { ...b, records: [], ...packed, count: b.records.length };
+      const packed = packRecords(records.map((r) => body.subarray(at, (at += Buffer.byteLength(r) + 1) - 1)));
+      expect(packed.data.buffer).toBe(body.buffer);
+      return { ...b, ...packed };
     };
-    await third.handle({ type: 'batch', batch: asLines(keyed(5, [5, 6, 7], true)) });
+    put(third, asView(keyed(5, [5, 6, 7], true)));
     await third.handle({ type: 'shutdown', deadlineMs: 2_000 });
-    expect(m3.filter((m) => m.type === 'batch-durable')).toHaveLength(1);
+    expect(m3.filter((m) => m.type === 'batch-ack')).toHaveLength(1);
     const all = printed.trim().split('\n').map((l) => (JSON.parse((JSON.parse(l) as { message_content: string }).message_content) as { n: number }).n);
     expect(all.slice(6)).toEqual([6, 7]);
   });
@@ -287,15 +316,15 @@ describe('OutputService delivery ledger (replayed batches after a crash)', () =>
     try {
       const s1 = new PassThrough();
       const printed1 = printedBy(s1);
-      const m1: OutputToSupervisorMessage[] = [];
+      const m1: Message[] = [];
       const first = service(m1, s1);
-      await first.handle({ type: 'init', config, validateOnly: false });
+      await first.handle({ type: 'init', config, validateOnly: false, runDir: runDir() });
       hang = true;
-      await first.handle({ type: 'batch', batch: keyed(1, [1, 2, 3]) });
+      put(first, keyed(1, [1, 2, 3]));
       const ledgerFile = path.join(dir, 'ledger', 'ledger.log');
       for (let i = 0; i < 100 && !readFileSync(ledgerFile, 'utf8').includes('"?"'); i++) await new Promise((r) => setTimeout(r, 20));
       expect(readFileSync(ledgerFile, 'utf8')).toContain('"?"');
-      expect(m1.filter((m) => m.type === 'batch-durable')).toEqual([]);
+      expect(m1.filter((m) => m.type === 'batch-ack')).toEqual([]);
       expect(printed1()).toEqual([]);
     } finally {
       hang = false;
@@ -305,12 +334,12 @@ describe('OutputService delivery ledger (replayed batches after a crash)', () =>
     // and the input's replay of the unacknowledged batch finds its records in the ledger.
     const s2 = new PassThrough();
     const printed2 = printedBy(s2);
-    const m2: OutputToSupervisorMessage[] = [];
+    const m2: Message[] = [];
     const second = service(m2, s2);
-    await second.handle({ type: 'init', config, validateOnly: false });
-    await second.handle({ type: 'batch', batch: keyed(1, [1, 2, 3], true) });
+    await second.handle({ type: 'init', config, validateOnly: false, runDir: runDir() });
+    put(second, keyed(1, [1, 2, 3], true));
     await second.handle({ type: 'shutdown', deadlineMs: 2_000 });
-    expect(m2.filter((m) => m.type === 'batch-durable')).toHaveLength(1);
+    expect(m2.filter((m) => m.type === 'batch-ack')).toHaveLength(1);
     expect(logs.lines().some((l) => l.includes('Batch modelbreaches:1 (modelbreaches): 3 of 3 records were already spooled before a restart'))).toBe(true);
     expect(printed2()).toEqual([1, 2, 3]);
   });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBatch } from '../src/format.js';
+import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
 import { createTlsSender } from '../src/senders/tls-sender.js';
 import { generateTestCerts, type TestCerts } from './helpers/certs.js';
@@ -20,7 +21,7 @@ async function spoolWith(n: number, dir: string): Promise<Spool> {
   const { spool } = await openSpool({ type: 'filesystem', dir, name: 's', maxBytes: 64 << 20, logger: testLogger(), checkpointIntervalMs: 20 });
   for (let i = 0; i < n; i += 50) {
     const records = Array.from({ length: Math.min(50, n - i) }, (_, k) => JSON.stringify({ n: i + k, s: 'café ☃' }));
-    await spool.append(formatBatch({ tag: 'my.app.test.rsyslog', records, createdAtMs: AT }, 'devo-collector-host', false), records.length);
+    await spool.append(formatBatch({ tag: 'my.app.test.rsyslog', ...textRecords(records), createdAtMs: AT }, 'devo-collector-host', false), records.length);
   }
   return spool;
 }

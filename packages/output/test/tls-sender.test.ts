@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBatch, splitFrameLines } from '../src/format.js';
+import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
 import { deliveryResult, describeSocketError } from '../src/senders/delivery.js';
 import { createTlsSender } from '../src/senders/tls-sender.js';
@@ -31,7 +32,7 @@ async function spoolIn(dir: string): Promise<Spool> {
 async function appendRecords(spool: Spool, from: number, to: number, perBatch = 10): Promise<void> {
   for (let i = from; i < to; i += perBatch) {
     const records = Array.from({ length: Math.min(perBatch, to - i) }, (_, k) => JSON.stringify({ n: i + k }));
-    await spool.append(formatBatch({ tag: 'my.app.test.tls', records, createdAtMs: AT }, 'devo-collector-host', false), records.length);
+    await spool.append(formatBatch({ tag: 'my.app.test.tls', ...textRecords(records), createdAtMs: AT }, 'devo-collector-host', false), records.length);
   }
 }
 
@@ -101,7 +102,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
     const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
     const big = JSON.stringify({ n: 0, blob: 'x'.repeat(1024 * 1024) });
-    await spool.append(formatBatch({ tag: 'my.app.big', records: [big], createdAtMs: AT }, 'h', false), 1);
+    await spool.append(formatBatch({ tag: 'my.app.big', ...textRecords([big]), createdAtMs: AT }, 'h', false), 1);
     sender.start();
     await receiver.waitFor((t) => t.endsWith('\n'));
     expect(receiver.text()).toBe(`<14>2024-05-01 12:00:00.000 h my.app.big: ${big}\n`);

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EventBatch } from '@devo-collector/common';
+import { textRecords, type EventBatch } from '@devo-collector/common';
 import { splitFrameLines } from '../src/format.js';
 import { generateTestCerts, type TestCerts } from './helpers/certs.js';
 import { compiledConfig, outputConfig } from './helpers/config.js';
@@ -38,8 +38,7 @@ function batch(seq: number, size: number): EventBatch {
     inputName: 'darktrace',
     serviceName: 'modelbreaches',
     tag: 'edr.darktrace.respond.model_breach',
-    records,
-    bytes: records.reduce((n, r) => n + Buffer.byteLength(r), 0),
+    ...textRecords(records),
     createdAtMs: Date.UTC(2024, 10, 19, 11, 32, 18, 861),
   };
 }
@@ -54,15 +53,15 @@ function tlsOutput(port: number, over = {}) {
 }
 
 describe('OutputProcess forked for real', () => {
-  it('init -> ready -> batch -> batch-durable (in order) -> shutdown -> stopped, exit 0; records arrive', async () => {
+  it('init -> ready (with its lane) -> batches on the lane -> batch-ack (in order) -> shutdown -> stopped, exit 0; records arrive', async () => {
     receiver = await startTlsReceiver(certs);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'outw-'));
     const w = spawnWorker();
     w.send({ type: 'init', config: compiledConfig(dir, [tlsOutput(receiver.port)]), validateOnly: false });
     await w.waitFor('ready');
-    for (let i = 0; i < 20; i++) w.send({ type: 'batch', batch: batch(i, 50) });
-    await w.waitFor('batch-durable', (m) => m.batchId === 'modelbreaches:19');
-    const acks = w.messages.filter((m) => m.type === 'batch-durable').map((m) => (m as { batchId: string }).batchId);
+    for (let i = 0; i < 20; i++) w.sendBatch(batch(i, 50));
+    await w.waitForAck('modelbreaches:19');
+    const acks = w.acks.filter((a) => a.type === 'batch-ack').map((a) => a.batchId);
     expect(acks).toEqual(Array.from({ length: 20 }, (_, i) => `modelbreaches:${i}`));
     await receiver.waitFor((t) => t.includes('"n":999}'));
     w.send({ type: 'shutdown', deadlineMs: Date.now() + 8_000 });
@@ -103,11 +102,21 @@ describe('OutputProcess forked for real', () => {
     w.send({ type: 'init', config: compiledConfig(dir, [tlsOutput(receiver.port)]), validateOnly: false });
     await w.waitFor('ready');
     w.child.kill('SIGINT');
-    w.send({ type: 'batch', batch: batch(0, 10) });
-    await w.waitFor('batch-durable');
+    w.sendBatch(batch(0, 10));
+    await w.waitForAck('modelbreaches:0');
     w.child.kill('SIGTERM');
     expect(await w.exited).toEqual({ code: 0, signal: null });
     expect(numbersAt(receiver)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
+  it('init-failed (OutputError 430) without a usable run directory for the batch lane', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'outw-'));
+    const w = spawnWorker();
+    w.send({ type: 'init', config: compiledConfig(dir, [outputConfig({ name: 'console_1', type: 'console' })]), validateOnly: false, runDir: path.join(dir, 'missing') });
+    const failed = await w.waitFor('init-failed');
+    expect(failed.error).toMatchObject({ name: 'OutputError', code: 430 });
+    expect(failed.error.message).toContain(path.join(dir, 'missing'));
+    expect((await w.exited).code).toBe(1);
   });
 
   it('init-failed (OutputError 400) when a certificate file is missing; no crash before the answer', async () => {
@@ -149,16 +158,16 @@ describe('OutputProcess forked for real', () => {
     let stop = false;
     const feeding = (async () => {
       for (let i = 0; i < BATCHES && !stop; i++) {
-        w1.send({ type: 'batch', batch: batch(i, SIZE) });
+        w1.sendBatch(batch(i, SIZE));
         await new Promise((r) => setTimeout(r, 6));
       }
     })();
-    await w1.waitFor('batch-durable', (m) => m.batchId === 'modelbreaches:250', 60_000);
+    await w1.waitForAck('modelbreaches:250', 60_000);
     w1.child.kill('SIGKILL');
     stop = true;
     await feeding;
     await w1.exited;
-    const acked = w1.messages.filter((m) => m.type === 'batch-durable').map((m) => Number((m as { batchId: string }).batchId.split(':')[1]));
+    const acked = w1.acks.filter((a) => a.type === 'batch-ack').map((a) => Number(a.batchId.split(':')[1]));
     const beforeRestart = numbersAt(receiver).length;
 
     const w2 = spawnWorker();
@@ -166,7 +175,10 @@ describe('OutputProcess forked for real', () => {
     await w2.waitFor('ready');
     // The supervisor re-sends what was not acknowledged (the input keeps its cursor until acked).
     const ackedSet = new Set(acked);
-    for (let i = 0; i < BATCHES; i++) if (!ackedSet.has(i)) w2.send({ type: 'batch', batch: batch(i, SIZE) });
+    const resent = Array.from({ length: BATCHES }, (_, i) => i).filter((i) => !ackedSet.has(i));
+    for (const i of resent) w2.sendBatch(batch(i, SIZE));
+    // Answers come in arrival order: the last one answered means all were (shutdown travels on IPC, not the lane).
+    expect(await w2.waitForAck(`modelbreaches:${resent.at(-1)}`)).toMatchObject({ type: 'batch-ack' });
     const expected = new Set(acked.flatMap((b) => Array.from({ length: SIZE }, (_, k) => b * SIZE + k)));
     await receiver.waitFor(() => {
       const got = new Set(numbersAt(receiver as TlsReceiver));

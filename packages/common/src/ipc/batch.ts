@@ -9,29 +9,19 @@ export interface EventBatch {
   serviceName: string;
   tag: string;
   /**
-   * Compact JSON text of each record, one Devo message each (never split, never truncated).
-   * Empty when `lines` carries the records.
+   * The records, one Devo message each (never split, never truncated): record k is the UTF-8 bytes
+   * `data[bounds[2k], bounds[2k+1])`. Pullers pass a view of the response's own bytes (the bounds
+   * skip the commas between records), so no record becomes a JS string on the way; records that
+   * start as strings are encoded once (`textRecords`, batch-records.ts).
    */
-  records: string[];
-  /**
-   * The hot path's form of the records: their UTF-8 bytes, each followed by a LF (compact JSON
-   * never contains a raw LF), `count` of them. The input fills it from the response bytes and the
-   * output formats from it, so no record becomes a JS string on the way (batch-lines.ts).
-   */
-  lines?: Uint8Array;
-  /**
-   * When present, the records are not LF-terminated: record k is `lines[bounds[2k], bounds[2k+1])`.
-   * The input sends a run of records as the response's own bytes this way (separated by the
-   * response's commas), without copying them into a LF-joined buffer first.
-   */
-  bounds?: Uint32Array;
-  count?: number;
+  data: Uint8Array;
+  bounds: Uint32Array;
   /** Sum of the UTF-8 byte length of records. */
   bytes: number;
   /** When the batch was built (epoch ms); used as the syslog header date. */
   createdAtMs: number;
   /**
-   * Dedup identity of each record (parallel to `records`; key plus content hash), for the output's
+   * Dedup identity of each record (parallel to the records; key plus content hash), for the output's
    * delivery ledger. Absent for records without an identity (snapshots, internal records).
    */
   keys?: string[];
@@ -90,10 +80,4 @@ export interface OutputMetrics {
   quarantinedSegments: number;
   /** Health of each output (all its sender groups together), keyed by output name. */
   health: Record<string, OutputHealth>;
-}
-
-export function utf8Bytes(records: readonly string[]): number {
-  let n = 0;
-  for (const r of records) n += Buffer.byteLength(r, 'utf8');
-  return n;
 }

@@ -1,6 +1,5 @@
 import type { SerializedError } from '../errors.js';
-import type { EventBatch, InputMetrics } from './batch.js';
-import type { PackedBatch } from './packed-batch.js';
+import type { InputMetrics } from './batch.js';
 import type { LogRecordsMessage } from './log-records.js';
 
 /**
@@ -20,16 +19,6 @@ export interface InputReadyMessage {
 export interface InputInitFailedMessage {
   type: 'init-failed';
   error: SerializedError;
-}
-
-export interface InputBatchMessage {
-  type: 'batch';
-  batch: EventBatch;
-}
-
-/** A batch serialized once for the whole trip (packed-batch.ts); what the worker sends. */
-export interface InputPackedBatchMessage extends PackedBatch {
-  type: 'packed-batch';
 }
 
 export interface InputMetricsMessage {
@@ -53,8 +42,6 @@ export type InputToSupervisorMessage =
   | InputStartedMessage
   | InputReadyMessage
   | InputInitFailedMessage
-  | InputBatchMessage
-  | InputPackedBatchMessage
   | InputMetricsMessage
   | SetupResultMessage
   | InputStoppedMessage

@@ -1,18 +1,34 @@
 /**
- * The batch lane: a Unix socket from the InputProcess straight to the OutputProcess, so the event
- * stream does not pass through the supervisor (measured: ~2 CPU s per 60k breaches in the
- * supervisor, most of it GC of the forwarded buffers, plus two more pipe copies). The supervisor
- * still owns the lifecycle: it tells the input where the current output listens (`init`,
- * `output-restarted`), and everything else (logs, metrics, control) stays on IPC.
+ * The batch lane: a Unix socket from the InputProcess straight to the OutputProcess, the one way
+ * batches travel (the event stream never passes through the supervisor: forwarding it there cost
+ * ~2 CPU s per 60k breaches, most of it GC of the forwarded buffers, plus two more pipe copies).
+ * The supervisor owns the lifecycle: it tells the input where the current output listens (`init`,
+ * `output-restarted`); logs, metrics and control stay on IPC. No lane, no start: the output
+ * answers `init-failed` (OutputError 430), the input too (RuntimeError 530).
  *
- * Framing: u32 big-endian length, then the body. Input → output: a packed EventBatch
- * (packed-batch.ts) as u32 big-endian length of `packed`, `packed`, then the lines' bytes (written
- * from the batch's own buffer, never copied into one message). Output → input: the ack messages,
- * V8-serialized (the encoding of the 'advanced' IPC channel). The socket lives in a 0700 directory of the supervisor's, so only our user connects.
+ * Framing: u32 big-endian length, then the body. Input -> output: u32 big-endian length of
+ * `meta`, `meta` (the EventBatch without `data`, V8-serialized), then the records' bytes, written
+ * from the batch's own buffer (never copied into one message, never through the serializer: that
+ * copied every event into its growing buffer, ~400 MB of short-lived allocations per 60k
+ * breaches). Output -> input: the answers (LaneAck), V8-serialized. The socket lives in a 0700
+ * directory of the supervisor's, so only our user connects.
  */
 import v8 from 'node:v8';
-import type { PackedBatch } from './packed-batch.js';
-import type { BatchAckMessage, BatchRejectedMessage } from './supervisor-to-input.js';
+import type { SerializedError } from '../errors.js';
+import type { EventBatch } from './batch.js';
+
+/** The batch is durable in every output's spool: the cursor may advance. */
+export interface BatchAckMessage {
+  type: 'batch-ack';
+  batchId: string;
+}
+
+/** The output could not take the batch (spool error): keep the cursor, retry later. */
+export interface BatchRejectedMessage {
+  type: 'batch-rejected';
+  batchId: string;
+  error: SerializedError;
+}
 
 export type LaneAck = BatchAckMessage | BatchRejectedMessage;
 
@@ -23,23 +39,22 @@ function view(b: Uint8Array): Buffer {
 }
 
 /** The pieces of one batch frame, to be written in order (corked: one writev). */
-export function laneFrame(p: Pick<PackedBatch, 'packed' | 'lines'>): Buffer[] {
-  const lines = p.lines?.byteLength ?? 0;
+export function laneFrame(batch: EventBatch): Buffer[] {
+  const { data, ...meta } = batch;
+  const packed = v8.serialize(meta);
   const h = Buffer.allocUnsafe(2 * HEADER);
-  h.writeUInt32BE(HEADER + p.packed.byteLength + lines, 0);
-  h.writeUInt32BE(p.packed.byteLength, HEADER);
-  const parts = [h, view(p.packed)];
-  if (p.lines && lines > 0) parts.push(view(p.lines));
-  return parts;
+  h.writeUInt32BE(HEADER + packed.byteLength + data.byteLength, 0);
+  h.writeUInt32BE(packed.byteLength, HEADER);
+  return data.byteLength > 0 ? [h, packed, view(data)] : [h, packed];
 }
 
-/** A batch frame's body back into its parts (views into `body`, no copy). */
-export function decodeLaneBatch(body: Buffer): Pick<PackedBatch, 'packed' | 'lines'> {
+/** A batch frame's body back into the batch (`data` is a view into `body`, no copy). */
+export function decodeLaneBatch(body: Buffer): EventBatch {
   if (body.length < HEADER) throw new Error(`batch frame of ${body.length} bytes`);
   const n = body.readUInt32BE(0);
   if (HEADER + n > body.length) throw new Error(`batch frame: metadata of ${n} bytes in a body of ${body.length}`);
-  const packed = body.subarray(HEADER, HEADER + n);
-  return HEADER + n < body.length ? { packed, lines: body.subarray(HEADER + n) } : { packed };
+  const meta = v8.deserialize(body.subarray(HEADER, HEADER + n)) as Omit<EventBatch, 'data'>;
+  return { ...meta, data: body.subarray(HEADER + n) };
 }
 
 export function laneAckFrame(m: LaneAck): Buffer {

@@ -13,24 +13,12 @@ export interface OutputStartedMessage {
 
 export interface OutputReadyMessage {
   type: 'ready';
-  /** Path of the batch lane's Unix socket (lane.ts); absent when it could not be opened. */
-  lane?: string;
+  /** Path of the batch lane's Unix socket (lane.ts); without one the output answers init-failed instead. */
+  lane: string;
 }
 
 export interface OutputInitFailedMessage {
   type: 'init-failed';
-  error: SerializedError;
-}
-
-/** The batch is fsynced in the spool of every output. */
-export interface BatchDurableMessage {
-  type: 'batch-durable';
-  batchId: string;
-}
-
-export interface BatchFailedMessage {
-  type: 'batch-failed';
-  batchId: string;
   error: SerializedError;
 }
 
@@ -55,8 +43,6 @@ export type OutputToSupervisorMessage =
   | OutputStartedMessage
   | OutputReadyMessage
   | OutputInitFailedMessage
-  | BatchDurableMessage
-  | BatchFailedMessage
   | OutputMetricsMessage
   | OutputCheckResultMessage
   | OutputStoppedMessage;

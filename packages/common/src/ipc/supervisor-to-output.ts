@@ -1,6 +1,4 @@
 import type { CompiledConfig } from '../config/types.js';
-import type { EventBatch } from './batch.js';
-import type { PackedBatch } from './packed-batch.js';
 import type { LogRecordsMessage } from './log-records.js';
 
 export interface OutputInitMessage {
@@ -8,22 +6,11 @@ export interface OutputInitMessage {
   config: CompiledConfig;
   /** `--validate`: open TLS material and try one connection per output, report, exit. */
   validateOnly: boolean;
-  /** The supervisor's private (0700) run directory: where the batch lane's socket goes. */
+  /** The supervisor's private (0700) run directory: where the batch lane's socket goes (required unless validateOnly). */
   runDir?: string;
 }
 
-/** Make the batch durable in the spool, answer `batch-durable` (or `batch-failed`). */
-export interface OutputBatchMessage {
-  type: 'batch';
-  batch: EventBatch;
-}
-
 /** Flush what can be flushed, checkpoint the spool, answer `stopped`, exit. */
-/** The same, still serialized as the input packed it: the supervisor forwards bytes. */
-export interface OutputPackedBatchMessage extends PackedBatch {
-  type: 'packed-batch';
-}
-
 export interface OutputShutdownMessage {
   type: 'shutdown';
   deadlineMs: number;
@@ -31,7 +18,5 @@ export interface OutputShutdownMessage {
 
 export type SupervisorToOutputMessage =
   | OutputInitMessage
-  | OutputBatchMessage
-  | OutputPackedBatchMessage
   | OutputShutdownMessage
   | LogRecordsMessage;

@@ -5,20 +5,9 @@
  * After an input restart the job is rebuilt (a new id) from the committed inventory: the same
  * changes again, which an INC applies idempotently and a FULL replaces.
  */
-import { serializeLookupJob, utf8Bytes, type EventBatch, type LookupJob } from '@devo-collector/common';
-import { nextBatchId } from './batch-sink.js';
+import { serializeLookupJob, textRecords, type EventBatch, type LookupJob } from '@devo-collector/common';
+import { newBatch } from './batch-sink.js';
 
 export function buildLookupBatch(job: LookupJob, shape: { inputName: string; serviceName: string; tag: string }, nowMs = Date.now()): EventBatch {
-  const records = [serializeLookupJob(job)];
-  return {
-    keys: [`lookup:${job.name}:${job.lookupId}`],
-    batchId: nextBatchId(shape.serviceName),
-    group: 'lookup',
-    inputName: shape.inputName,
-    serviceName: shape.serviceName,
-    tag: shape.tag,
-    records,
-    bytes: utf8Bytes(records),
-    createdAtMs: nowMs,
-  };
+  return { ...newBatch(shape, textRecords([serializeLookupJob(job)]), nowMs, [`lookup:${job.name}:${job.lookupId}`]), group: 'lookup' };
 }

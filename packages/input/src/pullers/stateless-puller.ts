@@ -3,8 +3,8 @@
  * the vendor's documented statistics lines. A failed request is retried with backoff within the
  * cycle; the next period starts after the snapshot is acknowledged.
  */
-import { sleep } from '@devo-collector/common';
-import { buildBatches } from '../delivery/batch-sink.js';
+import { sleep, textRecords } from '@devo-collector/common';
+import { newBatch } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
 import {
   DEFAULT_MAX_IN_FLIGHT_BYTES,
@@ -72,13 +72,7 @@ class StatelessServicePuller extends PullerBase {
       }
     }
     this.opts.metrics?.receivedRecords(this.service, 1);
-    const [batch] = buildBatches([JSON.stringify(body)], {
-      inputName: this.opts.inputName,
-      serviceName: this.service,
-      tag: svc.tag,
-      maxMessages: this.opts.maxMessagesPerBatch,
-    });
-    if (!batch) return;
+    const batch = newBatch({ inputName: this.opts.inputName, serviceName: this.service, tag: svc.tag }, textRecords([JSON.stringify(body)]));
     try {
       await this.gate.acquire(batch.bytes, signal);
     } catch {

@@ -10,8 +10,8 @@
  * - a failed window is retried with backoff until it succeeds, never skipped;
  * - dedup against the persisted seen ids plus the ids in flight; ids count as seen only once acked.
  */
-import { sleep } from '@devo-collector/common';
-import { buildLineBatches } from '../delivery/batch-sink.js';
+import { recordCount, sleep } from '@devo-collector/common';
+import { buildBatches } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
 import { formatPullStart, formatSlotTime } from '../time-format.js';
 import { CommitChain } from './commit-chain.js';
@@ -181,7 +181,7 @@ class TimeSlotPuller extends PullerBase {
 
   private async deliver(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null, signal: AbortSignal): Promise<void> {
     this.dedup.sending(fresh);
-    const batches = buildLineBatches(
+    const batches = buildBatches(
       fresh.map((f) => f.bytes),
       {
         inputName: this.opts.inputName,
@@ -196,8 +196,8 @@ class TimeSlotPuller extends PullerBase {
     const acks: Promise<void>[] = [];
     let offset = 0;
     for (const b of batches) {
-      const part = fresh.slice(offset, offset + (b.count ?? 0));
-      offset += b.count ?? 0;
+      const part = fresh.slice(offset, offset + recordCount(b));
+      offset += recordCount(b);
       await this.gate.acquire(b.bytes, signal);
       // An ack means the batch is durable downstream: its ids are seen from now on, even before the
       // window commits (later and overlapping windows dedup against them).
