@@ -342,3 +342,16 @@ export function machineInfo() {
     date: new Date().toISOString(),
   };
 }
+
+/** VmRSS (MB) of an empty Node process after 2 s, plain and with the flags the supervisor gives its workers. */
+export async function emptyNodeRss() {
+  const flags = ['--expose-gc', '--max-semi-space-size=2'];
+  const one = async (args, env = {}) => {
+    const p = spawn(process.execPath, [...args, '-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore', env: { ...process.env, ...env } });
+    await sleep(2000);
+    const kb = rssKb(p.pid);
+    p.kill();
+    return kb / 1024;
+  };
+  return { plain: await one([]), withFlags: await one(flags, { MALLOC_MMAP_THRESHOLD_: '131072' }), flags: `${flags.join(' ')}, MALLOC_MMAP_THRESHOLD_=131072` };
+}

@@ -29,6 +29,7 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
+  minifyWhitespace: true,
   banner,
   logLevel: 'warning',
 });

@@ -2,19 +2,29 @@
  * The single production entry point (bundled to dist/main.js). The supervisor forks itself with
  * DEVO_COLLECTOR_ROLE=input|output, so one file runs all three processes.
  */
-import { runInputWorker } from '@devo-collector/input';
-import { runOutputWorker } from '@devo-collector/output';
-import { flushLogs } from '@devo-collector/common';
-import { ROLE_ENV } from './worker-handle.js';
-import { runCli } from './cli.js';
+import { ROLE_ENV } from './role-env.js';
 
 const role = process.env[ROLE_ENV];
+// Each process loads only its own code (dynamic imports: esbuild initialises a module reached that
+// way when it is first imported): the supervisor does not initialise undici, the WebAssembly
+// scanner, the spool or the senders, and the workers not the config compiler or the web service
+// (RSS per process, docs/BENCHMARKS.md "Memory").
+const loadFailed = (e: unknown) => {
+  // Code that fails to load: one line, no stack trace (a worker's exit is seen by the supervisor).
+  process.stderr.write(`RuntimeError(500): ${(e as Error)?.message ?? String(e)}\n`);
+  process.exit(1);
+};
 if (role === 'input') {
-  runInputWorker();
+  import('@devo-collector/input').then((m) => m.runInputWorker(), loadFailed);
 } else if (role === 'output') {
-  runOutputWorker();
+  import('@devo-collector/output').then((m) => m.runOutputWorker(), loadFailed);
 } else {
-  runCli(process.argv.slice(2)).then(
+  runSupervisor().catch(loadFailed);
+}
+
+async function runSupervisor(): Promise<void> {
+  const [{ flushLogs }, { runCli }] = await Promise.all([import('@devo-collector/common'), import('./cli.js')]);
+  await runCli(process.argv.slice(2)).then(
     async (code) => {
       await flushLogs();
       process.exit(code);

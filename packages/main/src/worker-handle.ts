@@ -9,12 +9,36 @@ import { sendTo } from '@devo-collector/common';
 export type WorkerRole = 'input' | 'output';
 type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
 
-export const ROLE_ENV = 'DEVO_COLLECTOR_ROLE';
+import { ROLE_ENV } from './role-env.js';
 
-/** The supervisor's own node flags (a loader in tests, say) plus --expose-gc, once. */
-function workerExecArgv(parent: readonly string[]): string[] {
-  const hasGc = parent.some((a) => a === '--expose-gc' || a === '--expose_gc');
-  return hasGc ? [...parent] : [...parent, '--expose-gc'];
+export { ROLE_ENV };
+
+/**
+ * The supervisor's own node flags (a loader in tests, say) plus, once each:
+ * - --expose-gc (the [GC] line, below);
+ * - --max-semi-space-size=2 (MiB): V8 grows each young-generation semi-space up to 16 MiB under
+ *   allocation; the workers' young objects are small (records stay in Buffers), so a larger young
+ *   generation only holds garbage longer (docs/BENCHMARKS.md, "Memory"). A flag the operator gave
+ *   the supervisor (NODE_OPTIONS or the command line) wins.
+ */
+export function workerExecArgv(parent: readonly string[], nodeOptions = ''): string[] {
+  const given = [...parent, ...nodeOptions.split(/\s+/).filter(Boolean)];
+  const has = (...names: string[]) => given.some((a) => names.some((n) => a === n || a.startsWith(`${n}=`)));
+  const out = [...parent];
+  if (!has('--expose-gc', '--expose_gc')) out.push('--expose-gc');
+  if (!has('--max-semi-space-size', '--max_semi_space_size')) out.push('--max-semi-space-size=2');
+  return out;
+}
+
+/**
+ * Environment added to a worker's: glibc's malloc serves a large block (a response body, a batch,
+ * a spool read) from an mmap of its own only below a threshold it raises after every such free, so
+ * after the first burst the big buffers come from the heap and their pages stay resident when they
+ * are freed. A fixed 128 KiB threshold gives them back on free (burst RSS, docs/BENCHMARKS.md).
+ * An operator's own MALLOC_* setting wins; other C libraries ignore the variable.
+ */
+export function workerEnv(parent: NodeJS.ProcessEnv): Record<string, string> {
+  return parent.MALLOC_MMAP_THRESHOLD_ === undefined ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {};
 }
 
 interface WorkerExit {
@@ -33,8 +57,8 @@ export class WorkerHandle<In extends { type: string }, Out extends { type: strin
     // default JSON serialization escapes every record twice (measured 1.8x throughput).
     // --expose-gc: each worker's periodic [GC] line runs a real full collection before its "after"
     // figures, as the vendor's gc.collect() does (common/gc-report.ts).
-    cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv) });
-    this.worker = cluster.fork({ [ROLE_ENV]: role });
+    cluster.setupPrimary({ serialization: 'advanced', execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
+    this.worker = cluster.fork({ ...workerEnv(process.env), [ROLE_ENV]: role });
     this.worker.on('message', (msg: Out) => onMessage(msg));
     // An IPC error (peer gone) is followed by 'exit'; nothing to do here but not crash.
     this.worker.on('error', () => undefined);

@@ -1,0 +1,22 @@
+/**
+ * The node flags and environment the supervisor gives its workers (memory, docs/BENCHMARKS.md):
+ * added once, and never over an operator's own setting.
+ */
+import { describe, expect, it } from 'vitest';
+import { workerEnv, workerExecArgv } from '../src/worker-handle.js';
+
+describe('worker flags', () => {
+  it('adds --expose-gc and a 2 MiB semi-space to the supervisor flags', () => {
+    expect(workerExecArgv(['--import', 'tsx'])).toEqual(['--import', 'tsx', '--expose-gc', '--max-semi-space-size=2']);
+  });
+
+  it('keeps a flag the operator gave on the command line or in NODE_OPTIONS', () => {
+    expect(workerExecArgv(['--expose-gc', '--max-semi-space-size=16'])).toEqual(['--expose-gc', '--max-semi-space-size=16']);
+    expect(workerExecArgv([], '--max_semi_space_size=8 --expose_gc')).toEqual([]);
+  });
+
+  it('fixes the malloc mmap threshold unless the operator set one', () => {
+    expect(workerEnv({})).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
+    expect(workerEnv({ MALLOC_MMAP_THRESHOLD_: '65536' })).toEqual({});
+  });
+});
