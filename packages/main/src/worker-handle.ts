@@ -11,8 +11,6 @@ type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
 
 import { ROLE_ENV } from './role-env.js';
 
-export { ROLE_ENV };
-
 /**
  * The supervisor's own node flags (a loader in tests, say) plus, once each:
  * - --expose-gc (the [GC] line, below);

@@ -12,7 +12,7 @@ export interface BatchSink {
 /** Process-wide batch sequence: ids are `<service>:<seq>` and unique for the life of the process. */
 let batchSeq = 0;
 
-export function nextBatchId(service: string): string {
+function nextBatchId(service: string): string {
   batchSeq += 1;
   return `${service}:${batchSeq}`;
 }

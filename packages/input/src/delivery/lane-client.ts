@@ -17,7 +17,7 @@ import { backoffDelayMs, createLogger, decodeLaneAck, formatError, LaneReader, l
 import type { BatchSink } from './batch-sink.js';
 
 /** The lane closed (or was never open) before the output answered the request. */
-export class LaneClosedError extends Error {
+class LaneClosedError extends Error {
   override readonly name = 'LaneClosedError';
 }
 
@@ -27,7 +27,7 @@ interface Lane {
   closed: boolean;
 }
 
-export interface LaneClientOptions {
+interface LaneClientOptions {
   /**
    * A refused batch (the output's disk is full: OutputError(402)) is re-sent within 5 s of the
    * disk having room again; a longer cap left whole windows waiting up to 30 s after the spool
