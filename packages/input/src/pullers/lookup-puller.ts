@@ -10,14 +10,13 @@ import { buildLookupBatch } from '../delivery/lookup-batch.js';
 import { DEVICE_COLUMNS, DEVICE_KEY_INDEX, deviceRow } from './device-inventory.js';
 import { planLookupJob } from './lookup-plan.js';
 import { DEFAULT_PULL_RETRY, asPullError, pullRetryDelayMs, whenAborted, type Puller, type PullerOptions } from './puller.js';
-import { PullerBase } from './puller-base.js';
+import { PeriodicPuller } from './puller-base.js';
 import { recordsOf } from './service-profile.js';
 
 /** The appliance's default is 7 days of `seensince`; tags only come with `includetags`. */
 const DEVICES_QUERY = { includetags: true } as const;
 
-class LookupServicePuller extends PullerBase {
-  private pendingAck: Promise<void> = Promise.resolve();
+class LookupServicePuller extends PeriodicPuller {
 
   constructor(opts: PullerOptions) {
     super(opts, `LookupServicePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`);
@@ -29,17 +28,6 @@ class LookupServicePuller extends PullerBase {
    */
   get cursorMs(): number | null {
     return null;
-  }
-
-  protected async pull(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await this.pullOnce(signal);
-      await sleep(this.opts.service.requestPeriodMs, signal);
-    }
-  }
-
-  protected async finish(deadlineMs: number): Promise<void> {
-    await Promise.race([this.pendingAck, sleep(Math.max(0, deadlineMs - this.now()))]);
   }
 
   /** The inventory's rows, retried with backoff until it comes (or the puller stops: null). */
@@ -66,7 +54,7 @@ class LookupServicePuller extends PullerBase {
     }
   }
 
-  private async pullOnce(signal: AbortSignal): Promise<void> {
+  protected async pullOnce(signal: AbortSignal): Promise<void> {
     const svc = this.opts.service;
     const pullingId = this.now();
     this.log.info('Pull Started');

@@ -1,8 +1,10 @@
 /**
- * The lifecycle both pullers share: 'idle' -> 'waiting-setup' -> 'running' -> 'draining' ->
+ * The lifecycle every puller shares: 'idle' -> 'waiting-setup' -> 'running' -> 'draining' ->
  * 'stopped'. Subclasses supply the pull loop and what to finish (acks, commits) at stop.
+ * PeriodicPuller is that loop for the pullers that take one whole answer per period (snapshots,
+ * the device inventory): one cycle, then the period, and at stop the last cycle's ack.
  */
-import { createLogger, type Logger } from '@devo-collector/common';
+import { createLogger, sleep, type Logger } from '@devo-collector/common';
 import { asPullError, whenAborted, type Puller, type PullerOptions, type PullerState } from './puller.js';
 
 export abstract class PullerBase implements Puller {
@@ -70,5 +72,23 @@ export abstract class PullerBase implements Puller {
     }
     this.stateValue = 'running';
     await this.pull(signal);
+  }
+}
+
+/** One `pullOnce` per `request_period`; `pendingAck` is the ack of the last cycle's batch. */
+export abstract class PeriodicPuller extends PullerBase {
+  protected pendingAck: Promise<void> = Promise.resolve();
+
+  protected abstract pullOnce(signal: AbortSignal): Promise<void>;
+
+  protected async pull(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.pullOnce(signal);
+      await sleep(this.opts.service.requestPeriodMs, signal);
+    }
+  }
+
+  protected async finish(deadlineMs: number): Promise<void> {
+    await Promise.race([this.pendingAck, sleep(Math.max(0, deadlineMs - this.now()))]);
   }
 }

@@ -15,11 +15,10 @@ import {
   type Puller,
   type PullerOptions,
 } from './puller.js';
-import { PullerBase } from './puller-base.js';
+import { PeriodicPuller } from './puller-base.js';
 
-class StatelessServicePuller extends PullerBase {
+class StatelessServicePuller extends PeriodicPuller {
   private readonly gate: InFlightGate;
-  private pendingAck: Promise<void> = Promise.resolve();
 
   constructor(opts: PullerOptions) {
     super(opts, `StatelessServicePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`);
@@ -30,23 +29,12 @@ class StatelessServicePuller extends PullerBase {
     return this.opts.store.data.last_pull_ms;
   }
 
-  protected async pull(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await this.pullOnce(signal);
-      await sleep(this.opts.service.requestPeriodMs, signal);
-    }
-  }
-
-  protected async finish(deadlineMs: number): Promise<void> {
-    await Promise.race([this.pendingAck, sleep(Math.max(0, deadlineMs - this.now()))]);
-  }
-
   private stats(pullingId: number, requests: number, received: number, sent: number): string {
     const seconds = Math.max(0.001, (this.now() - pullingId) / 1000);
     return `Statistics for this pull cycle (@devo_pulling_id=${pullingId}):Number of requests made: ${requests}; Number of events received: ${received}; Number of duplicated events filtered out: 0; Number of events generated and sent: ${sent}; Average of events per second: ${(sent / seconds).toFixed(3)}.`;
   }
 
-  private async pullOnce(signal: AbortSignal): Promise<void> {
+  protected async pullOnce(signal: AbortSignal): Promise<void> {
     const svc = this.opts.service;
     const pullingId = this.now();
     this.log.info('Pull Started');
