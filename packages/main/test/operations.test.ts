@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, writeConfig } from './helpers/collector.js';
+import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, writeConfig } from './helpers/collector.js';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -14,28 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim.close();
 });
-
-function metricValue(text: string, name: string, labels = ''): number {
-  const re = new RegExp(`^${name}${labels ? `\\{[^}]*${labels}[^}]*\\}` : '(\\{[^}]*\\})?'} (\\S+)$`, 'gm');
-  let total = 0;
-  for (const m of text.matchAll(re)) total += Number(m[m.length - 1]);
-  return total;
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timeout: ${what} ${String(last ?? '')}`);
-}
 
 describe('operations', () => {
   it('serves /health, /ready and /metrics whose counters move; every process logs [GC]', async () => {
