@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
@@ -54,13 +53,7 @@ export function run(
 
 export const tail = (s: string, lines = 40): string => s.split('\n').slice(-lines).join('\n');
 
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+export { freePort } from '@devo-collector/testkit';
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, diag?: () => Promise<string> | string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 /**
  * `compression: gzip` end to end: the real collector (dist/main.js) pulls a backfill from the
- * simulator and sends gzip members; the receiver inflates them (wire-decoder.ts, as Devo does).
+ * simulator and sends gzip members; the receiver inflates them (packages/testkit wire-decoder.ts, as Devo does).
  *  1. devo_platform over mutual TLS: exactly the served breaches arrive, each once; nothing came
  *     plain; the wire carried fewer bytes than the lines it delivered.
  *  2. the same, with kill -9 of the output worker at random moments: nothing missing, duplicates

@@ -4,7 +4,7 @@
  * collector (dist/main.js) as a child process with its log lines saved to a file, a seeded RNG,
  * and the secret scan run at the end of every file over everything that file produced.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { mulberry32 } from '@devo-collector/darktrace-sim';
-import { WireDecoder } from '../../packages/output/test/helpers/wire-decoder.js';
+import { generateTestCerts, WireDecoder } from '@devo-collector/testkit';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const distMain = path.join(repoRoot, 'dist', 'main.js');
@@ -43,18 +43,10 @@ export interface Certs {
   clientKey: string;
 }
 
+/** The shared test CA and certificates (packages/testkit) under `root`/certs-gen, in the reliability tests' shape. */
 export function makeCerts(root: string): Certs {
-  const dir = path.join(root, 'certs-gen');
-  mkdirSync(dir, { recursive: true });
-  const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n');
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Reliability Test CA']);
-  for (const [name, cn] of [['server', 'localhost'], ['client', 'reliability-client']] as const) {
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'ext.cnf']);
-  }
-  const p = (f: string): string => path.join(dir, f);
-  return { dir, ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
+  const c = generateTestCerts({ dir: path.join(root, 'certs-gen') });
+  return { dir: c.dir, ca: c.caPath, serverCert: c.serverCertPath, serverKey: c.serverKeyPath, clientCert: c.clientCertPath, clientKey: c.clientKeyPath };
 }
 
 export interface Receiver {
@@ -83,7 +75,7 @@ const HEADER = /^<\d+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (\S+): /;
 
 /**
  * Records every line; `certs` makes it a mutual-TLS server, otherwise plain TCP (relay). Reads the
- * stream as Devo does: plain lines and gzip members (`compression: gzip`) alike (wire-decoder.ts).
+ * stream as Devo does: plain lines and gzip members (`compression: gzip`) alike (packages/testkit/src/wire-decoder.ts).
  * `neverRead`: accepts (completes the TLS handshake) and never reads, like a Devo endpoint that
  * stalled; its kernel still acknowledges what fits in its receive buffer, and `stop()` (a reset)
  * loses that.
@@ -375,11 +367,5 @@ export function recordFigure(name: string, data: unknown): void {
   console.log(`[reliability] ${name}: ${JSON.stringify(data)}`);
 }
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freePort } from '@devo-collector/testkit';
 

@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PullError, SetupError, compileProxy, type ProxyConfig } from '@devo-collector/common';
 import { startTinyproxy, type Tinyproxy } from '../../main/test/helpers/tinyproxy.js';
-import { generateTestCerts, type TestCerts } from '../../output/test/helpers/certs.js';
+import { generateTestCerts, type TestCerts } from '@devo-collector/testkit';
 import type { Simulator } from '../src/index.js';
 import { PRIV, PUB, clientFor, startSim } from './helpers.js';
 

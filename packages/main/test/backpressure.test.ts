@@ -4,13 +4,12 @@
  * every record the simulator served arrives. Meanwhile readiness says so: the output is blocked
  * (spool full, RuntimeError(514)) and /ready answers 503 until the relay takes the data.
  */
-import net from 'node:net';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { freePort, startLineReceiver, type LineReceiver } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, webBase, writeConfig } from './helpers/collector.js';
-import { startLineReceiver, type LineReceiver } from './helpers/line-receiver.js';
 
 const START_MS = Math.floor((Date.now() - 3 * 3600_000) / 3600_000) * 3600_000;
 let sim: Simulator;
@@ -23,13 +22,6 @@ afterAll(async () => {
   await sim.close();
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function dirBytes(dir: string): number {
   let n = 0;

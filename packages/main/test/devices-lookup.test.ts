@@ -14,8 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimRecord } from '@devo-collector/darktrace-sim';
 import { DEVICE_COLUMNS, deviceRow } from '../../input/src/pullers/device-inventory.js';
 import { lookupJobLines } from '../../output/src/lookup-format.js';
-import { generateTestCerts, type TestCerts } from '../../output/test/helpers/certs.js';
-import { startTlsReceiver, type TlsReceiver } from '../../output/test/helpers/tls-receiver.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, until, writeConfig, type RunningCollector } from './helpers/collector.js';
 
 const MINUTE = 60_000;

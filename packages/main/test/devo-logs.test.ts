@@ -9,8 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { generateTestCerts, type TestCerts } from '../../output/test/helpers/certs.js';
-import { startTlsReceiver, type TlsReceiver } from '../../output/test/helpers/tls-receiver.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, workerPid, writeConfig } from './helpers/collector.js';
 
 let sim: Simulator;

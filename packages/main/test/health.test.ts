@@ -7,9 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { generateTestCerts } from '../../output/test/helpers/certs.js';
+import { generateTestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { startRsyslog, type Rsyslog } from '../../output/test/helpers/rsyslog.js';
-import { startTlsReceiver, type TlsReceiver } from '../../output/test/helpers/tls-receiver.js';
 import {
   PRIV,
   PUB,

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { generateTestCerts, type TestCerts } from '../../output/test/helpers/certs.js';
+import { generateTestCerts, type TestCerts } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, webBase, writeConfig, type RunningCollector } from './helpers/collector.js';
 import { startTinyproxy, type Tinyproxy } from './helpers/tinyproxy.js';
 

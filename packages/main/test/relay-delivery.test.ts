@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, writeConfig } from './helpers/collector.js';
-import { startLineReceiver, type LineReceiver } from './helpers/line-receiver.js';
+import { startLineReceiver, type LineReceiver } from '@devo-collector/testkit';
 
 let sim: Simulator;
 let receiver: LineReceiver;

@@ -14,8 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDarktraceClient } from '@devo-collector/darktrace';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { generateTestCerts, type TestCerts } from '../../output/test/helpers/certs.js';
-import { startTlsReceiver, type TlsReceiver } from '../../output/test/helpers/tls-receiver.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, until, writeConfig } from './helpers/collector.js';
 
 const HOUR = 3_600_000;

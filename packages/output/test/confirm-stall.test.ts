@@ -12,10 +12,9 @@ import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
 import { createTlsSender } from '../src/senders/tls-sender.js';
 import type { Sender } from '../src/senders/types.js';
-import { generateTestCerts, type TestCerts } from './helpers/certs.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { outputConfig } from './helpers/config.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
-import { startTlsReceiver, type TlsReceiver } from './helpers/tls-receiver.js';
 
 let certs: TestCerts;
 let logs: ReturnType<typeof captureLogs>;

@@ -14,12 +14,10 @@ import { gzipMember } from '../src/gzip-member.js';
 import { OutputService, SPOOL_FRAME_MAX_BYTES } from '../src/output-service.js';
 import { spoolDir } from '../src/spool.js';
 import { FRAME_HEADER_BYTES, scanFrames } from '../src/spool/frame-codec.js';
-import { generateTestCerts, type TestCerts } from './helpers/certs.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, WireDecoder } from '@devo-collector/testkit';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
 import { fixturesDir, sharedWireCaptures } from './helpers/paths.js';
-import { startTlsReceiver } from './helpers/tls-receiver.js';
-import { WireDecoder } from './helpers/wire-decoder.js';
 
 const fixture = (name: string): Buffer => readFileSync(path.join(fixturesDir, name));
 const HOST = 'devo-collector-host';

@@ -13,7 +13,7 @@ import { lookupJobLines } from '../src/lookup-format.js';
 import { OutputService } from '../src/output-service.js';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
-import { startTcpReceiver, type TcpReceiver } from './helpers/tcp-receiver.js';
+import { startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
 
 let logs: ReturnType<typeof captureLogs>;
 const receivers: TcpReceiver[] = [];

@@ -11,7 +11,7 @@ import { spoolDir } from '../src/spool.js';
 import { FRAME_HEADER_BYTES, scanFrames } from '../src/spool/frame-codec.js';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
-import { startTcpReceiver, type TcpReceiver } from './helpers/tcp-receiver.js';
+import { startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
 
 let logs: ReturnType<typeof captureLogs>;
 let receiver: TcpReceiver | undefined;

@@ -4,10 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { textRecords, type EventBatch } from '@devo-collector/common';
 import { splitFrameLines } from '../src/format.js';
-import { generateTestCerts, type TestCerts } from './helpers/certs.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { forkOutputWorker, type ForkedWorker } from './helpers/fork-worker.js';
-import { startTlsReceiver, type TlsReceiver } from './helpers/tls-receiver.js';
 
 const TUNING = { quietMs: 300, checkpointIntervalMs: 50, backoff: { baseMs: 100, capMs: 500 } };
 let certs: TestCerts;

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { TestCerts } from './certs.js';
+import { freePort, type TestCerts } from '@devo-collector/testkit';
 
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 export const rsyslogAvailable = (): boolean => existsSync(RSYSLOGD);
@@ -20,13 +20,6 @@ export interface Rsyslog {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function waitListening(port: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;

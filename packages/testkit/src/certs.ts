@@ -2,10 +2,10 @@
  * Throwaway X.509 material generated at test time with the openssl CLI (never committed):
  * a CA, a server certificate (CN/SAN localhost + 127.0.0.1) and a client certificate signed by it,
  * and a second unrelated CA for the wrong-chain case. Validity defaults to 2 days; `days` sets the
- * CA's and the client certificate's (the certificate expiry tests).
+ * CA's and the client certificate's (the certificate expiry tests), `dir` where it is written.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -29,9 +29,11 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
-interface TestCertDays {
+export interface TestCertOptions {
   ca?: number;
   client?: number;
+  /** Where to write the material (created if missing); a fresh temp directory otherwise. */
+  dir?: string;
 }
 
 function makeCa(dir: string, name: string, days = 2): void {
@@ -46,8 +48,9 @@ function makeLeaf(dir: string, ca: string, name: string, cn: string, days = 2): 
   );
 }
 
-export function generateTestCerts(days: TestCertDays = {}): TestCerts {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'devo-certs-'));
+export function generateTestCerts(days: TestCertOptions = {}): TestCerts {
+  const dir = days.dir ?? mkdtempSync(path.join(os.tmpdir(), 'devo-certs-'));
+  mkdirSync(dir, { recursive: true });
   writeFileSync(
     path.join(dir, 'ext.cnf'),
     'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n',
