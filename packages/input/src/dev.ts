@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator } from '@devo-collector/darktrace-sim';
 import { configureLogging, createLogger, SERVICE_NAMES } from '@devo-collector/common';
+import { makeCompiledConfig, makeServiceConfig } from '@devo-collector/testkit';
 import { createConsoleSink } from './delivery/console-sink.js';
 import { createInputRuntime } from './input-runtime.js';
-import { makeCompiledConfig, makeServiceConfig } from './test-config.js';
 
 async function main(): Promise<void> {
   configureLogging({ processName: 'InputProcess' });

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_NAMES, type ServiceName } from '@devo-collector/common';
 import type { Simulator } from '@devo-collector/darktrace-sim';
 import { createInputRuntime, type InputRuntime } from '../src/input-runtime.js';
-import { makeCompiledConfig, makeServiceConfig } from '../src/test-config.js';
+import { makeCompiledConfig, makeServiceConfig } from '@devo-collector/testkit';
 import { HOUR, RecordingSink, TOKENS, captureLogs, duplicates, identity, simId, startSim, tempDir, waitFor } from './helpers.js';
 
 const TIME_SLOT: ServiceName[] = ['modelbreaches', 'aianalyst_incidentevents', 'antigena'];

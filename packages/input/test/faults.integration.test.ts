@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FaultKind } from '@devo-collector/darktrace-sim';
-import { makeServiceConfig } from '../src/test-config.js';
+import { makeServiceConfig } from '@devo-collector/testkit';
 import { HOUR, RecordingSink, captureLogs, directPuller, duplicates, realClient, startSim, tempDir, waitFor } from './helpers.js';
 
 const logs = captureLogs();

@@ -4,7 +4,7 @@ import { PullError, SetupError, TransientSetupError } from '@devo-collector/comm
 import type { DarktraceApi } from '../src/client.js';
 import { ServiceHealthBook } from '../src/health.js';
 import { createServiceSetup, type SetupAttempt } from '../src/setup/service-setup.js';
-import { makeServiceConfig } from '../src/test-config.js';
+import { makeServiceConfig } from '@devo-collector/testkit';
 import { captureLogs } from './helpers.js';
 
 const logs = captureLogs();

@@ -10,7 +10,7 @@ import type { Simulator } from '@devo-collector/darktrace-sim';
 import { createLookupPuller } from '../src/pullers/lookup-puller.js';
 import type { Puller } from '../src/pullers/puller.js';
 import { openStateStore, type StateStore } from '../src/state/state-store.js';
-import { makeServiceConfig } from '../src/test-config.js';
+import { makeServiceConfig } from '@devo-collector/testkit';
 import { RecordingSink, captureLogs, realClient, startSim, tempDir, waitFor } from './helpers.js';
 
 const service = makeServiceConfig('devices', { startTimeMs: 0, requestPeriodMs: 50 });

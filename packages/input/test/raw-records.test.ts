@@ -6,7 +6,7 @@ import { pullRecord } from '../src/pullers/pulled-record.js';
 import { serviceProfile } from '../src/pullers/service-profile.js';
 import { createTimeSlotPuller } from '../src/pullers/time-slot-puller.js';
 import { openStateStore } from '../src/state/state-store.js';
-import { makeServiceConfig } from '../src/test-config.js';
+import { makeServiceConfig } from '@devo-collector/testkit';
 import { RecordingSink, captureLogs, waitFor } from './helpers.js';
 
 const logs = captureLogs();

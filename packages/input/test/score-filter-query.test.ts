@@ -6,7 +6,7 @@
 import { buildPathAndQuery } from '@devo-collector/darktrace';
 import { describe, expect, it } from 'vitest';
 import { serviceProfile } from '../src/pullers/service-profile.js';
-import { makeServiceConfig } from '../src/test-config.js';
+import { makeServiceConfig } from '@devo-collector/testkit';
 
 const S = 1_700_000_000_000;
 const E = S + 3_600_000;

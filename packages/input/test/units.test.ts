@@ -6,7 +6,7 @@ import { createTimeSlotPuller, planTimeSlots } from '../src/pullers/time-slot-pu
 import { createServiceSetup } from '../src/setup/service-setup.js';
 import { SeenIds } from '../src/state/seen-ids.js';
 import { openStateStore } from '../src/state/state-store.js';
-import { makeServiceConfig } from '../src/test-config.js';
+import { makeServiceConfig } from '@devo-collector/testkit';
 import { HOUR, RecordingSink, captureLogs, tempDir, waitFor } from './helpers.js';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -10,7 +10,7 @@ import type { DarktraceApi, Query } from '../src/client.js';
 import { createTimeSlotPuller } from '../src/pullers/time-slot-puller.js';
 import { BIG_WINDOW_BYTES, BIG_WINDOW_RECORDS, MAX_WINDOW_MS, MIN_WINDOW_MS, splitSlot, WindowSizer } from '../src/pullers/window-sizer.js';
 import { openStateStore } from '../src/state/state-store.js';
-import { makeServiceConfig } from '../src/test-config.js';
+import { makeServiceConfig } from '@devo-collector/testkit';
 import { HOUR, RecordingSink, TOKENS, captureLogs, directPuller, duplicates, startSim, tempDir, waitFor } from './helpers.js';
 
 const logs = captureLogs();

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { recordCount, recordTexts, type EventBatch, type InputToSupervisorMessage, type SupervisorToInputMessage, type CompiledConfig } from '@devo-collector/common';
 import { startBatchLane } from '../../output/src/batch-lane.js';
 import type { Simulator } from '@devo-collector/darktrace-sim';
-import { makeCompiledConfig, makeServiceConfig } from '../src/test-config.js';
+import { makeCompiledConfig, makeServiceConfig } from '@devo-collector/testkit';
 import { HOUR, TOKENS, startSim, tempDir, waitFor } from './helpers.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/worker-entry.ts', import.meta.url));

@@ -4,3 +4,4 @@ export { startTcpReceiver, type TcpReceiver } from './tcp-receiver.js';
 export { startLineReceiver, type LineReceiver } from './line-receiver.js';
 export { WireDecoder } from './wire-decoder.js';
 export { freePort } from './ports.js';
+export { makeCompiledConfig, makeServiceConfig } from './compiled-config.js';
