@@ -59,7 +59,7 @@ describe('faults', () => {
       puller.start();
       await waitFor(() => logs.lines.some((l) => l.includes('Pulling paused')), 10_000, 'pause');
       const sentAtPause = sink.sent.length;
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 500)); // nothing may happen while paused: the point of the test
       // Nothing acked: nothing committed, and no more batches than the bound admits.
       expect(puller.cursorMs).toBeNull();
       expect(store.data.seen).toEqual([]);
@@ -69,7 +69,7 @@ describe('faults', () => {
       expect(inFlight).toBeLessThanOrEqual(maxInFlightBytes + biggest);
       // Requests stop too: at most the windows fetched ahead.
       const requestsAtPause = sim.requestLog().length;
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 300)); // no request may follow: the point of the test
       expect(sim.requestLog().length).toBe(requestsAtPause);
 
       // The output recovers: everything flows and commits.

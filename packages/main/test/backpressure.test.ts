@@ -6,7 +6,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { freePort, startLineReceiver, type LineReceiver } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, webBase, writeConfig } from './helpers/collector.js';
@@ -51,9 +51,11 @@ describe('back-pressure', () => {
       const base = await webBase(c);
       await c.waitFor(/Started all objects from "MainProcess" process/);
       // Let it fill the spool and stall.
-      await sleep(5000);
+      await vi.waitFor(async () => expect((await fetch(`${base}/ready`)).status).toBe(503), { timeout: 60_000, interval: 200 });
+      await expect.poll(async () => metricValue(await (await fetch(`${base}/metrics`)).text(), 'output_state', 'output="relay_1",state="blocked"'), { timeout: 60_000, interval: 200 }).toBe(1);
+      await c.waitFor(/Pulling paused/, 60_000);
       const requestsA = sim.requestLog().filter((r) => r.path === '/modelbreaches').length;
-      await sleep(3000);
+      await sleep(3000); // nothing may be requested for a while: the point of the test
       const requestsB = sim.requestLog().filter((r) => r.path === '/modelbreaches').length;
       const expected = sim.expectedIds('modelbreaches');
       expect(expected.length).toBeGreaterThan(2500);
@@ -77,17 +79,14 @@ describe('back-pressure', () => {
       expect(metricValue(m, 'module_global_status')).toBe(0);
 
       receiver = await startLineReceiver(port, lines);
-      const deadline = Date.now() + 120_000;
       let ids: string[] = [];
-      while (Date.now() < deadline) {
+      await vi.waitFor(() => {
         ids = lines.filter((l) => l.includes(' edr.darktrace.respond.model_breach: '))
           .map((l) => String((JSON.parse(l.slice(l.indexOf(': {') + 2)) as { pbid: number }).pbid));
-        const got = new Set(ids);
-        if (expected.every((id) => got.has(id))) break;
-        await sleep(500);
-      }
+        const seen = new Set(ids);
+        expect(expected.filter((id) => !seen.has(id))).toEqual([]);
+      }, { timeout: 120_000, interval: 500 });
       const got = new Set(ids);
-      expect(expected.filter((id) => !got.has(id))).toEqual([]);
       const duplicates = ids.length - got.size;
       // At-least-once: only the unconfirmed tail of a connection may be re-sent.
       expect(duplicates).toBeLessThanOrEqual(Math.ceil(expected.length * 0.05));

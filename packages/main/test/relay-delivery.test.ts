@@ -81,7 +81,7 @@ describe('delivery through a relay output', () => {
     const again = runCollector(['--config', 'config.yaml'], dir);
     try {
       await again.waitFor(/Received response, messages\(total\/duplicated\)/);
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, 3000)); // time for anything re-sent to show: the point of the test
       const resent = lines.slice(before).map((l) => LINE.exec(l)).filter((m) => m?.[1] === 'edr.darktrace.respond.model_breach')
         .map((m) => String((JSON.parse(m![2]!) as { pbid: number }).pbid)).filter((id) => idsBefore.has(id));
       expect(resent).toEqual([]);

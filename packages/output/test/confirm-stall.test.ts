@@ -126,7 +126,7 @@ describe('the quiet close', () => {
     cleanups.push(() => tx.stop(Date.now() + 3_000));
     tx.start();
     await rx.waitFor((t) => t.includes('{"n":9,'));
-    await new Promise((r) => setTimeout(r, 1_500));
+    await new Promise((r) => setTimeout(r, 1_500)); // quiet time must pass with nothing settled: the point of the test
     expect(s.stats().settledMessages).toBe(0); // 1 KB: no quiet close
     expect(tx.status().is_connection_open).toBe(true);
     await expect.poll(() => s.stats().settledMessages, { timeout: 10_000, interval: 50 }).toBe(10);

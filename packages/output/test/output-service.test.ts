@@ -85,7 +85,7 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
     }
     await receiver.waitFor((t) => numbers(t).length >= 400);
     // Idle longer than idleReconnectMs: the connection is closed, the next batch opens a new one.
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 600)); // idle time must pass: the point of the test
     const connectionsBefore = receiver.connections;
     put(svc, batch(40));
     await receiver.waitFor((t) => numbers(t).length >= 410);
@@ -322,8 +322,7 @@ describe('OutputService delivery ledger (replayed batches after a crash)', () =>
       hang = true;
       put(first, keyed(1, [1, 2, 3]));
       const ledgerFile = path.join(dir, 'ledger', 'ledger.log');
-      for (let i = 0; i < 100 && !readFileSync(ledgerFile, 'utf8').includes('"?"'); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(readFileSync(ledgerFile, 'utf8')).toContain('"?"');
+      await expect.poll(() => readFileSync(ledgerFile, 'utf8'), { timeout: 5_000, interval: 20 }).toContain('"?"');
       expect(m1.filter((m) => m.type === 'batch-ack')).toEqual([]);
       expect(printed1()).toEqual([]);
     } finally {

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatBatch } from '../src/format.js';
 import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
@@ -62,9 +62,8 @@ describe.skipIf(!rsyslogAvailable())('TLS sender against rsyslog (imtcp + gtls, 
     const out = outputConfig({ port: rsyslog.port, chainPath: chain, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
     const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
     sender.start();
-    await new Promise((r) => setTimeout(r, 1_000));
+    await vi.waitFor(() => expect(logs.records.some((r) => r.level === 'error' && /certificate not trusted: chain verification failed/.test(r.message))).toBe(true), { timeout: 10_000, interval: 20 });
     expect(rsyslog.lines().length).toBe(before);
-    expect(logs.records.some((r) => r.level === 'error' && /certificate not trusted: chain verification failed/.test(r.message))).toBe(true);
     copyFileSync(certs.caPath, chain);
     const lines = (await rsyslog.waitForLines(before + 200)).slice(before);
     expect(numbers(lines)).toEqual(Array.from({ length: 200 }, (_, i) => i));
@@ -78,7 +77,7 @@ describe.skipIf(!rsyslogAvailable())('TLS sender against rsyslog (imtcp + gtls, 
     const out = outputConfig({ port: rsyslog.port, chainPath: certs.caPath, certPath: certs.rogueClientCertPath, keyPath: certs.rogueClientKeyPath });
     const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 300, backoff: FAST });
     sender.start();
-    await new Promise((r) => setTimeout(r, 1_500));
+    await vi.waitFor(() => expect(logs.records.some((r) => r.level === 'error' && /lost|failed/.test(r.message))).toBe(true), { timeout: 10_000, interval: 20 });
     expect(rsyslog.lines().length).toBe(before);
     await sender.stop(Date.now() + 2_000);
     expect(spool.stats().pendingMessages).toBe(50);

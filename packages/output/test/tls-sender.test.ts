@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatBatch, splitFrameLines } from '../src/format.js';
 import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
@@ -119,7 +119,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger('DevoSender(standard_senders,devo_sender_0)'), quietMs: 200, backoff: FAST });
     await appendRecords(spool, 0, 100);
     sender.start();
-    await new Promise((r) => setTimeout(r, 800));
+    await vi.waitFor(() => expect(logs.records.some((r) => r.level === 'error' && r.message.includes('failed'))).toBe(true), { timeout: 10_000, interval: 20 });
     expect(receiver.bytes().length).toBe(0);
     const err = logs.records.find((r) => r.level === 'error' && r.message.includes('failed'));
     expect(err?.message).toMatch(/^Connection to 127\.0\.0\.1:\d+ failed: certificate not trusted: chain verification failed/);
@@ -147,7 +147,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     await receiver.waitFor((t) => t.length > 200_000);
     await receiver.stop();
     const before = received(receiver).length;
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // the receiver stays down a while: the point of the test
     await receiver.start();
     await feeding;
     await receiver.waitFor((t) => t.endsWith(`{"n":${N - 1}}\n`), 30_000);
