@@ -8,7 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { freePort, startLineReceiver, type LineReceiver } from '@devo-collector/testkit';
+import { freePort, startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, webBase, writeConfig } from './helpers/collector.js';
 
 const START_MS = Math.floor((Date.now() - 3 * 3600_000) / 3600_000) * 3600_000;
@@ -46,7 +46,7 @@ describe('back-pressure', () => {
     writeConfig(dir, cfg);
     const c = runCollector(['--config', 'config.yaml'], dir);
     const lines: string[] = [];
-    let receiver: LineReceiver | undefined;
+    let receiver: TcpReceiver | undefined;
     try {
       const base = await webBase(c);
       await c.waitFor(/Started all objects from "MainProcess" process/);
@@ -78,7 +78,7 @@ describe('back-pressure', () => {
       expect(metricValue(m, 'spool_max_bytes', 'output="relay_1.standard"')).toBe(2 * 1024 * 1024);
       expect(metricValue(m, 'module_global_status')).toBe(0);
 
-      receiver = await startLineReceiver(port, lines);
+      receiver = await startTcpReceiver(port, lines);
       let ids: string[] = [];
       await vi.waitFor(() => {
         ids = lines.filter((l) => l.includes(' edr.darktrace.respond.model_breach: '))
@@ -96,7 +96,7 @@ describe('back-pressure', () => {
     } finally {
       c.proc.kill('SIGTERM');
       expect((await c.exit).code).toBe(0);
-      await receiver?.close();
+      await receiver?.stop();
     }
   }, 180_000);
 });

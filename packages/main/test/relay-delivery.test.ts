@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { PRIV, PUB, baseConfig, makeWorkspace, runCollector, writeConfig } from './helpers/collector.js';
-import { startLineReceiver, type LineReceiver } from '@devo-collector/testkit';
+import { startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
 
 let sim: Simulator;
-let receiver: LineReceiver;
+let receiver: TcpReceiver;
 const lines: string[] = [];
 let port = 0;
 const START_MS = Math.floor((Date.now() - 3 * 3600_000) / 3600_000) * 3600_000;
@@ -18,12 +18,12 @@ beforeAll(async () => {
   // The simulator's history starts where the collector's backfill starts, so its oracle
   // (expectedIds) is exactly what must be delivered.
   sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 5, modelBreachesPerHour: 8, lateCreatedShare: 0.3, dataStartMs: START_MS });
-  receiver = await startLineReceiver(0, lines);
+  receiver = await startTcpReceiver(0, lines);
   port = receiver.port;
 });
 afterAll(async () => {
   await sim.close();
-  await receiver.close();
+  await receiver.stop();
 });
 
 const LINE = /^<14>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ ([a-z0-9_.]+): (.*)$/;

@@ -1,7 +1,6 @@
 export { generateTestCerts, type TestCerts } from './certs.js';
 export { startTlsReceiver, type TlsReceiver } from './tls-receiver.js';
 export { startTcpReceiver, type TcpReceiver } from './tcp-receiver.js';
-export { startLineReceiver, type LineReceiver } from './line-receiver.js';
 export { WireDecoder } from './wire-decoder.js';
 export { freePort } from './ports.js';
 export { makeCompiledConfig, makeServiceConfig } from './compiled-config.js';
