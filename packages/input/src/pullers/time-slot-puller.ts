@@ -53,7 +53,7 @@ class TimeSlotPuller extends PullerBase {
     super(opts, `CollectorDarktracePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`);
     this.replay = !opts.store.startTimeReset;
     this.dedup = new SlotDedup(opts.service.maxSeenIds, opts.store.data.seen);
-    this.sizer = new WindowSizer(opts.service.windowMs, undefined, FIRST_WINDOW_MS);
+    this.sizer = new WindowSizer(opts.service.windowMs, undefined, opts.firstWindowMs ?? FIRST_WINDOW_MS);
     this.fetcher = new SlotFetcher(opts, serviceProfile(opts.service), this.sizer, this.log);
     this.commits = new CommitChain(opts.store, this.log);
     // Every write carries the seen ids as of that write (a superset of those of each commit it
