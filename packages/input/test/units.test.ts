@@ -99,7 +99,7 @@ describe('time-slot puller with a fake API', () => {
     const store = await openStateStore({ mode: 'memory', directory: '', inputName: 'd', inputId: '1', service: 'modelbreaches', startTimeText: 'x', version: 1, ownerName: 'P' });
     const sink = new RecordingSink();
     const service = makeServiceConfig('modelbreaches', { startTimeMs: start, windowMs: HOUR, maxWindowsInFlight: 4, requestPeriodMs: 60_000 });
-    const puller = createTimeSlotPuller({ inputName: 'd', inputId: '1', service, client: api, store, sink, maxMessagesPerBatch: 10, retry: { baseMs: 10, capMs: 20 } });
+    const puller = createTimeSlotPuller({ inputName: 'd', inputId: '1', service, client: api, store, sink, maxMessagesPerBatch: 10, retry: { baseMs: 10, capMs: 20 }, firstWindowMs: HOUR });
     puller.start();
     // Until a window's size is known the puller fetches two windows at once (then up to 4).
     await waitFor(() => api.calls.length >= 3, 5000, 'concurrent fetches'); // 2 windows + the retry

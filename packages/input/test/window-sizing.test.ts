@@ -8,7 +8,7 @@ import { ResponseTooLargeError } from '@devo-collector/common';
 import { createDarktraceClient } from '@devo-collector/darktrace';
 import type { DarktraceApi, Query } from '../src/client.js';
 import { createTimeSlotPuller } from '../src/pullers/time-slot-puller.js';
-import { BIG_WINDOW_BYTES, BIG_WINDOW_RECORDS, MAX_WINDOW_MS, MIN_WINDOW_MS, splitSlot, WindowSizer } from '../src/pullers/window-sizer.js';
+import { BIG_WINDOW_BYTES, BIG_WINDOW_RECORDS, FIRST_WINDOW_MS, MAX_WINDOW_MS, MIN_WINDOW_MS, splitSlot, WindowSizer } from '../src/pullers/window-sizer.js';
 import { openStateStore } from '../src/state/state-store.js';
 import { makeServiceConfig } from '@devo-collector/testkit';
 import { HOUR, RecordingSink, TOKENS, captureLogs, directPuller, duplicates, startSim, tempDir, waitFor } from './helpers.js';
@@ -61,6 +61,15 @@ describe('WindowSizer', () => {
     // A configured window longer than 24 h is the bound.
     const l = new WindowSizer(48 * HOUR);
     expect(l.observe(48 * HOUR, 0, 0)).toBeNull();
+  });
+
+  it('starts at the first-window length (at most the configured window) and still grows to 24 h over sparse history', () => {
+    const s = new WindowSizer(HOUR, MIN_WINDOW_MS, FIRST_WINDOW_MS);
+    expect(s.lengthMs).toBe(10 * MIN);
+    expect(s.observe(10 * MIN, 1, 100)).toBe(80 * MIN); // x8
+    expect(s.observe(80 * MIN, 1, 100)).toBe(640 * MIN);
+    expect(s.observe(640 * MIN, 1, 100)).toBe(MAX_WINDOW_MS);
+    expect(new WindowSizer(5 * MIN, MIN_WINDOW_MS, FIRST_WINDOW_MS).lengthMs).toBe(5 * MIN);
   });
 
   it('never goes below the floor, and an oversize response halves the length', () => {
@@ -125,7 +134,7 @@ describe('time-slot puller with volume-sized windows', () => {
     const api = denseApi({ start, everyMs: 1000 }); // 3,600 records per hour
     const sink = new RecordingSink();
     const service = makeServiceConfig('modelbreaches', { startTimeMs: start, windowMs: HOUR, maxWindowsInFlight: 1, requestPeriodMs: 60_000 });
-    const puller = createTimeSlotPuller({ inputName: 'd', inputId: '1', service, client: api, store: await memoryStore(), sink, maxMessagesPerBatch: 100 });
+    const puller = createTimeSlotPuller({ inputName: 'd', inputId: '1', service, client: api, store: await memoryStore(), sink, maxMessagesPerBatch: 100, firstWindowMs: HOUR });
     logs.lines.length = 0;
     puller.start();
     await waitFor(() => logs.lines.some((l) => l.includes('Received response, messages(total/duplicated)')), 10_000, 'cycle end');
@@ -152,7 +161,7 @@ describe('time-slot puller with volume-sized windows', () => {
     const sink = new RecordingSink();
     const store = await memoryStore();
     const service = makeServiceConfig('modelbreaches', { startTimeMs: start, windowMs: HOUR, maxWindowsInFlight: 2, requestPeriodMs: 60_000 });
-    const puller = createTimeSlotPuller({ inputName: 'd', inputId: '1', service, client: api, store, sink, maxMessagesPerBatch: 100, retry: { baseMs: 10, capMs: 20 } });
+    const puller = createTimeSlotPuller({ inputName: 'd', inputId: '1', service, client: api, store, sink, maxMessagesPerBatch: 100, retry: { baseMs: 10, capMs: 20 }, firstWindowMs: HOUR });
     const cursors: Array<number | null> = [];
     const timer = setInterval(() => cursors.push(puller.cursorMs), 1);
     logs.lines.length = 0;

@@ -32,6 +32,8 @@ export interface PullerOptions {
   maxMessagesPerBatch: number;
   /** Unacked bytes per service before pulling pauses (default 8 MiB). */
   maxInFlightBytes?: number;
+  /** Time-slot services: the window length before one has been seen (default FIRST_WINDOW_MS, capped by the configured window). */
+  firstWindowMs?: number;
   /** Resolves true once setup succeeded (false if it was abandoned); pulling waits for it. */
   ready?: Promise<boolean>;
   metrics?: InputMetricsRegistry;

@@ -22,16 +22,17 @@ import { SlotDedup, type FreshRecord } from './slot-dedup.js';
 import { SlotFetcher, type SlotFetch } from './slot-fetcher.js';
 import { SlotQueue } from './slot-queue.js';
 import { planTimeSlots, type TimeSlot } from './time-slot.js';
-import { WindowSizer } from './window-sizer.js';
+import { FIRST_WINDOW_MS, WindowSizer } from './window-sizer.js';
 
 export { planTimeSlots, type TimeSlot } from './time-slot.js';
 
 /**
  * Responses held ahead of delivery, in JSON bytes (held as raw response bytes, see pulled-record.ts).
- * Windows are sized to ~2 MB once the volume is known (window-sizer.ts), so 12 MiB still keeps
- * 4-6 windows in flight: the appliance always has a request to work on while one is processed.
+ * Windows are sized to ~2 MB once the volume is known (window-sizer.ts), so 8 MiB still keeps
+ * 3-4 windows in flight: the appliance always has a request to work on while one is processed
+ * (12 MiB cost ~5 MB more input RSS at the 60k-breach burst for no throughput, docs/BENCHMARKS.md).
  */
-const FETCH_AHEAD_BUDGET_BYTES = 12 * 1024 * 1024;
+const FETCH_AHEAD_BUDGET_BYTES = 8 * 1024 * 1024;
 
 class TimeSlotPuller extends PullerBase {
   private readonly gate: InFlightGate;
@@ -52,7 +53,7 @@ class TimeSlotPuller extends PullerBase {
     super(opts, `CollectorDarktracePuller(${opts.inputName}#${opts.inputId},${opts.service.name}#predefined)`);
     this.replay = !opts.store.startTimeReset;
     this.dedup = new SlotDedup(opts.service.maxSeenIds, opts.store.data.seen);
-    this.sizer = new WindowSizer(opts.service.windowMs);
+    this.sizer = new WindowSizer(opts.service.windowMs, undefined, opts.firstWindowMs ?? FIRST_WINDOW_MS);
     this.fetcher = new SlotFetcher(opts, serviceProfile(opts.service), this.sizer, this.log);
     this.commits = new CommitChain(opts.store, this.log);
     // Every write carries the seen ids as of that write (a superset of those of each commit it

@@ -18,6 +18,9 @@
  *   the response size limit (growing into that limit again would cost a failed request each time);
  * - only a window at least as long as the current length (or the configured window) is evidence of
  *   a low rate: the last window of a cycle is cut at now, and a live-tail window is short;
+ * - the first window is at most FIRST_WINDOW_MS (10 min) until one has been seen: a configured
+ *   60-minute window of a dense day is ~15 MB of JSON held whole (two are fetched at once), and
+ *   a sparse history grows back to 24 h in three windows (x8 each);
  * - never below MIN_WINDOW_MS: below a minute the request overhead dominates, and a minute that is
  *   still over the response size limit is reported (PullError 301) rather than cut further.
  * The log lines give each window's real bounds ("time slot >> start - end") and every change of
@@ -29,6 +32,7 @@ export const BIG_WINDOW_RECORDS = 1000;
 export const BIG_WINDOW_BYTES = 4 * 1024 * 1024;
 export const MIN_WINDOW_MS = 60_000;
 export const MAX_WINDOW_MS = 24 * 3_600_000;
+export const FIRST_WINDOW_MS = 10 * 60_000;
 const MAX_GROWTH_PER_WINDOW = 8;
 
 export class WindowSizer {
@@ -38,12 +42,14 @@ export class WindowSizer {
   private cap: number;
 
   constructor(
-    /** The configured window: the first length. */
+    /** The configured window. */
     readonly maxMs: number,
     readonly minMs = Math.min(MIN_WINDOW_MS, maxMs),
+    /** The length before any window was seen (at most the configured one). */
+    firstMs = maxMs,
   ) {
-    this.length = Math.max(1, maxMs);
-    this.cap = Math.max(this.length, MAX_WINDOW_MS);
+    this.length = Math.max(1, Math.min(maxMs, firstMs));
+    this.cap = Math.max(maxMs, MAX_WINDOW_MS);
   }
 
   get lengthMs(): number {
