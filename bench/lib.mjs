@@ -2,7 +2,7 @@
 // process, throwaway certificates, a line-parsing receiver (plain TCP or mutual TLS), the real
 // collector (dist/main.js) as a child process, and an RSS sampler over /proc.
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -168,6 +168,19 @@ export async function startReceiver({ certs = null, port = 0, recordTag = 'edr.d
   };
   await r.start();
   return r;
+}
+
+/**
+ * The end of every scenario: the RSS sampler, the collector, the receiver and the simulator stop,
+ * and the workspace and the generated certificates go.
+ */
+export async function teardownScenario({ rss, collector, receiver, sim, dir, certs }) {
+  rss.stop();
+  await collector.stop();
+  await receiver.stop();
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(certs.dir, { recursive: true, force: true });
 }
 
 export function makeWorkspace(prefix = 'bench-') {

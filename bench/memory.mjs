@@ -1,8 +1,7 @@
 // Benchmark 3 (live part): a steady live tail (request_period_in_seconds 1) with new breaches
 // added to the simulator at a fixed rate; latency from creationTime to arrival at the mutual-TLS
 // receiver (p50/p99) and the steady RSS of the three processes (VmRSS every 200 ms).
-import { rmSync } from 'node:fs';
-import { collectorConfig, forkSim, makeCerts, makeWorkspace, percentile, runCollector, sleep, startReceiver, startRssSampler, workerPids, writeConfig } from './lib.mjs';
+import { collectorConfig, forkSim, makeCerts, makeWorkspace, percentile, runCollector, sleep, startReceiver, startRssSampler, teardownScenario, workerPids, writeConfig } from './lib.mjs';
 
 export async function benchLiveTail({ seconds = 60, perSecond = 5 } = {}) {
   const startMs = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
@@ -48,12 +47,7 @@ export async function benchLiveTail({ seconds = 60, perSecond = 5 } = {}) {
       rssSteady: rss.summary(tSteady + 10_000),
     };
   } finally {
-    rss.stop();
-    await c.stop();
-    await rx.stop();
-    await sim.close();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(certs.dir, { recursive: true, force: true });
+    await teardownScenario({ rss, collector: c, receiver: rx, sim, dir, certs });
   }
 }
 

@@ -4,9 +4,9 @@
 // history; new breaches at 120 an hour while measuring), after its backfill of the last hour; CPU seconds (utime+stime) and VmRSS of the three processes over
 // the steady window, and the state directory's size. Delivery over mutual TLS, all loopback.
 //   node bench/tenant.mjs [seconds=300]
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { collectorConfig, cpuSeconds, forkSim, makeCerts, makeWorkspace, runCollector, sleep, startReceiver, startRssSampler, workerPids, writeConfig } from './lib.mjs';
+import { collectorConfig, cpuSeconds, forkSim, makeCerts, makeWorkspace, runCollector, sleep, startReceiver, startRssSampler, teardownScenario, workerPids, writeConfig } from './lib.mjs';
 
 function duBytes(dir) {
   let n = 0;
@@ -62,12 +62,7 @@ export async function benchTenant({ seconds = 300 } = {}) {
       stateBytes: duBytes(path.join(dir, 'state')),
     };
   } finally {
-    rss.stop();
-    await c.stop();
-    await rx.stop();
-    await sim.close();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(certs.dir, { recursive: true, force: true });
+    await teardownScenario({ rss, collector: c, receiver: rx, sim, dir, certs });
   }
 }
 

@@ -7,9 +7,9 @@
 // `compression: 'gzip'`: the same scenario with the output's gzip transport; the receiver inflates
 // the members, `wireBytes` / `lineBytes` are the bytes on the wire / in the lines they carry (the
 // raw writer is skipped: resending the members says nothing about compressing them).
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { collectorConfig, cpuSeconds, forkSim, makeCerts, makeWorkspace, runCollector, sleep, startReceiver, startRssSampler, workerPids, writeConfig } from './lib.mjs';
+import { collectorConfig, cpuSeconds, forkSim, makeCerts, makeWorkspace, runCollector, sleep, startReceiver, startRssSampler, teardownScenario, workerPids, writeConfig } from './lib.mjs';
 
 const HOUR = 3_600_000;
 // 60,000 breaches in one day: 2,500 per hour, 60-minute windows (default settings).
@@ -111,12 +111,7 @@ export async function benchThroughput({ hours = 24, perHour = PER_HOUR, compress
       cpuSeconds: cpu,
     };
   } finally {
-    rss.stop();
-    await c.stop();
-    await rx.stop();
-    await sim.close();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(certs.dir, { recursive: true, force: true });
+    await teardownScenario({ rss, collector: c, receiver: rx, sim, dir, certs });
   }
 }
 
