@@ -70,6 +70,8 @@ export type Connector = (timeoutMs: number) => Promise<net.Socket>;
 const TX_QUEUE_POLL_MS = 250;
 /** How often the sender checks its connection (confirmations, stall, quiet close). */
 const TICK_MS = 100;
+/** How long nothing must wait before a stall is over without a confirmation (a few ticks). */
+const NOTHING_WAITS_MS = 1_000;
 /** A clean close confirms only on a connection at least this old (see the header). */
 const PROVE_MS = 1_000;
 const DEFAULT_QUIET_MS = 1_000;
@@ -159,6 +161,8 @@ class StreamSender implements Sender {
   /** Since when data has waited without a confirmation (null: nothing waits). */
   private waitingSince: number | null = null;
   private stalled: { sinceMs: number; message: string } | null = null;
+  /** Since when nothing has waited (see checkHealth), or null while something waits. */
+  private idleSince: number | null = null;
   private attempt = 0;
   private reconnectDelayMs = 0;
   private shutdownAttempted = false;
@@ -510,12 +514,16 @@ class StreamSender implements Sender {
   private checkHealth(now: number): void {
     if (!this.isWaiting()) {
       this.waitingSince = null;
-      if (this.stalled) {
+      // "Nothing waits" must hold for a while: right after a reconnect the loop gives its frame
+      // back and re-leases the oldest one (a disk read), and for that instant it holds nothing.
+      this.idleSince ??= now;
+      if (this.stalled && now - this.idleSince >= NOTHING_WAITS_MS) {
         this.log.info(`${this.o.target}: nothing waits any more, no longer stalled`);
         this.stalled = null;
       }
       return;
     }
+    this.idleSince = null;
     this.waitingSince ??= now;
     const c = this.conn;
     const connected = !!c && !c.closed;
