@@ -11,6 +11,9 @@ type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
 
 import { ROLE_ENV } from './role-env.js';
 
+/** Flags for the supervisor alone (workerExecArgv). */
+const SUPERVISOR_ONLY = new Set(['--lite-mode', '--lite_mode', '--jitless']);
+
 /**
  * The supervisor's own node flags (a loader in tests, say) plus, once each:
  * - --expose-gc (the [GC] line, below);
@@ -18,11 +21,14 @@ import { ROLE_ENV } from './role-env.js';
  *   allocation; the workers' young objects are small (records stay in Buffers), so a larger young
  *   generation only holds garbage longer (docs/BENCHMARKS.md, "Memory"). A flag the operator gave
  *   the supervisor (NODE_OPTIONS or the command line) wins.
+ * Not --lite-mode / --jitless: the image starts the supervisor with --lite-mode (it only routes
+ * messages: no JIT, a small heap, ~17 MB less RSS), but the workers need the JIT and WebAssembly
+ * (undici's HTTP parser, the JSON scanner), which jitless removes.
  */
 export function workerExecArgv(parent: readonly string[], nodeOptions = ''): string[] {
   const given = [...parent, ...nodeOptions.split(/\s+/).filter(Boolean)];
   const has = (...names: string[]) => given.some((a) => names.some((n) => a === n || a.startsWith(`${n}=`)));
-  const out = [...parent];
+  const out = parent.filter((a) => !SUPERVISOR_ONLY.has(a));
   if (!has('--expose-gc', '--expose_gc')) out.push('--expose-gc');
   if (!has('--max-semi-space-size', '--max_semi_space_size')) out.push('--max-semi-space-size=2');
   return out;
