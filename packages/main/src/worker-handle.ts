@@ -11,8 +11,8 @@ type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
 
 import { ROLE_ENV } from './role-env.js';
 
-/** Flags for the supervisor alone (workerExecArgv). */
-const SUPERVISOR_ONLY = new Set(['--lite-mode', '--lite_mode', '--jitless']);
+/** Flags for the supervisor alone (workerExecArgv); --no-expose-wasm silences lite mode's warning. */
+const SUPERVISOR_ONLY = new Set(['--lite-mode', '--lite_mode', '--jitless', '--no-expose-wasm', '--no-expose_wasm']);
 
 /**
  * The supervisor's own node flags (a loader in tests, say) plus, once each:
@@ -21,7 +21,7 @@ const SUPERVISOR_ONLY = new Set(['--lite-mode', '--lite_mode', '--jitless']);
  *   allocation; the workers' young objects are small (records stay in Buffers), so a larger young
  *   generation only holds garbage longer (docs/BENCHMARKS.md, "Memory"). A flag the operator gave
  *   the supervisor (NODE_OPTIONS or the command line) wins.
- * Not --lite-mode / --jitless: the image starts the supervisor with --lite-mode (it only routes
+ * Not SUPERVISOR_ONLY: the image starts the supervisor with --lite-mode (it only routes
  * messages: no JIT, a small heap, ~17 MB less RSS), but the workers need the JIT and WebAssembly
  * (undici's HTTP parser, the JSON scanner), which jitless removes.
  */

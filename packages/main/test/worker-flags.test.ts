@@ -15,8 +15,8 @@ describe('worker flags', () => {
     expect(workerExecArgv([], '--max_semi_space_size=8 --expose_gc')).toEqual([]);
   });
 
-  it('drops the supervisor-only --lite-mode and --jitless (the workers need the JIT and WebAssembly)', () => {
-    expect(workerExecArgv(['--lite-mode', '--import', 'tsx', '--jitless'])).toEqual(['--import', 'tsx', '--expose-gc', '--max-semi-space-size=2']);
+  it('drops the supervisor-only --lite-mode, --jitless, --no-expose-wasm (the workers need the JIT and WebAssembly)', () => {
+    expect(workerExecArgv(['--lite-mode', '--no-expose-wasm', '--import', 'tsx', '--jitless'])).toEqual(['--import', 'tsx', '--expose-gc', '--max-semi-space-size=2']);
   });
 
   it('fixes the malloc mmap threshold unless the operator set one', () => {
