@@ -6,7 +6,7 @@ export class MemoryStore implements SpoolStore {
   private offset = 0;
 
   recover(): Promise<RecoveredStore> {
-    return Promise.resolve({ frames: [], corruptFrames: 0, quarantinedSegments: 0, start: { segment: 0, offset: 0 } });
+    return Promise.resolve({ frames: [], corruptFrames: 0, quarantinedSegments: 0 });
   }
 
   write(frames: ReadonlyArray<{ payload: Buffer; messages: number }>, onWritten?: () => void): Promise<StoredFrame[]> {

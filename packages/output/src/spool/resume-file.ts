@@ -34,10 +34,8 @@ export function currentBootId(): Buffer {
 
 interface OpenedResumeFile {
   file: ResumeFile;
-  /** The newest valid record if it was written under the running kernel, else null. */
-  record: ResumeRecord | null;
-  /** A valid record was found but written before a reboot (ignored). */
-  fromEarlierBoot: boolean;
+  /** The newest valid record, of any boot (resume-point.ts judges it). */
+  newest: ResumeRecord | null;
 }
 
 export class ResumeFile {
@@ -65,9 +63,7 @@ export class ResumeFile {
         await handle.write(bytes, 0, RESUME_FILE_BYTES, 0);
         await handle.sync();
       }
-      const sameBoot = !!newest && newest.bootId.equals(bootId);
-      const file = new ResumeFile(path, handle, newest?.sequence ?? 0, bootId, log);
-      return { file, record: sameBoot ? newest : null, fromEarlierBoot: !!newest && !sameBoot };
+      return { file: new ResumeFile(path, handle, newest?.sequence ?? 0, bootId, log), newest };
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw err;

@@ -13,8 +13,6 @@
  * The record also carries the kernel's boot id. A record written before a reboot (power loss,
  * kernel crash) is ignored: it was never fsynced, so the page cache that held it may have kept an
  * older or partial state; recovery falls back to the fsynced checkpoint (a few duplicates at most).
- * Magic "DVR2": records of the earlier format ("DVR1") held positions of frames merely handed to our
- * kernel, which prove no delivery; they are not read (recovery uses the checkpoint).
  *
  * Slot layout (little endian, 48 bytes):
  *

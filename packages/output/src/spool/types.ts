@@ -80,8 +80,6 @@ export interface RecoveredStore {
   frames: StoredFrame[];
   corruptFrames: number;
   quarantinedSegments: number;
-  /** Where recovery resumed: the position just before the first recovered frame. */
-  start: SpoolPosition;
 }
 
 export interface SpoolStore {
