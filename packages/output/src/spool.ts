@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { FileStore } from './spool/file-store.js';
 import { MemoryStore } from './spool/memory-store.js';
-import { SpoolCore, type SpoolCoreOptions } from './spool/spool-core.js';
-import type { RecoveryReport, Spool } from './spool/types.js';
+import { SpoolCore } from './spool/spool-core.js';
+import type { RecoveryReport, Spool, SpoolCoreOptions } from './spool/types.js';
 
 export type { RecoveryReport, Spool, SpoolFrame, SpoolStats } from './spool/types.js';
 
@@ -26,11 +26,6 @@ export function spoolDir(persistenceDir: string, output: string, group: string):
 /** Opens (and recovers) a spool. */
 export async function openSpool(opts: SpoolOptions): Promise<{ spool: Spool; recovery: RecoveryReport }> {
   if (opts.type === 'filesystem' && !opts.dir) throw new Error('a filesystem spool needs a directory');
-  const store =
-    opts.type === 'filesystem'
-      ? new FileStore({ dir: opts.dir as string, segmentMaxBytes: opts.segmentMaxBytes, logger: opts.logger })
-      : new MemoryStore();
-  const spool = new SpoolCore({ ...opts, store });
-  const recovery = await spool.open();
-  return { spool, recovery };
+  const spool = new SpoolCore({ ...opts, store: opts.type === 'filesystem' ? new FileStore({ ...opts, dir: opts.dir as string }) : new MemoryStore() });
+  return { spool, recovery: await spool.open() };
 }

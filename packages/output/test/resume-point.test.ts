@@ -1,7 +1,7 @@
 /** Where sending starts when a disk spool opens: one row per case of what is on disk. */
 import { describe, expect, it } from 'vitest';
 import { chooseResumePoint, type ResumeChoice, type SpoolDisk } from '../src/spool/resume-point.js';
-import { parseBootId, type ResumeRecord } from '../src/spool/resume-record.js';
+import { parseBootId, type ResumeRecord } from '../src/spool/resume-file.js';
 
 const BOOT = parseBootId('66ac1295-cf91-4898-a42f-cb40ad9c32d3');
 const OTHER_BOOT = parseBootId('00000000-1111-2222-3333-444444444444');

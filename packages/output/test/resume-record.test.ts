@@ -4,8 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mulberry32 as rng } from '@devo-collector/darktrace-sim';
 import { openSpool, type Spool } from '../src/spool.js';
-import { currentBootId, ResumeFile } from '../src/spool/resume-file.js';
 import {
+  currentBootId,
+  ResumeFile,
   decodeResumeSlot,
   encodeResumeRecord,
   newestResumeRecord,
@@ -15,7 +16,7 @@ import {
   RESUME_SLOT_STRIDE,
   resumeSlotOffset,
   type ResumeRecord,
-} from '../src/spool/resume-record.js';
+} from '../src/spool/resume-file.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 const BOOT = parseBootId('66ac1295-cf91-4898-a42f-cb40ad9c32d3');

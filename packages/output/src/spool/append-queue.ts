@@ -3,27 +3,11 @@
  * commit (the appends of one tick share one store write and one fsync), and the write-blocked
  * state a failed write sets (OutputError 402: a full disk, an I/O error) until a write succeeds.
  */
-import type { Logger } from '@devo-collector/common';
 import { OUTPUT_ERROR } from '../errors.js';
-import type { SpoolStats, SpoolStore, StoredFrame } from './types.js';
+import type { SpoolCoreOptions, SpoolStats, StoredFrame } from './types.js';
 
-export interface PendingAppend {
-  payload: Buffer;
-  messages: number;
-  onWritten?: () => void;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-interface AppendQueueOptions {
-  name: string;
-  store: SpoolStore;
-  /** The byte bound (globals.queueMaxSizeBytes). */
-  maxBytes: number;
-  logger: Logger;
-}
-
-type AppendStats = Pick<SpoolStats, 'pendingBytes' | 'blockedAppends' | 'writeBlocked' | 'appendedFrames' | 'appendedMessages'>;
+/** An append admitted under the bound, waiting for its group's write. */
+export interface PendingAppend { payload: Buffer; messages: number; onWritten?: () => void; resolve: () => void; reject: (err: unknown) => void }
 
 export class AppendQueue {
   /** Bytes held (unsent + being appended): what the byte bound applies to. */
@@ -33,13 +17,10 @@ export class AppendQueue {
   private writing: Promise<void> | null = null;
   /** Set while writes fail (ENOSPC, EIO): readiness reports it; cleared by the next good write. */
   private writeBlocked: SpoolStats['writeBlocked'] = null;
-  private counts = { appendedFrames: 0, appendedMessages: 0 };
+  private appendedFrames = 0;
 
-  /** `stored`: a group is durable, its frames in the store in order (the appends resolve next). */
-  constructor(
-    private readonly o: AppendQueueOptions,
-    private readonly stored: (frames: StoredFrame[], group: readonly PendingAppend[]) => void,
-  ) {}
+  /** `stored`: a group is durable; its frames as stored, in order. */
+  constructor(private readonly o: SpoolCoreOptions, private readonly stored: (frames: StoredFrame[], group: readonly PendingAppend[]) => void) {}
 
   append(payload: Buffer, messages: number, onWritten?: () => void): Promise<void> {
     const bytes = payload.length;
@@ -89,8 +70,7 @@ export class AppendQueue {
           log.info(`Spool ${name}: writing again after ${((Date.now() - this.writeBlocked.sinceMs) / 1000).toFixed(1)} s (${this.writeBlocked.message})`);
           this.writeBlocked = null;
         }
-        this.counts.appendedFrames += frames.length;
-        for (const f of frames) this.counts.appendedMessages += f.messages;
+        this.appendedFrames += frames.length;
         for (const p of group) p.resolve();
         this.stored(frames, group);
       } catch (err) {
@@ -126,9 +106,9 @@ export class AppendQueue {
     }
   }
 
-  stats(): AppendStats {
+  stats(): Pick<SpoolStats, 'pendingBytes' | 'blockedAppends' | 'writeBlocked' | 'appendedFrames'> {
     const writeBlocked = this.writeBlocked ? { ...this.writeBlocked } : null;
-    return { pendingBytes: this.reservedBytes, blockedAppends: this.spaceWaiters.length, writeBlocked, ...this.counts };
+    return { pendingBytes: this.reservedBytes, blockedAppends: this.spaceWaiters.length, writeBlocked, appendedFrames: this.appendedFrames };
   }
 
   /** Fails the appends waiting for space and waits for the writes under way. */

@@ -1,12 +1,11 @@
 /**
- * When a spool's checkpoint is written: at most every `intervalMs` once the settled position
- * moved, and at close. The resume record already survives a crash at once; the checkpoint only
- * moves the settled position (segment deletion, the fallback after a reboot), so it need not be
- * frequent. A failed write (a full disk) is logged once as OutputError(410) and retried every second.
+ * When a spool's checkpoint is written: at most every `checkpointIntervalMs` once the settled
+ * position moved, and at close. It need not be frequent: the resume record survives a crash at once,
+ * the checkpoint only moves the settled position (segment deletion, the fallback after a reboot).
+ * A failed write (a full disk) is logged once as OutputError(410) and retried every second.
  */
-import type { Logger } from '@devo-collector/common';
 import { OUTPUT_ERROR } from '../errors.js';
-import type { SpoolStore, StoredFrame } from './types.js';
+import type { SpoolCoreOptions, StoredFrame } from './types.js';
 
 export class Checkpointer {
   private settled: StoredFrame | null = null;
@@ -17,18 +16,13 @@ export class Checkpointer {
   private failing = false;
   private closed = false;
 
-  constructor(
-    private readonly name: string,
-    private readonly store: SpoolStore,
-    private readonly intervalMs: number,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly o: SpoolCoreOptions) {}
 
   /** The settled prefix now ends with `settled`. */
   moved(settled: StoredFrame): void {
     this.settled = settled;
     this.dirty = true;
-    this.schedule(this.intervalMs);
+    this.schedule(this.o.checkpointIntervalMs ?? 200);
   }
 
   private schedule(delayMs: number): void {
@@ -46,14 +40,13 @@ export class Checkpointer {
       if (!this.dirty) return;
       this.dirty = false;
       try {
-        await this.store.checkpoint(this.settled);
-        if (this.failing) this.log.info(`Spool ${this.name}: the checkpoint is written again`);
+        await this.o.store.checkpoint(this.settled);
+        if (this.failing) this.o.logger.info(`Spool ${this.o.name}: the checkpoint is written again`);
         this.failing = false;
       } catch (err) {
-        // Retried with the next checkpoint (sent segments are deleted before it is written, so a
-        // full disk frees space first); a crash meanwhile only re-sends from the older checkpoint.
+        // Sent segments are deleted before the checkpoint is written, so a full disk frees space first.
         if (!this.failing) {
-          this.log.error(`OutputError(${OUTPUT_ERROR.checkpointWrite}): Spool ${this.name}: cannot write the checkpoint: ${(err as Error).message}; retrying`);
+          this.o.logger.error(`OutputError(${OUTPUT_ERROR.checkpointWrite}): Spool ${this.o.name}: cannot write the checkpoint: ${(err as Error).message}; retrying`);
         }
         this.failing = true;
         this.dirty = true;
@@ -63,11 +56,10 @@ export class Checkpointer {
     return this.chain;
   }
 
-  /** Stops the timer and writes a moved checkpoint one last time. */
+  /** No more timers; writes a moved checkpoint one last time. */
   close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    clearTimeout(this.timer ?? undefined);
     return this.flush();
   }
 }

@@ -1,9 +1,7 @@
 /**
  * Disk backend of the spool (`SpoolStore`): the group-commit write into the active segment
- * (segment-files.ts) and what a full disk does to it, read-back of frames, the resume record
- * (resume-file.ts, one pwrite per move, no fsync) and the checkpoint: `<dir>/checkpoint.json` =
- * end position of the last settled frame, written atomically. Recovery at open: recovery.ts.
- * Files are 0600, directories 0700 (`quarantine/` for damaged segments).
+ * (segment-files.ts) and what a full disk does to it, read-back, the resume record (resume-file.ts)
+ * and `<dir>/checkpoint.json` (the settled position, written atomically). Recovery: recovery.ts.
  */
 import { ftruncateSync, writeSync, writevSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -12,21 +10,11 @@ import { writeFileAtomic, type Logger } from '@devo-collector/common';
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './frame-codec.js';
 import { CHECKPOINT_FILE, CHECKPOINT_TMP, recoverSpoolDir } from './recovery.js';
 import type { ResumeFile } from './resume-file.js';
-import type { SpoolPosition } from './resume-record.js';
+import type { SpoolPosition } from './resume-file.js';
 import { SegmentFiles, segmentSizeFor, segName, spoolWriteError } from './segment-files.js';
 import type { RecoveredStore, SpoolStore, StoredFrame } from './types.js';
 
-interface FileStoreOptions {
-  dir: string;
-  /** Default: segmentSizeFor(the size of the filesystem holding `dir`). */
-  segmentMaxBytes?: number;
-  logger: Logger;
-}
-
 export class FileStore implements SpoolStore {
-  private readonly dir: string;
-  private readonly segmentMaxBytes: number;
-  private readonly log: Logger;
   /** null until `recover` ran. */
   private segments: SegmentFiles | null = null;
   /** Bytes of the filesystem holding `dir` (statfs at open). */
@@ -36,21 +24,17 @@ export class FileStore implements SpoolStore {
   private settledPos: SpoolPosition | null = null;
   private resume: ResumeFile | null = null;
 
-  constructor(opts: FileStoreOptions) {
-    this.dir = opts.dir;
-    this.segmentMaxBytes = opts.segmentMaxBytes ?? 0;
-    this.log = opts.logger;
-  }
+  /** `segmentMaxBytes` default: segmentSizeFor(the size of the filesystem holding `dir`). */
+  constructor(private readonly o: { dir: string; segmentMaxBytes?: number; logger: Logger }) {}
 
   async recover(): Promise<RecoveredStore> {
-    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const st = await fs.statfs(this.dir);
+    await fs.mkdir(this.o.dir, { recursive: true, mode: 0o700 });
+    const st = await fs.statfs(this.o.dir);
     this.fsBytes = st.bsize * st.blocks;
-    const r = await recoverSpoolDir(this.dir, this.log);
+    const r = await recoverSpoolDir(this.o.dir, this.o.logger);
     this.resume = r.resume;
     this.settledPos = r.checkpoint;
-    const maxBytes = this.segmentMaxBytes > 0 ? this.segmentMaxBytes : segmentSizeFor(this.fsBytes);
-    this.segments = new SegmentFiles(this.dir, maxBytes, r.segments, r.nextSegment);
+    this.segments = new SegmentFiles(this.o.dir, this.o.segmentMaxBytes || segmentSizeFor(this.fsBytes), r.segments, r.nextSegment);
     await this.segments.open();
     return { frames: r.frames, corruptFrames: r.corruptFrames, quarantinedSegments: r.quarantinedSegments };
   }
@@ -106,11 +90,11 @@ export class FileStore implements SpoolStore {
       try {
         ftruncateSync(a.handle.fd, a.size);
       } catch (e2) {
-        this.log.error(`Spool segment ${segName(a.n)}: cannot truncate a failed write (${(e2 as Error).message}); continuing in a new segment`);
+        this.o.logger.error(`Spool segment ${segName(a.n)}: cannot truncate a failed write (${(e2 as Error).message}); continuing in a new segment`);
         segments.rollBeforeWrite = true;
       }
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') this.diskFull = true;
-      throw spoolWriteError(this.dir, err, 'write');
+      throw spoolWriteError(this.o.dir, err, 'write');
     }
     onWritten?.();
     a.size += total;
@@ -118,7 +102,7 @@ export class FileStore implements SpoolStore {
       await a.handle.sync();
     } catch (err) {
       segments.rollBeforeWrite = true;
-      throw spoolWriteError(this.dir, err, `fsync ${segName(a.n)}`);
+      throw spoolWriteError(this.o.dir, err, `fsync ${segName(a.n)}`);
     }
     return out;
   }
@@ -129,19 +113,18 @@ export class FileStore implements SpoolStore {
    * and the spool flapped between blocked and writing (50 episodes in one drain on 8 MiB).
    */
   private async checkHeadroom(segmentBytes: number): Promise<void> {
-    const st = await fs.statfs(this.dir);
+    const st = await fs.statfs(this.o.dir);
     const free = st.bavail * st.bsize;
     const want = Math.min(2 * segmentBytes, Math.floor(this.fsBytes / 4));
     if (free < want) {
       const e = Object.assign(new Error(`ENOSPC: no space left on device (${free} bytes free, waiting for ${want})`), { code: 'ENOSPC' });
-      throw spoolWriteError(this.dir, e, 'write');
+      throw spoolWriteError(this.o.dir, e, 'write');
     }
     this.diskFull = false;
   }
 
   async read(frames: readonly StoredFrame[]): Promise<Buffer[]> {
-    const first = frames[0];
-    const last = frames[frames.length - 1];
+    const [first, last] = [frames[0], frames.at(-1)];
     if (!first || !last) return [];
     const handle = await this.opened().reader(first.segment);
     // One read over the whole run, headers included; the payloads are views into it.
@@ -183,10 +166,10 @@ export class FileStore implements SpoolStore {
     if (this.diskFull && a && base.segment === a.n && base.offset >= a.size) await segments.delete(a.n);
     await segments.deleteBefore(base.segment);
     try {
-      const file = path.join(this.dir, CHECKPOINT_FILE);
-      await writeFileAtomic(file, JSON.stringify({ version: 1, segment: base.segment, offset: base.offset }), { tmp: path.join(this.dir, CHECKPOINT_TMP) });
+      const file = path.join(this.o.dir, CHECKPOINT_FILE);
+      await writeFileAtomic(file, JSON.stringify({ version: 1, segment: base.segment, offset: base.offset }), { tmp: path.join(this.o.dir, CHECKPOINT_TMP) });
     } catch (err) {
-      throw spoolWriteError(this.dir, err, 'write the checkpoint');
+      throw spoolWriteError(this.o.dir, err, 'write the checkpoint');
     }
     this.settledPos = base;
   }

@@ -14,11 +14,8 @@ import { chooseResumePoint, type ResumePoint } from './resume-point.js';
 import { listSegments, segName } from './segment-files.js';
 import type { RecoveredStore } from './types.js';
 
-export interface RecoveredDir extends RecoveredStore, Pick<ResumePoint, 'checkpoint' | 'nextSegment'> {
-  resume: ResumeFile;
-  /** The segments left on disk, oldest first. */
-  segments: number[];
-}
+/** What recovery found, the resume point it chose, the open resume file and the segments left on disk, oldest first. */
+export type RecoveredDir = RecoveredStore & ResumePoint & { resume: ResumeFile; segments: number[] };
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 /** The checkpoint's fixed temp name: recovery removes a crash's leftover. */
@@ -28,9 +25,9 @@ export async function recoverSpoolDir(dir: string, log: Logger): Promise<Recover
   const file = (name: string): string => path.join(dir, name);
   await fs.rm(file(CHECKPOINT_TMP), { force: true });
   const segments = await listSegments(dir);
-  const checkpoint = await readCheckpoint(file(CHECKPOINT_FILE));
+  const text = await readCheckpoint(file(CHECKPOINT_FILE));
   const opened = await ResumeFile.open(file('resume.bin'), log);
-  const point = chooseResumePoint({ checkpoint, resume: opened.newest, bootId: currentBootId(), segments });
+  const point = chooseResumePoint({ checkpoint: text, resume: opened.newest, bootId: currentBootId(), segments });
   if ('error' in point) {
     await opened.file.close();
     throw spoolStateError(file(CHECKPOINT_FILE), point.problem);
@@ -42,12 +39,8 @@ export async function recoverSpoolDir(dir: string, log: Logger): Promise<Recover
     log.info(`[EMERGENCY_PERSISTENCE_SYSTEM] Resuming after the frames the receiver confirmed (segment ${point.start.segment}, byte ${point.start.offset})`);
   }
   for (const n of point.remove) await fs.rm(file(segName(n)), { force: true });
-  const { checkpoint: settled, nextSegment } = point;
-  const out: RecoveredDir = { frames: [], corruptFrames: 0, quarantinedSegments: 0, resume: opened.file, segments: [], checkpoint: settled, nextSegment };
-  for (const s of point.keep) {
-    out.segments.push(s.n);
-    if (s.from < s.bytes) await scanSegment(dir, s.n, s.from, out, log);
-  }
+  const out: RecoveredDir = { frames: [], corruptFrames: 0, quarantinedSegments: 0, resume: opened.file, segments: point.keep.map((s) => s.n), ...point };
+  for (const s of point.keep) if (s.from < s.bytes) await scanSegment(dir, s.n, s.from, out, log);
   return out;
 }
 
@@ -64,21 +57,15 @@ async function scanSegment(dir: string, n: number, from: number, out: RecoveredS
       }
       out.corruptFrames++;
       const lost = buf.length - e.offset;
+      let what = `ends with a torn frame at byte ${e.offset} (${lost} bytes, an append interrupted by a crash, never acknowledged): truncated`;
       if (e.kind === 'corrupt') {
         await fs.mkdir(path.join(dir, 'quarantine'), { recursive: true, mode: 0o700 });
         const q = path.join('quarantine', `${segName(n)}.${Date.now()}`);
         await fs.copyFile(path.join(dir, segName(n)), path.join(dir, q));
         out.quarantinedSegments++;
-        log.error(
-          `[EMERGENCY_PERSISTENCE_SYSTEM] Spool segment ${segName(n)} is damaged at byte ${e.offset} (${e.reason}): ` +
-            `${lost} bytes from there were not recovered, segment copied to ${q} and truncated`,
-        );
-      } else {
-        log.error(
-          `[EMERGENCY_PERSISTENCE_SYSTEM] Spool segment ${segName(n)} ends with a torn frame at byte ${e.offset} ` +
-            `(${lost} bytes, an append interrupted by a crash, never acknowledged): truncated`,
-        );
+        what = `is damaged at byte ${e.offset} (${e.reason}): ${lost} bytes from there were not recovered, segment copied to ${q} and truncated`;
       }
+      log.error(`[EMERGENCY_PERSISTENCE_SYSTEM] Spool segment ${segName(n)} ${what}`);
       await h.truncate(e.offset);
       await h.sync();
     }

@@ -1,16 +1,12 @@
 /**
  * Where sending starts again when a disk spool opens (after a crash or a clean stop), chosen from
- * what is on disk: the checkpoint, the resume record and the segments. Pure, so that every case is
- * a row of its table test (test/resume-point.test.ts); recovery.ts does the reading.
- *
- * The resume record (resume-record.ts) is written in the very call that settles a frame, so after a
- * kill -9 it is the most precise position. It is not used when it predates a reboot (never fsynced:
- * the page cache that held it may have kept an older or partial state) or lies behind the
- * checkpoint (a torn slot's older record); segments are only ever deleted behind the checkpoint.
- * The checkpoint is written atomically, so a damaged one is outside damage: falling back to the
- * oldest segment would send again, silently, everything still spooled, so it is RuntimeError(502).
+ * what is on disk; pure, so that each case is a row of test/resume-point.test.ts (recovery.ts reads
+ * the disk). The resume record (resume-file.ts) wins unless it predates a reboot or lies behind the
+ * checkpoint (a torn slot's older record); segments are only ever deleted behind the checkpoint. A
+ * damaged checkpoint is outside damage (it is written atomically), and falling back to the oldest
+ * segment would silently send again everything still spooled: RuntimeError(502) instead.
  */
-import { comparePositions, type ResumeRecord, type SpoolPosition } from './resume-record.js';
+import { comparePositions, type ResumeRecord, type SpoolPosition } from './resume-file.js';
 
 export interface SpoolDisk {
   /** The text of checkpoint.json; null when there is none. */

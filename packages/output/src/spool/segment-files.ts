@@ -43,11 +43,8 @@ export function spoolWriteError(dir: string, err: unknown, what: string): Error 
   return out;
 }
 
-export interface ActiveSegment {
-  n: number;
-  handle: fs.FileHandle;
-  size: number;
-}
+/** The segment being appended to: its number, handle and size in bytes. */
+export interface ActiveSegment { n: number; handle: fs.FileHandle; size: number }
 
 export class SegmentFiles {
   /** null between a failed roll and the next write (which opens the next segment). */
@@ -57,12 +54,7 @@ export class SegmentFiles {
   private readonly readers = new Map<number, Promise<fs.FileHandle>>();
 
   /** `onDisk`: the segments recovery kept, oldest first; `next`: the number of the next one. */
-  constructor(
-    private readonly dir: string,
-    readonly maxBytes: number,
-    private onDisk: number[],
-    private next: number,
-  ) {}
+  constructor(private readonly dir: string, readonly maxBytes: number, private onDisk: number[], private next: number) {}
 
   file(n: number): string {
     return path.join(this.dir, segName(n));
@@ -96,11 +88,8 @@ export class SegmentFiles {
 
   /** A read handle of segment `n`, opened once. */
   reader(n: number): Promise<fs.FileHandle> {
-    let h = this.readers.get(n);
-    if (!h) {
-      h = fs.open(this.file(n), 'r');
-      this.readers.set(n, h);
-    }
+    const h = this.readers.get(n) ?? fs.open(this.file(n), 'r');
+    this.readers.set(n, h);
     return h;
   }
 
