@@ -4,7 +4,7 @@
  * only returned with includecleared=true (the default is false, per the guide).
  */
 import type { Json } from './fixtures.js';
-import { createNumberedSource, HOUR_MS } from './hourly-store.js';
+import { createNumberedSource, HOUR_MS, type SourceConfig } from './hourly-store.js';
 import { pick, randInt, rngFor, type Rng } from './prng.js';
 
 interface AntigenaRow {
@@ -28,13 +28,7 @@ const ACTIONS = [
   { action: 'quarantineIncoming', label: 'Block all incoming traffic' },
 ] as const;
 
-interface AntigenaConfig {
-  seed: number;
-  dataStartMs: number;
-  perHour: number;
-}
-
-export function createAntigenaSource(cfg: AntigenaConfig) {
+export function createAntigenaSource(cfg: SourceConfig) {
   const source = createNumberedSource(cfg, 'antigena', makeRow);
 
   function query(q: { fromMs: number; toMs: number; includeCleared: boolean }, nowMs: number): AntigenaRow[] {

@@ -4,7 +4,7 @@
  * with a cursor on `time` loses. A breach exists on the appliance only once created.
  */
 import { breachTemplate, type Json } from './fixtures.js';
-import { createNumberedSource, HOUR_MS } from './hourly-store.js';
+import { createNumberedSource, HOUR_MS, type SourceConfig } from './hourly-store.js';
 import { randInt, type Rng } from './prng.js';
 
 export interface BreachRow {
@@ -30,10 +30,7 @@ const MODEL_NAMES = [
 ];
 const DEVICES = 24;
 
-interface BreachConfig {
-  seed: number;
-  dataStartMs: number;
-  perHour: number;
+interface BreachConfig extends SourceConfig {
   lateCreatedShare: number;
 }
 

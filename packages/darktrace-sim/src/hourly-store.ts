@@ -6,8 +6,9 @@
 import { countForHour, rngFor, type Rng } from './prng.js';
 
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
 
-export function hourOf(ms: number): number {
+function hourOf(ms: number): number {
   return Math.floor(ms / HOUR_MS);
 }
 
@@ -35,6 +36,13 @@ export function createHourlyStore<S>(firstMs: number, generate: (hour: number) =
   };
 }
 
+/** What every generated source is made from: the seed, where its data starts, its mean rows per hour. */
+export interface SourceConfig {
+  seed: number;
+  dataStartMs: number;
+  perHour: number;
+}
+
 /** id = (hour - first hour) * SLOTS + slot: increasing with time, no global counter needed. */
 const SLOTS = 100_000;
 /** Slots from here on are for records added live, so they never collide with generated ones. */
@@ -45,7 +53,7 @@ const LIVE_SLOT = 50_000;
  * average at sorted random times, each made by `make` from the hour's stream `<name>`; a live row
  * takes the hour's next live slot and the stream `<name>-live`. `rowsBetween` ends with every live row.
  */
-export function createNumberedSource<S>(cfg: { seed: number; dataStartMs: number; perHour: number }, name: string, make: (rng: Rng, id: number, timeMs: number) => S) {
+export function createNumberedSource<S>(cfg: SourceConfig, name: string, make: (rng: Rng, id: number, timeMs: number) => S) {
   const firstHour = hourOf(cfg.dataStartMs);
   const live: S[] = [];
   const liveSlots = new Map<number, number>();

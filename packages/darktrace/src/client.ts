@@ -60,8 +60,7 @@ const MiB = 1024 * 1024;
 
 export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceClient {
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
-  const publicToken = opts.publicToken;
-  const privateToken = opts.privateToken;
+  const { publicToken, privateToken } = opts;
   // Second line of defence: the shared logger masks these wherever they end up.
   registerSecret(publicToken);
   registerSecret(privateToken);
@@ -117,10 +116,6 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     }
   }
 
-  function get(endpoint: string, query?: Record<string, QueryValue>, o?: { signal?: AbortSignal }): Promise<unknown> {
-    return pull(endpoint, query, o?.signal);
-  }
-
   async function getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, o: RecordsOptions<T>): Promise<RecordsAnswer<T>> {
     const body = await pull(endpoint, query, o.signal, o as RecordsOptions<unknown>);
     return body instanceof MappedRecords ? { records: body.records as T[] } : { body };
@@ -156,7 +151,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
     await agent.close();
   }
 
-  return { get, getRecords, checkCredentials, close };
+  return { get: (endpoint, query, o) => pull(endpoint, query, o?.signal), getRecords, checkCredentials, close };
 }
 
 function aborted(endpoint: string): PullError {

@@ -84,12 +84,6 @@ class LowStateStore implements StateStore {
   /** Aborted by close: ends the spacing wait of the queued write, or a retry's backoff, at once. */
   private readonly hurry = new AbortController();
   writeBlocked: StateStore['writeBlocked'] = null;
-  /** Resolved by the first failed write (open does not wait for a full disk, see openStateStore). */
-  private firstFailure: { promise: Promise<void>; resolve: () => void } = (() => {
-    let resolve = (): void => undefined;
-    const promise = new Promise<void>((r) => (resolve = r));
-    return { promise, resolve };
-  })();
 
   constructor(
     private readonly db: Low<ServiceStateDoc>,
@@ -143,7 +137,6 @@ class LowStateStore implements StateStore {
       } catch (err) {
         const delay = backoffDelayMs(attempt, this.retry);
         const message = `cannot write the state file ${this.filePath ?? '<memory>'}: ${(err as Error).message}`;
-        this.firstFailure.resolve();
         if (!this.writeBlocked) {
           this.writeBlocked = { code: STATE_WRITE_ERROR, message, sinceMs: Date.now() };
           this.onWriteBlocked({ ...this.writeBlocked });
@@ -170,11 +163,6 @@ class LowStateStore implements StateStore {
   /** Waits `ms` (nothing when <= 0 or closed); close ends the wait at once. */
   private wait(ms: number): Promise<void> {
     return ms <= 0 || this.closed ? Promise.resolve() : sleep(ms, this.hurry.signal);
-  }
-
-  /** Resolves once a write has failed (never, if none does). */
-  whenAWriteFailed(): Promise<void> {
-    return this.firstFailure.promise;
   }
 
   beforeWrite(fn: (doc: ServiceStateDoc) => void): void {
@@ -209,7 +197,14 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     plog(`Created persistence instance, filename_path: ${filePath}`);
     stored = await readStoredState(adapter, opts.startTimeText);
   }
-  const store = new LowStateStore(db, filePath, main, opts.writeRetry ?? DEFAULT_WRITE_RETRY, opts.onWriteBlocked ?? (() => undefined), filePath === null ? 0 : STATE_WRITE_SPACING_MS);
+  // Resolved by the first failed write: the open does not wait for a full disk (below).
+  let writeFailed = (): void => undefined;
+  const aWriteFailed = new Promise<void>((r) => (writeFailed = r));
+  const onWriteBlocked = (b: StateStore['writeBlocked']): void => {
+    if (b) writeFailed();
+    opts.onWriteBlocked?.(b);
+  };
+  const store = new LowStateStore(db, filePath, main, opts.writeRetry ?? DEFAULT_WRITE_RETRY, onWriteBlocked, filePath === null ? 0 : STATE_WRITE_SPACING_MS);
 
   if (stored === null) {
     plog('There is no data persisted with the latest format, any previous persisted data will be migrated');
@@ -239,7 +234,7 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     // store retries in the background and the service starts (its output side frees the disk).
     const first = store.update(() => undefined);
     first.catch(() => undefined);
-    await Promise.race([first, store.whenAWriteFailed()]);
+    await Promise.race([first, aWriteFailed]);
   }
   return store;
 }
