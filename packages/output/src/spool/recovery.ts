@@ -3,7 +3,7 @@
  * choose where sending starts, deletes what is behind it and scans the rest. A torn tail (an append
  * a crash interrupted, never acknowledged) is truncated; a damaged frame's segment is copied to
  * `quarantine/` and truncated there; either is logged as ERROR and recovery goes on. A checkpoint
- * that exists but cannot be used stops the open (RuntimeError 502) with nothing changed.
+ * that exists but cannot be used stops the open (RuntimeError 502) and is left as it was.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
