@@ -1,6 +1,5 @@
 export { runOutputWorker } from './worker.js';
 export { OutputService, type OutputServiceOptions, type OutputServiceState } from './output-service.js';
-export { SPOOL_FRAME_MAX_BYTES } from './intake.js';
 export {
   DEVO_DEFAULT_DATE,
   DEVO_DEFAULT_PRI,

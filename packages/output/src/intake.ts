@@ -10,7 +10,7 @@ import path from 'node:path';
 import { OutputError, recordCount, serializeError, type CompiledConfig, type EventBatch, type LaneAck, type Logger } from '@devo-collector/common';
 import type { OutputConfig, OutputMetrics, SenderGroup } from '@devo-collector/common';
 import { OUTPUT_ERROR } from './errors.js';
-import { formatFrames, type FormattedFrame } from './format.js';
+import { formatFrames } from './format.js';
 import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
 import { formatLookupFrames } from './lookup-frames.js';
 import type { SenderManager } from './sender-manager.js';
@@ -77,9 +77,9 @@ export class BatchIntake {
     }
     const ns = `${batch.inputName}/${batch.serviceName}`;
     // A replayed record may belong to a batch whose append is still running: decide after it.
-    const prior = batch.replay && batch.keys ? this.pendingFor(ns, batch.keys) : [];
+    const prior = new Set(batch.replay ? batch.keys?.map((k) => this.pendingKeys.get(ledgerKey(ns, k))).filter((p) => p !== undefined) : []);
     const durable: Promise<OutputError | null> =
-      prior.length === 0 ? this.append(t, ns, batch) : Promise.allSettled(prior).then(() => this.append(t, ns, batch));
+      prior.size === 0 ? this.append(t, ns, batch) : Promise.allSettled(prior).then(() => this.append(t, ns, batch));
     if (batch.keys) {
       for (const k of batch.keys) this.pendingKeys.set(ledgerKey(ns, k), durable);
       void durable.then(() => {
@@ -108,15 +108,6 @@ export class BatchIntake {
     this.failLog = { atMs: now, more: 0 };
   }
 
-  private pendingFor(ns: string, keys: readonly string[]): Promise<unknown>[] {
-    const out = new Set<Promise<unknown>>();
-    for (const k of keys) {
-      const p = this.pendingKeys.get(ledgerKey(ns, k));
-      if (p) out.add(p);
-    }
-    return [...out];
-  }
-
   /**
    * Appends the batch, as frames of at most SPOOL_FRAME_MAX_BYTES, to every output of its group
    * (concurrently; appends of the same tick share group commits), minus, for a replayed batch, the
@@ -133,15 +124,12 @@ export class BatchIntake {
     let bytes = kept.bytes;
     if (count === 0) return Promise.resolve(null);
     // A lookup batch is one record (its job): kept whole or dropped whole by the replay filter.
-    const frames = (octetCounting: boolean): FormattedFrame[] =>
-      batch.group === 'lookup'
-        ? formatLookupFrames(kept, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
-        : formatFrames(kept, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
+    const format = batch.group === 'lookup' ? formatLookupFrames : formatFrames;
     if (batch.group === 'lookup') {
       // A job that does not parse is refused whole, before anything is spooled.
       // Counted as the lines it becomes (msg_enqueued_lookup_*).
       try {
-        const all = formatLookupFrames(kept, hostname, false, Infinity)[0];
+        const all = format(kept, hostname, false, Infinity)[0];
         count = all?.messages ?? 0;
         bytes = all?.payload.length ?? 0;
       } catch (err) {
@@ -166,7 +154,7 @@ export class BatchIntake {
       // Lookups go to Devo (devo_platform, relay) and the console only, as the SDK routes them.
       if (batch.group === 'lookup' && r.config.type === 'syslog') continue;
       const manager = r.managers[batch.group];
-      for (const f of frames(r.config.octetCounting)) {
+      for (const f of format(kept, hostname, r.config.octetCounting, SPOOL_FRAME_MAX_BYTES)) {
         unwritten++;
         appends.push(manager.append(f.payload, f.messages, onWritten));
       }

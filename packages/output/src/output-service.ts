@@ -138,7 +138,7 @@ export class OutputService {
   private async openLane(runDir: string | undefined): Promise<BatchLaneServer> {
     if (!runDir) throw new OutputError(OUTPUT_ERROR.laneOpen, 'cannot open the batch lane: the supervisor gave no run directory for its socket');
     try {
-      return await startBatchLane(runDir, (batch, reply) => this.intake.accept(batch, reply));
+      return await startBatchLane(runDir, (batch, reply) => this.acceptBatch(batch, reply));
     } catch (err) {
       throw new OutputError(OUTPUT_ERROR.laneOpen, `cannot open the batch lane in ${runDir}: ${(err as Error).message}`);
     }
@@ -172,7 +172,7 @@ export class OutputService {
     internal.append(payload, 1).catch(() => undefined);
   }
 
-  /** A batch from the lane (tests and dev.ts hand theirs over here): see intake.ts. */
+  /** A batch from the lane (tests and dev.ts hand theirs over here too): see intake.ts. */
   acceptBatch(batch: EventBatch, reply: (m: LaneAck) => void | Promise<void>): void {
     this.intake.accept(batch, reply);
   }
@@ -225,11 +225,9 @@ export class OutputService {
     await Promise.race([this.feed?.stop(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() - 500)).unref())]);
     await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(deadline))));
     await this.intake.answered();
-    for (const r of this.outputs) {
-      for (const g of GROUPS) {
-        const st = r.managers[g].spool.stats();
-        if (st.pendingMessages > 0) this.log.info(`${r.managers[g].name} -> ${st.pendingMessages} messages stay in the spool for the next start`);
-      }
+    for (const mgr of this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g]))) {
+      const left = mgr.spool.stats().pendingMessages;
+      if (left > 0) this.log.info(`${mgr.name} -> ${left} messages stay in the spool for the next start`);
     }
     this.intake.close();
     await this.lane?.close();
