@@ -164,14 +164,8 @@ describe('delivery ledger', () => {
       it(name, () => {
         const run = (): LoadedLedger => loadLedger(files, BOOT, capacity ?? 100);
         if ('error' in expected) {
-          let err: unknown;
-          try {
-            run();
-          } catch (e) {
-            err = e;
-          }
-          expect(err).toBeInstanceOf(RuntimeError);
-          expect(err).toMatchObject({ code: expected.error, detail: expect.stringMatching(/^The delivery ledger "\/s\/ledger\.prev\.log" cannot be read \(EACCES\)\. Nothing was changed\./) });
+          const detail = expect.stringMatching(/^The delivery ledger "\/s\/ledger\.prev\.log" cannot be read \(EACCES\)\. Nothing was changed\./);
+          expect(run).toThrow(expect.objectContaining({ name: 'RuntimeError', code: expected.error, detail }));
           return;
         }
         const got = run();
