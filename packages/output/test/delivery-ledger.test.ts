@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger, RuntimeError } from '@devo-collector/common';
+import { createLogger } from '@devo-collector/common';
 import { loadLedger, openDeliveryLedger, type DeliveryLedger, type LedgerFileRead, type LoadedLedger } from '../src/ledger/delivery-ledger.js';
 
 const logger = createLogger('LedgerTest');
