@@ -95,17 +95,13 @@ function remember(keys: Set<string>, capacity: number, k: string): void {
 export type LedgerFileRead = { file: string; text: string } | { file: string; code: string };
 
 /**
- * `keys`: `<ns>\0<key>` of the trusted records, oldest first, at most `capacity`; `torn`: lines
- * skipped (cut by a crash mid-write: their batch was never acked; or not a line of this format);
- * `unconfirmed`: batches of a section written before a reboot and never confirmed, ignored;
- * `openLine`: the last file ends inside a line, so the next write must end it first.
+ * `keys`: `<ns>\0<key>` trusted, oldest first, at most `capacity`; `torn`: lines skipped (cut by a
+ * crash mid-write, their batch never acked; or no line of this format); `unconfirmed`: pending
+ * batches of a section before a reboot, ignored; `openLine`: the last file ends mid-line.
  */
 export interface LoadedLedger { keys: Set<string>; torn: number; unconfirmed: number; openLine: boolean }
 
-/**
- * The ledger's state from its files (oldest first), without I/O: which keys to trust (see the
- * header), what was skipped. A file that exists but cannot be read is RuntimeError(502).
- */
+/** The ledger's state from its files (oldest first), without I/O (see the header); an unreadable file is RuntimeError(502). */
 export function loadLedger(files: readonly LedgerFileRead[], bootId: string, capacity: number): LoadedLedger {
   const state: LoadedLedger = { keys: new Set(), torn: 0, unconfirmed: 0, openLine: false };
   // Pending lines of the section being read, until confirmed, revoked, or the section ends.
