@@ -25,7 +25,8 @@ import type { SenderManager } from './sender-manager.js';
  */
 export const SPOOL_FRAME_MAX_BYTES = 32 * 1024;
 
-export interface IntakeOutput {
+/** One output as it runs: its config and a sender manager (spool + senders) per group. */
+export interface OutputRuntime {
   config: OutputConfig;
   managers: Record<SenderGroup, SenderManager>;
 }
@@ -37,7 +38,7 @@ const ledgerKey = (ns: string, key: string): string => `${ns}\u0000${key}`;
 export class BatchIntake {
   /** What was made durable, per group (counted once per batch, not per output). */
   readonly enqueued: OutputMetrics['enqueued'] = { standard: { count: 0, bytes: 0 }, lookup: { count: 0, bytes: 0 }, internal: { count: 0, bytes: 0 } };
-  private target: { hostname: string; outputs: readonly IntakeOutput[]; ledger: DeliveryLedger } | null = null;
+  private target: { hostname: string; outputs: readonly OutputRuntime[]; ledger: DeliveryLedger } | null = null;
   /** Answers leave in arrival order: each waits for the one before it. */
   private ackChain: Promise<void> = Promise.resolve();
   /** Ledger keys of batches accepted but not durable yet: a replayed batch waits for these first. */
@@ -52,7 +53,7 @@ export class BatchIntake {
   ) {}
 
   /** Opens the delivery ledger (`<persistence>/ledger`; memory persistence: in memory only) for `outputs`. */
-  open(config: CompiledConfig, outputs: readonly IntakeOutput[]): void {
+  open(config: CompiledConfig, outputs: readonly OutputRuntime[]): void {
     const p = config.globals.persistence;
     const ledger = openDeliveryLedger({ dir: p.type === 'filesystem' ? path.join(p.directory, 'ledger') : null, logger: this.log });
     this.target = { hostname: config.hostname, outputs, ledger };

@@ -27,7 +27,7 @@ import {
 import { startBatchLane, type BatchLaneServer } from './batch-lane.js';
 import { OUTPUT_ERROR } from './errors.js';
 import { formatBatch } from './format.js';
-import { BatchIntake, type IntakeOutput } from './intake.js';
+import { BatchIntake, type OutputRuntime } from './intake.js';
 import { InternalFeed } from './internal-feed.js';
 import { checkOutput } from './output-check.js';
 import { OutputHealthTracker, sameHealth } from './output-health.js';
@@ -54,7 +54,7 @@ const MAX_SHUTDOWN_MS = 9_000;
 
 export class OutputService {
   private state: OutputServiceState = 'idle';
-  private outputs: IntakeOutput[] = [];
+  private outputs: OutputRuntime[] = [];
   private feed: InternalFeed | null = null;
   private lane: BatchLaneServer | null = null;
   private metricsTimer: NodeJS.Timeout | null = null;
@@ -144,7 +144,7 @@ export class OutputService {
     }
   }
 
-  private async openOutput(config: CompiledConfig, out: OutputConfig): Promise<IntakeOutput> {
+  private async openOutput(config: CompiledConfig, out: OutputConfig): Promise<OutputRuntime> {
     const managers = {} as Record<SenderGroup, SenderManager>;
     for (const group of GROUPS) {
       managers[group] = await SenderManager.open({
