@@ -11,9 +11,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { startSimulator, type FaultKind, type Simulator } from '@devo-collector/darktrace-sim';
+import { type Collector, freePort, repoRoot, makeWorkspace, settles, startTlsReceiver, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, freePort, HOUR, makeWorkspace, PRIV, PUB, readState, recordFigure, relayOutput, repoRoot, runCollector,
-  secretScan, startReceiver, waitUntil, writeConfig, type Collector, type Receiver,
+  artifactsRoot, collectorConfig, HOUR, PRIV, PUB, readState, recordFigure, relayOutput, runCollector, secretScan,
 } from './helpers.js';
 
 const FAULTS: Array<{ kind: FaultKind; id: number }> = [
@@ -28,7 +28,7 @@ const FAULTS: Array<{ kind: FaultKind; id: number }> = [
 
 let root: string;
 let sim: Simulator;
-let rx: Receiver;
+let rx: TlsReceiver;
 let ws: string;
 let c: Collector;
 let webPort: number;
@@ -40,8 +40,8 @@ beforeAll(async () => {
   // set the collector must deliver.
   const startMs = Math.floor((Date.now() - HOUR) / 1000) * 1000;
   sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 41, dataStartMs: startMs, modelBreachesPerHour: 120 });
-  rx = await startReceiver(null);
-  ws = makeWorkspace(root, 'ws');
+  rx = await startTlsReceiver(null);
+  ws = makeWorkspace(path.join(root, 'ws'));
   const defs = parseYaml(readFileSync(path.join(repoRoot, 'packages/darktrace/collector_definitions.yaml'), 'utf8')) as any;
   defs.collector_inputs.darktrace.module_globals.max_retries = 1;
   defs.collector_inputs.darktrace.module_globals.request_timeout_in_seconds = 3;
@@ -83,7 +83,7 @@ describe('API faults during a running collector', () => {
       // Recovery: a later cycle completes and the breaches added before the fault arrive.
       const idx = c.lines.indexOf(errLine);
       await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 60_000, idx + 1);
-      const delivered = await waitUntil(() => added.every((a) => rx.ids.has(a)), 30_000);
+      const delivered = await settles(() => added.every((a) => rx.ids.has(a)), 30_000);
       const row = { kind: f.kind, expectedId: f.id, loggedId: id, errorAfterS: (tErr - t0) / 1000, recoveredAfterS: (Date.now() - t0) / 1000, line: errLine.replace(/^.*? -> /, '').slice(0, 220) };
       table.push(row);
       recordFigure(`api-fault ${f.kind}`, row);
@@ -96,7 +96,7 @@ describe('API faults during a running collector', () => {
     const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
     expect(cursor).toBeGreaterThan(0);
     const expected = sim.expectedIds('modelbreaches', cursor);
-    await waitUntil(() => expected.every((id) => rx.ids.has(id)), 30_000);
+    await settles(() => expected.every((id) => rx.ids.has(id)), 30_000);
     const missing = expected.filter((id) => !rx.ids.has(id));
     let dups = 0;
     for (const n of rx.ids.values()) dups += n - 1;

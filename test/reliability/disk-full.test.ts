@@ -14,9 +14,9 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { type Collector, makeWorkspace, settles, sleep, startTlsReceiver, type TestCerts, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, makeWorkspace, PRIV, PUB, readState, recordFigure, runCollector, secretScan,
-  sleep, startReceiver, tlsOutput, waitUntil, writeConfig, type Certs, type Collector,
+  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, recordFigure, runCollector, secretScan, tlsOutput,
 } from './helpers.js';
 
 const DISK_MB = 8;
@@ -59,7 +59,7 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, 
 }
 
 let root: string;
-let certs: Certs;
+let certs: TestCerts;
 const mounts: string[] = [];
 
 function mountTmpfs(dir: string, sizeMb: number): void {
@@ -101,7 +101,7 @@ afterAll(() => {
     }
   }
   if (!root) return;
-  const scan = secretScan([root], [], [certs.clientKey, certs.serverKey]);
+  const scan = secretScan([root], [], [certs.clientKeyPath, certs.serverKeyPath]);
   recordFigure('disk-full secret scan', scan);
   expect(scan.leaks).toEqual([]);
   if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
@@ -111,9 +111,9 @@ describe('disk full on a small tmpfs', () => {
   it(`${DISK_MB} MiB persistence disk, receiver down during a ${DAYS}-day backfill: ENOSPC survived, everything delivered, no restart`, async () => {
     const startMs = Math.floor((Date.now() - DAYS * 24 * HOUR) / 1000) * 1000;
     const sim: Simulator = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 4242, dataStartMs: startMs, modelBreachesPerHour: PER_HOUR });
-    const rx = await startReceiver(certs);
+    const rx = await startTlsReceiver(certs);
     await rx.stop(); // down from the start; it listens again on the same port later
-    const ws = makeWorkspace(root, 'ws');
+    const ws = makeWorkspace(path.join(root, 'ws'));
     const stateDir = path.join(ws, 'state');
     mountTmpfs(stateDir, DISK_MB);
     writeConfig(ws, collectorConfig({
@@ -162,7 +162,7 @@ describe('disk full on a small tmpfs', () => {
       await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 420_000);
       const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
       const expected = sim.expectedIds('modelbreaches', cursor);
-      const ok = await waitUntil(() => expected.every((id) => rx.ids.has(id)), 180_000, 200);
+      const ok = await settles(() => expected.every((id) => rx.ids.has(id)), 180_000, 200);
       const tAll = Date.now();
       const missing = expected.filter((id) => !rx.ids.has(id));
       const spoolDir = path.join(stateDir, 'spool');

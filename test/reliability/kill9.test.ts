@@ -10,9 +10,9 @@ import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { alive, type Collector, makeWorkspace, settles, sleep, startTlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  alive, artifactsRoot, RECORD_TAG, collectorConfig, duplicates, HOUR, makeWorkspace, PRIV, PUB, readState, recordFigure, relayOutput, runCollector,
-  secretScan, seededRng, sleep, startReceiver, waitGone, waitUntil, writeConfig, type Collector,
+  artifactsRoot, RECORD_TAG, collectorConfig, duplicates, HOUR, PRIV, PUB, readState, recordFigure, relayOutput, runCollector, secretScan, seededRng,
 } from './helpers.js';
 
 const SEED = Number(process.env['KILL_SEED'] ?? Date.now() % 1_000_000);
@@ -62,8 +62,8 @@ describe('kill -9 at random moments of a backfill', () => {
     const rng = seededRng(SEED);
     const startMs = Math.floor((Date.now() - 30 * 24 * HOUR) / 1000) * 1000;
     const sim: Simulator = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: SEED, dataStartMs: startMs, modelBreachesPerHour: PER_HOUR, latencyMs: 30 });
-    const rx = await startReceiver(null);
-    const ws = makeWorkspace(root, 'ws');
+    const rx = await startTlsReceiver(null);
+    const ws = makeWorkspace(path.join(root, 'ws'));
     writeConfig(ws, collectorConfig({
       simUrl: sim.url,
       services: { modelbreaches: { start_time_in_utc_format: new Date(startMs).toISOString().slice(0, 19), request_period_in_seconds: 5 } },
@@ -90,7 +90,7 @@ describe('kill -9 at random moments of a backfill', () => {
           await c.exit;
           // The workers notice the lost IPC channel and exit; never run two instances on one state dir.
           for (const p of [pids.input, pids.output]) {
-            if (p && !(await waitGone(p, 10_000)) && alive(p)) process.kill(p, 'SIGKILL');
+            if (p && !(await settles(() => !alive(p), 10_000, 50)) && alive(p)) process.kill(p, 'SIGKILL');
           }
           c = runCollector(ws);
           await c.waitFor(/Started all objects from "MainProcess" process/, 30_000);
@@ -105,7 +105,7 @@ describe('kill -9 at random moments of a backfill', () => {
       await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 240_000);
       const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
       const expected = sim.expectedIds('modelbreaches', cursor);
-      await waitUntil(() => expected.every((id) => rx.ids.has(id)), 60_000, 200);
+      await settles(() => expected.every((id) => rx.ids.has(id)), 60_000, 200);
       const missing = expected.filter((id) => !rx.ids.has(id));
       const dups = duplicates(rx.ids);
       // Which kill each duplicate follows (its second copy arrived after that kill): says which
