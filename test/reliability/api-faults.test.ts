@@ -6,14 +6,14 @@
  * hanging appliance is detected in seconds rather than minutes. Also scrapes /metrics and runs the
  * secret scan over everything this file produced.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { startSimulator, type FaultKind, type Simulator } from '@devo-collector/darktrace-sim';
 import { type Collector, freePort, repoRoot, makeWorkspace, settles, startTlsReceiver, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, HOUR, PRIV, PUB, readState, recordFigure, relayOutput, runCollector, secretScan,
+  artifactsRoot, collectorConfig, HOUR, PRIV, PUB, readState, recordFigure, relayOutput, runCollector, scanArtifacts, teardown,
 } from './helpers.js';
 
 const FAULTS: Array<{ kind: FaultKind; id: number }> = [
@@ -60,12 +60,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (c) expect((await c.stop()).code).toBe(0);
-  await rx?.stop();
-  await sim?.close();
-  const scan = secretScan([root], texts);
-  recordFigure('api-faults secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
+  await teardown(rx, sim);
+  scanArtifacts('api-faults', root, texts);
 }, 60_000);
 
 describe('API faults during a running collector', () => {

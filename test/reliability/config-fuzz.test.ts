@@ -6,14 +6,14 @@
  * 2 with an `InitVariablesError(<id>)` line and no stack trace.
  * FUZZ_SEED overrides the seed; FUZZ_CASES / FUZZ_CLI_CASES the counts.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { compileConfig, InitVariablesError } from '@devo-collector/common';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { makeWorkspace, startTlsReceiver, type TestCerts, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
-import { artifactsRoot, makeCerts, PRIV, PUB, recordFigure, runCollector, secretScan, seededRng } from './helpers.js';
+import { artifactsRoot, makeCerts, PRIV, PUB, recordFigure, runCollector, scanArtifacts, seededRng, teardown } from './helpers.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20240611);
 const CASES = Number(process.env['FUZZ_CASES'] ?? 2500);
@@ -39,13 +39,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sim?.close();
-  await relay?.stop();
-  await tlsRx?.stop();
-  const scan = secretScan([root], texts, [certs.clientKeyPath, certs.serverKeyPath]);
-  recordFigure('config-fuzz secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
+  await teardown(sim, relay, tlsRx);
+  scanArtifacts('config-fuzz', root, texts, certs);
 });
 
 function validConfig(): Dict {

@@ -10,13 +10,13 @@
  *     if the kill interrupts a spool write (kill9.test.ts).
  * KILL_SEED overrides the seed of 2.
  */
-import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { type Collector, makeWorkspace, settles, sleep, startTlsReceiver, type TestCerts, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, RECORD_TAG, recordFigure, runCollector, secretScan, seededRng, tlsOutput,
+  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PEER_RECEIVE_BUFFER, POLL_WRITES, PRIV, PUB, readState, RECORD_TAG, recordFigure,
+  runCollector, scanArtifacts, seededRng, sendBufferMax, teardown, tlsOutput,
 } from './helpers.js';
 
 const SEED = Number(process.env['KILL_SEED'] ?? Date.now() % 1_000_000);
@@ -30,10 +30,7 @@ beforeAll(() => {
   console.log(`[reliability] gzip kill seed=${SEED} (rerun with KILL_SEED=${SEED})`);
 });
 afterAll(() => {
-  const scan = secretScan([root], [], [certs.clientKeyPath, certs.serverKeyPath]);
-  recordFigure('gzip secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
+  scanArtifacts('gzip', root, [], certs);
 });
 
 function gzip(outputs: Record<string, any>): Record<string, any> {
@@ -41,16 +38,6 @@ function gzip(outputs: Record<string, any>): Record<string, any> {
   return outputs;
 }
 
-/** kill9.test.ts's figures: peer_receive_buffer_in_mb's default, writes between two tx_queue reads. */
-const PEER_RECEIVE_BUFFER = 8 * 1024 * 1024;
-const POLL_WRITES = 4 * 1024 * 1024;
-function sendBufferMax(): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]) || 4 * 1024 * 1024;
-  } catch {
-    return 4 * 1024 * 1024;
-  }
-}
 
 const lineBytes = (rx: TlsReceiver): number => rx.lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
 
@@ -103,9 +90,7 @@ describe('compression: gzip, end to end', () => {
       expect(rx.wireBytes).toBeLessThan(lineBytes(rx) / 2);
       expect(c.lines.some((l) => l.includes('DevoSenderManager(standard_senders,manager,devo_1) -> Frames are sent as gzip members (zlib level 6)'))).toBe(true);
     } finally {
-      await c.stop();
-      await rx.stop();
-      await sim.close();
+      await teardown(c, rx, sim);
     }
   }, 240_000);
 
@@ -172,9 +157,7 @@ describe('compression: gzip, end to end', () => {
       expect(dupWireBytes).toBeLessThanOrEqual(KILLS * perCrashBytes);
       expect((await c.stop()).code).toBe(0);
     } finally {
-      await c.stop();
-      await rx.stop();
-      await sim.close();
+      await teardown(c, rx, sim);
     }
   }, 480_000);
 });

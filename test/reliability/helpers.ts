@@ -4,9 +4,10 @@
  * a seeded RNG, and the secret scan run at the end of every file over everything that file
  * produced. Certificates, receivers and polling come from packages/testkit.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { mulberry32 } from '@devo-collector/darktrace-sim';
 import { generateTestCerts, runCollector as run, type Collector, type TestCerts } from '@devo-collector/testkit';
 
@@ -28,6 +29,19 @@ export const seededRng = mulberry32;
 
 /** The shared test certificates under `root`/certs-gen (the secret scan skips that directory). */
 export const makeCerts = (root: string): TestCerts => generateTestCerts({ dir: path.join(root, 'certs-gen') });
+
+/** The re-send bound of kill9 and gzip: peer_receive_buffer_in_mb's default (the drain rule's margin), */
+export const PEER_RECEIVE_BUFFER = 8 * 1024 * 1024;
+/** what is written between two reads of the send queue (250 ms) at these tests' rates (≤ 16 MB/s), */
+export const POLL_WRITES = 4 * 1024 * 1024;
+/** and the most bytes our kernel may hold unacknowledged on a socket (tcp_wmem max; 4 MiB by default). */
+export function sendBufferMax(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]) || 4 * 1024 * 1024;
+  } catch {
+    return 4 * 1024 * 1024;
+  }
+}
 
 type Dict = Record<string, any>;
 
@@ -134,3 +148,19 @@ export function recordFigure(name: string, data: unknown): void {
   console.log(`[reliability] ${name}: ${JSON.stringify(data)}`);
 }
 
+
+/**
+ * The end of every file: the secret scan over `root` and `texts` (and the certificates' private
+ * keys), its figure recorded, no leak; `root` removed unless KEEP_ARTIFACTS is set.
+ */
+export function scanArtifacts(name: string, root: string, texts: Array<{ name: string; text: string }> = [], certs?: TestCerts): void {
+  const scan = secretScan([root], texts, certs ? [certs.clientKeyPath, certs.serverKeyPath] : []);
+  recordFigure(`${name} secret scan`, scan);
+  expect(scan.leaks).toEqual([]);
+  if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
+}
+
+/** The end of every scenario, whatever failed: the collector, the receivers and the simulator stop, in that order. */
+export async function teardown(...parts: Array<{ stop(): Promise<unknown> } | { close(): Promise<unknown> } | undefined>): Promise<void> {
+  for (const p of parts) if (p) await ('stop' in p ? p.stop() : p.close());
+}

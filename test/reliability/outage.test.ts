@@ -4,13 +4,12 @@
  * on the same port. Nothing the simulator served up to the final cursor may be missing.
  * Both outages (10 s and 2 min) run in every suite run.
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { makeWorkspace, settles, sleep, startTlsReceiver, type TestCerts, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, recordFigure, runCollector, secretScan, tlsOutput,
+  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, recordFigure, runCollector, scanArtifacts, teardown, tlsOutput,
 } from './helpers.js';
 
 let root: string;
@@ -20,10 +19,7 @@ beforeAll(() => {
   certs = makeCerts(root);
 });
 afterAll(() => {
-  const scan = secretScan([root], [], [certs.clientKeyPath, certs.serverKeyPath]);
-  recordFigure('outage secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
+  scanArtifacts('outage', root, [], certs);
 });
 
 async function outage(outageMs: number): Promise<void> {
@@ -73,9 +69,7 @@ async function outage(outageMs: number): Promise<void> {
     expect((await c.stop()).code).toBe(0);
   } finally {
     clearInterval(traffic);
-    await c.stop();
-    await rx.stop();
-    await sim.close();
+    await teardown(c, rx, sim);
   }
 }
 

@@ -9,13 +9,12 @@
  *    what it never confirmed: every breach arrives, the duplicates are what a stall costs.
  * Real collector (dist/main.js), real simulator over HTTP, real mutual-TLS receiver.
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
 import { type Collector, freePort, makeWorkspace, settles, sleep, startTlsReceiver, type TestCerts, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, recordFigure, runCollector, secretScan, tlsOutput,
+  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, recordFigure, runCollector, scanArtifacts, teardown, tlsOutput,
 } from './helpers.js';
 
 const STALL_S = 5;
@@ -30,10 +29,7 @@ beforeAll(() => {
   certs = makeCerts(root);
 });
 afterAll(() => {
-  const scan = secretScan([root], texts, [certs.clientKeyPath, certs.serverKeyPath]);
-  recordFigure('stall secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
+  scanArtifacts('stall', root, texts, certs);
 });
 
 /** Polls /ready until `pred` holds (or the time is up); returns the last answer. */
@@ -115,10 +111,7 @@ async function stall(mode: 'replaced' | 'recovers'): Promise<void> {
     }
     expect((await c.stop()).code).toBe(0);
   } finally {
-    await c.stop();
-    await rx.stop();
-    await staller.stop();
-    await sim.close();
+    await teardown(c, rx, staller, sim);
   }
 }
 

@@ -5,7 +5,7 @@
  * test/ and bench/ (through tsx). Also the workspace / config writers and the /metrics helpers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +133,16 @@ export function writeConfig(dir: string, config: unknown, name = 'config.yaml', 
   const p = path.join(dir, sub, name);
   writeFileSync(p, typeof config === 'string' ? config : stringify(config));
   return p;
+}
+
+/** Bytes of the files under `dir` (a spool, a state directory). */
+export function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    n += e.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return n;
 }
 
 /** Base URL of the collector's web service, once it logged where it listens (config `web_service.port: 0`). */

@@ -5,6 +5,6 @@ export { WireDecoder } from './wire-decoder.js';
 export { freePort } from './ports.js';
 export { makeCompiledConfig, makeServiceConfig } from './compiled-config.js';
 export { compiledConfig, outputConfig, sampleBatch } from './output-config.js';
-export { alive, distMain, makeWorkspace, metricValue, repoRoot, runCollector, scrape, webBase, workerPid, writeConfig, type Collector, type RunOptions } from './collector.js';
+export { alive, dirBytes, distMain, makeWorkspace, metricValue, repoRoot, runCollector, scrape, webBase, workerPid, writeConfig, type Collector, type RunOptions } from './collector.js';
 export { forkSimulator, type ForkedSimulator } from './sim-fork.js';
 export { settles, sleep, until } from './wait.js';
