@@ -30,7 +30,9 @@ function spawnWorker(): ForkedWorker {
 }
 
 function batch(seq: number, size: number): EventBatch {
-  return sampleBatch(seq, Array.from({ length: size }, (_, k) => JSON.stringify({ b: seq, n: seq * size + k })), Date.UTC(2024, 10, 19, 11, 32, 18, 861));
+  return sampleBatch(seq, Array.from({ length: size }, (_, k) => JSON.stringify({ b: seq, n: seq * size + k })), {
+    createdAtMs: Date.UTC(2024, 10, 19, 11, 32, 18, 861),
+  });
 }
 
 const numbersAt = (r: TlsReceiver): number[] =>

@@ -51,8 +51,8 @@ export function compiledConfig(persistenceDir: string, outputs: OutputConfig[], 
   };
 }
 
-/** A batch of `records` (JSON texts) as the model breaches' puller hands it over. */
-export function sampleBatch(seq: number, records: string[], createdAtMs = Date.now()): EventBatch {
+/** A batch of `records` (JSON texts) as the model breaches' puller hands it over; `over` changes any field. */
+export function sampleBatch(seq: number, records: string[], over: Partial<EventBatch> = {}): EventBatch {
   return {
     batchId: `modelbreaches:${seq}`,
     group: 'standard',
@@ -60,6 +60,7 @@ export function sampleBatch(seq: number, records: string[], createdAtMs = Date.n
     serviceName: 'modelbreaches',
     tag: 'edr.darktrace.respond.model_breach',
     ...textRecords(records),
-    createdAtMs,
+    createdAtMs: Date.now(),
+    ...over,
   };
 }
