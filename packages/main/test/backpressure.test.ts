@@ -4,11 +4,10 @@
  * every record the simulator served arrives. Meanwhile readiness says so: the output is blocked
  * (spool full, RuntimeError(514)) and /ready answers 503 until the relay takes the data.
  */
-import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { freePort, startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
+import { dirBytes, freePort, sleep, startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, webBase, writeConfig } from './helpers/collector.js';
 
 const START_MS = Math.floor((Date.now() - 3 * 3600_000) / 3600_000) * 3600_000;
@@ -21,18 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim.close();
 });
-
-
-function dirBytes(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    n += e.isDirectory() ? dirBytes(p) : statSync(p).size;
-  }
-  return n;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('back-pressure', () => {
   it('pauses pulling while the spool is full and delivers everything once the relay is back', async () => {
