@@ -31,7 +31,7 @@ describe('back-pressure', () => {
     cfg.outputs = { relay_1: { type: 'relay', config: { address: '127.0.0.1', port } } };
     cfg.inputs.darktrace.services = { modelbreaches: { start_time_in_utc_format: new Date(START_MS).toISOString().slice(0, 19), request_period_in_seconds: 1, override_time_window_interval_in_minutes: 5 } };
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     const lines: string[] = [];
     let receiver: TcpReceiver | undefined;
     try {

@@ -28,7 +28,7 @@ function assertClean(c: RunningCollector): void {
 
 /** Runs the collector in `dir` until it validated the tokens and delivered a breach; stops it (exit 0). */
 async function collectsWith(dir: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
-  const c = runCollector(['--config', 'config.yaml'], dir, env);
+  const c = runCollector(dir, { env });
   try {
     await c.waitFor(/Tokens have been validated successfully/, 30_000);
     await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/, 30_000);
@@ -85,7 +85,7 @@ describe('secrets outside the config file', () => {
       const cfg = baseConfig(sim.url);
       edit(cfg);
       writeConfig(dir, cfg);
-      const c = runCollector(['--config', 'config.yaml'], dir);
+      const c = runCollector(dir);
       expect((await c.exit).code).toBe(2);
       expect(c.output()).toMatch(re);
       assertClean(c);
@@ -99,7 +99,7 @@ describe('configuration never hides a mistake', () => {
     const cfg = baseConfig(sim.url);
     cfg.inputs.darktrace.services.modelbreaches.overide_devo_tag = 'my.app.test2';
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     expect((await c.exit).code).toBe(2);
     expect(c.output()).toMatch(
       /ERROR MainProcess::MainThread -> InitVariablesError\(56\): inputs\.darktrace\.services\.modelbreaches\.overide_devo_tag is not a known key \(did you mean override_devo_tag\?\)/,
@@ -112,7 +112,7 @@ describe('configuration never hides a mistake', () => {
     const cfg = baseConfig(sim.url);
     cfg.inputs.darktrace.services.modelbreaches.override_tag = 'my.app.test2';
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       await c.waitFor(/"message_tag":"my\.app\.test2"/, 30_000);
     } finally {
@@ -138,7 +138,7 @@ describe('configuration never hides a mistake', () => {
     const off = baseConfig(sim.url);
     off.inputs.darktrace.enabled = false;
     writeConfig(dir, off);
-    const d = runCollector(['--config', 'config.yaml'], dir);
+    const d = runCollector(dir);
     try {
       await d.waitFor(/WARNING MainProcess::MainThread -> Input "darktrace" \(id 10001\) has "enabled: false": nothing will be collected from it/, 20_000);
       await d.waitFor(/Started all objects from "MainProcess" process/, 20_000); // signal handlers in place
@@ -161,7 +161,7 @@ describe('configuration never hides a mistake', () => {
       cfg.inputs.darktrace.services.summarystatistics = { request_period_in_seconds: 1 };
       cfg.inputs.darktrace.requests_limits = [{ period: '3s', number_of_requests: 4 }];
       writeConfig(dir, cfg);
-      const c = runCollector(['--config', 'config.yaml'], dir);
+      const c = runCollector(dir);
       try {
         await c.waitFor(/<requests_limits> setting has been defined \(input: 4 requests every 3s; service: 2 requests every 2s\)/, 20_000);
         await c.waitFor(/Rate limiter: inputs\.darktrace\.(services\.modelbreaches\.)?requests_limits\[0\] \(\d requests every \ds\) reached/, 30_000);
@@ -201,7 +201,7 @@ describe('corrupt state', () => {
     const text = '{"persistence_version":1,"input_name":"darktrace","cursor_ms":17';
     writeFileSync(file, text, { mode: 0o600 });
     const before = statSync(file);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     const exit = await c.exit;
     expect(exit.code).not.toBe(0);
     expect(c.lines.filter((l) => l.includes('RuntimeError(501)'))).toHaveLength(1);

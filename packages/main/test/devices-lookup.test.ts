@@ -94,7 +94,7 @@ afterAll(async () => {
 });
 
 function start(dir: string): RunningCollector {
-  return runCollector(['--config', 'config.yaml'], dir);
+  return runCollector(dir);
 }
 
 describe('devices lookup, end to end', () => {

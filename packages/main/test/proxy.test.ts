@@ -85,7 +85,7 @@ describe('collector behind an http proxy', () => {
   it('inputs.darktrace.proxy: records arrive through the CONNECT tunnel; the proxy logs it; no password in any line', async () => {
     const before = connects();
     const dir = proxiedWorkspace(proxy.urlWith());
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       await c.waitFor(new RegExp(`The Darktrace server ${sim.url.replace(/\./g, '\\.')} is reached through the proxy http://127\\.0\\.0\\.1:${proxy.port} \\(from inputs\\.darktrace\\.proxy\\)`));
       await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
@@ -102,7 +102,7 @@ describe('collector behind an http proxy', () => {
   it('HTTPS_PROXY in the environment (no proxy key) works the same', async () => {
     const before = connects();
     const dir = proxiedWorkspace();
-    const c = runCollector(['--config', 'config.yaml'], dir, { HTTPS_PROXY: proxy.urlWith(), NO_PROXY: 'example.com' });
+    const c = runCollector(dir, { env: { HTTPS_PROXY: proxy.urlWith(), NO_PROXY: 'example.com' } });
     try {
       await c.waitFor(new RegExp(`reached through the proxy http://127\\.0\\.0\\.1:${proxy.port} \\(from the proxy environment\\)`));
       await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
@@ -117,7 +117,7 @@ describe('collector behind an http proxy', () => {
     const gone = await startTinyproxy({ user: USER, password: PASSWORD });
     await gone.stop();
     const dir = proxiedWorkspace();
-    const c = runCollector(['--config', 'config.yaml'], dir, { https_proxy: gone.urlWith(), no_proxy: 'localhost,127.0.0.1' });
+    const c = runCollector(dir, { env: { https_proxy: gone.urlWith(), no_proxy: 'localhost,127.0.0.1' } });
     try {
       await c.waitFor(/is reached directly \(NO_PROXY entry "127\.0\.0\.1"; proxy from the proxy environment\)/);
       await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
@@ -130,7 +130,7 @@ describe('collector behind an http proxy', () => {
   it('a wrong proxy password: SetupError(104) naming the proxy in the log and /ready, retried without pulling; --validate fails', async () => {
     const wrong = `${PASSWORD}-wrong`;
     const dir = proxiedWorkspace(proxy.urlWith(USER, wrong), true);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       const line = await c.waitFor(/SetupError\(104\)/);
       expect(line).toContain(`Proxy authentication failed: the proxy 127.0.0.1:${proxy.port} answered`);
@@ -143,7 +143,7 @@ describe('collector behind an http proxy', () => {
     }
     expectNoPassword(c, wrong);
 
-    const v = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const v = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await v.exit).code).toBe(1);
     expect(v.output()).toMatch(/Validation of service modelbreaches: FAILED SetupError\(104\): Proxy authentication failed: the proxy 127\.0\.0\.1:\d+/);
     expectNoPassword(v, wrong);
@@ -152,7 +152,7 @@ describe('collector behind an http proxy', () => {
   it('a proxy that forbids the CONNECT: SetupError(105) in the log and /ready', async () => {
     const strict = await startTinyproxy({ user: USER, password: PASSWORD, connectPorts: [9] });
     const dir = proxiedWorkspace(strict.urlWith(), true);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       const reason = await notReadyWith(c, 'SetupError(105)');
       expect(reason.message).toContain(`The proxy refused the connection: the proxy 127.0.0.1:${strict.port} answered 403 to CONNECT 127.0.0.1:${simPort}`);
@@ -169,7 +169,7 @@ describe('collector behind an http proxy', () => {
     const gone = await startTinyproxy({ user: USER, password: PASSWORD });
     await gone.stop();
     const dir = proxiedWorkspace(gone.urlWith(), true);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       const line = await c.waitFor(/SetupError\(106\)/);
       expect(line).toContain(`The proxy is unreachable: the proxy 127.0.0.1:${gone.port} cannot be reached (ECONNREFUSED`);
@@ -179,7 +179,7 @@ describe('collector behind an http proxy', () => {
       expect((await c.stop()).code).toBe(0);
     }
     expectNoPassword(c);
-    const v = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const v = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await v.exit).code).toBe(1);
     expect(v.output()).toMatch(/Validation of service summarystatistics: FAILED SetupError\(106\): The proxy is unreachable/);
   });
@@ -187,7 +187,7 @@ describe('collector behind an http proxy', () => {
   it('--validate checks the path through the proxy and passes', async () => {
     const before = connects();
     const dir = proxiedWorkspace(proxy.urlWith());
-    const v = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const v = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await v.exit).code).toBe(0);
     expect(v.output()).toMatch(/Validation finished: 3 passed, 0 failed/);
     expect(connects()).toBeGreaterThan(before);
@@ -196,7 +196,7 @@ describe('collector behind an http proxy', () => {
 
   it('an https:// proxy URL is InitVariablesError(69), exit 2, without the password', async () => {
     const dir = proxiedWorkspace(`https://${USER}:${PASSWORD}@127.0.0.1:${proxy.port}`);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     expect((await c.exit).code).toBe(2);
     expect(c.output()).toMatch(/InitVariablesError\(69\): inputs\.darktrace\.proxy must be an http:\/\/ proxy URL/);
     expectNoPassword(c);

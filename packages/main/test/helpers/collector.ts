@@ -5,9 +5,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot, runCollector as run, type Collector } from '@devo-collector/testkit';
+import { repoRoot, type Collector } from '@devo-collector/testkit';
 
-export { alive, makeWorkspace, metricValue, repoRoot, until, webBase, workerPid, writeConfig } from '@devo-collector/testkit';
+export { alive, makeWorkspace, metricValue, repoRoot, runCollector, until, webBase, workerPid, writeConfig } from '@devo-collector/testkit';
 export type RunningCollector = Collector;
 
 export const PUB = 'test-public-token-0123456789abcdef';
@@ -35,9 +35,6 @@ export function baseConfig(simUrl: string, stateDir = 'state'): Dict {
     },
   };
 }
-
-/** dist/main.js with `args` in `cwd`. */
-export const runCollector = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Collector => run(cwd, { args, env });
 
 /** The bundled collector_definitions.yaml with some module_globals changed (e.g. a short setup retry period), written to `dir/config`. */
 export function writeDefinitions(dir: string, moduleGlobals: Record<string, number>): string {
