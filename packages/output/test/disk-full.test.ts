@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ledgerFileBytesFor, openDeliveryLedger, type DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { openSpool, type Spool } from '../src/spool.js';
-import { segmentSizeFor } from '../src/spool/file-store.js';
+import { segmentSizeFor } from '../src/spool/segment-files.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 /** `full`: every write fails; `partial`: bytes a failing write still writes first. */
