@@ -20,7 +20,6 @@ export { openSpool, spoolDir, type RecoveryReport, type Spool, type SpoolFrame, 
 export { createTlsSender, tlsConnector, type TlsSenderOptions } from './senders/tls-sender.js';
 export { createTcpSender, tcpConnector, type TcpSenderOptions } from './senders/tcp-sender.js';
 export { createConsoleSender, type ConsoleSenderOptions } from './senders/console-sender.js';
-export { createStreamSender, type Connector, type StreamSenderOptions } from './senders/stream-sender.js';
 export { deliveryResult, describeSocketError, type BackoffPolicy, type DeliveryResult } from './senders/delivery.js';
 export type { Sender, SenderCounters, SenderStatus } from './senders/types.js';
 export { loadTlsMaterial, type TlsMaterial, type TlsMaterialPaths } from './senders/tls-material.js';

@@ -5,8 +5,8 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '@devo-collector/common';
 import { parseDevoLine, splitFrameLines } from '../format.js';
-import type { Spool } from '../spool.js';
-import type { Sender, SenderCounters } from './types.js';
+import type { Spool, SpoolFrame } from '../spool.js';
+import { nextFrame, type Sender, type SenderCounters } from './types.js';
 
 export interface ConsoleSenderOptions {
   name: string;
@@ -29,13 +29,7 @@ export function createConsoleSender(opts: ConsoleSenderOptions): Sender {
     });
 
   async function run(): Promise<void> {
-    for (;;) {
-      const draining = abort.signal.aborted;
-      const frame = draining ? await opts.spool.nextReady() : await opts.spool.next(abort.signal);
-      if (!frame) {
-        if (!draining && abort.signal.aborted) continue; // woken by stop(): drain what is ready
-        return;
-      }
+    for (let frame: SpoolFrame | null; (frame = await nextFrame(opts.spool, abort.signal)); ) {
       const started = Date.now();
       let text = '';
       for (const line of splitFrameLines(frame.payload)) {
@@ -67,6 +61,5 @@ export function createConsoleSender(opts: ConsoleSenderOptions): Sender {
     status: () => ({ internal_queue_size: 0, is_connection_open: true }),
     counters: () => ({ ...count }),
     health: () => ({ state: 'ok' }),
-    check: () => Promise.resolve({ kind: 'delivered' }),
   };
 }

@@ -4,7 +4,8 @@ import type { Logger, OutputConfig } from '@devo-collector/common';
 import { createdSenderLine, type TransportLayer } from '../monitor-lines.js';
 import type { Spool } from '../spool.js';
 import type { BackoffPolicy } from './delivery.js';
-import { createStreamSender, type Connector } from './stream-sender.js';
+import type { Connector } from './connection-keeper.js';
+import { createStreamSender } from './stream-sender.js';
 import type { Sender } from './types.js';
 
 export interface SocketSenderOptions {
@@ -51,18 +52,5 @@ export function createSocketSender(opts: SocketSenderOptions, open: Connector, t
     opts.logger.info(createdSenderLine(opts.name, o, transport, opts.hostname));
     return socket;
   };
-  return createStreamSender({
-    name: opts.name,
-    target: `${o.address}:${o.port}`,
-    spool: opts.spool,
-    connect,
-    logger: opts.logger,
-    connectTimeoutMs: o.connectTimeoutMs,
-    idleReconnectMs: o.idleReconnectMs,
-    maxConnectionAgeMs: o.maxConnectionAgeMs,
-    stallTimeoutMs: o.stallTimeoutMs,
-    peerReceiveBufferBytes: o.peerReceiveBufferBytes,
-    quietMs: opts.quietMs,
-    backoff: opts.backoff,
-  });
+  return createStreamSender({ ...o, ...opts, target: `${o.address}:${o.port}`, connect });
 }

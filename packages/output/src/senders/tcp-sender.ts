@@ -1,7 +1,7 @@
 /** relay / syslog sender: the same stream sender over plain TCP (an in-house relay takes plaintext). */
 import net from 'node:net';
 import type { OutputConfig } from '@devo-collector/common';
-import type { Connector } from './stream-sender.js';
+import type { Connector } from './connection-keeper.js';
 import { createSocketSender, whenSocketReady, type SocketSenderOptions } from './socket-connect.js';
 import type { Sender } from './types.js';
 

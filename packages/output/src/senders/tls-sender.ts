@@ -7,7 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { OutputConfig } from '@devo-collector/common';
-import type { Connector } from './stream-sender.js';
+import type { Connector } from './connection-keeper.js';
 import { loadTlsMaterial } from './tls-material.js';
 import { createSocketSender, whenSocketReady, type SocketSenderOptions } from './socket-connect.js';
 import type { Sender } from './types.js';
