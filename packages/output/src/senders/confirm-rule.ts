@@ -1,33 +1,21 @@
 /**
  * When a frame counts as sent (confirmed: settled, checkpointed, forgotten). Why its own file: this
- * is the output's durability rule (docs/RELIABILITY.md, "When a frame counts as sent"), and the
- * send loop, the shutdown and the stall watch must not each hold a piece of it.
+ * is the output's durability rule, and the send loop, the shutdown and the stall watch must not each
+ * hold a piece of it. The argument in full: packages/output/README.md, "Delivery and the re-send bound".
  *
- * Devo's syslog protocol has no application ack. A write callback only says the bytes reached *our*
- * kernel, and bytes the peer's kernel acknowledged may still sit unread in its receive buffer (a Devo
- * endpoint whose process stopped reading keeps acknowledging up to that buffer, several MB, and
- * loses it all when it is reset). So a frame is confirmed only when
- *  - the drain rule holds: the bytes the peer's kernel acknowledged reach past the frame's end by
- *    more than the peer's receive buffer (config `peer_receive_buffer_in_mb`, default 8 MiB): the
- *    peer's process must then have read the frame, since its kernel cannot hold more than that
- *    buffer unread. Acknowledged bytes = bytes whose write completed (in our kernel) minus our
- *    socket's unacknowledged send queue: the better of two lower bounds, minus the most the queue
- *    can hold (tcp_wmem's maximum, `sendQueueBound`), and minus the measured `tx_queue`
- *    (tcp-queue.ts). For TLS the counts are plaintext bytes against a ciphertext queue: each
- *    record's ciphertext is longer than its plaintext, so the difference only under-counts (a
- *    record straddling the boundary is within the margin);
- *  - or the connection closed cleanly: our end() (FIN after every byte), then the peer's FIN back
- *    (it read everything before ours) with no error seen, on a connection older than PROVE_MS (a
- *    server that rejects our client certificate accepts the TLS 1.3 handshake first).
- * Everything else written on a connection that errors, resets, is closed by the peer or is torn
- * down is released back to the spool and re-sent, in order, on the next connection.
- *
- * The tail: after a burst the last margin can never satisfy the drain rule, so a connection with at
- * least QUIET_CLOSE_MIN_BYTES unconfirmed is closed cleanly once nothing was written for `quietMs`
- * (default 1 s), or once its oldest unconfirmed frame is `confirmWithinMs` old (a steady stream
- * never goes quiet): one TLS handshake per quiet period, and the tail is confirmed within about a
- * round trip. A smaller tail (a few log lines: the internal group would otherwise reconnect for its
- * own connection lines forever) waits for more data or the idle close (`idleReconnectMs`, also clean).
+ * A write callback only says the bytes reached *our* kernel, and bytes the peer's kernel acknowledged
+ * may sit unread in its receive buffer (lost if it is reset). So a frame is confirmed only by
+ *  - the drain rule: the peer's kernel acknowledged more than its receive buffer (config
+ *    `peer_receive_buffer_in_mb`) beyond the frame's end, so its process must have read the frame.
+ *    Acknowledged = written into our kernel minus our unacknowledged send queue, bounded by tcp_wmem's
+ *    maximum or measured as `tx_queue` (tcp-queue.ts); for TLS, plaintext against ciphertext, which
+ *    only under-counts;
+ *  - or a clean close: our FIN after every byte, then the peer's, no error, on a connection older than
+ *    PROVE_MS (a server that rejects our client certificate accepts the TLS 1.3 handshake first).
+ * Anything else on a connection that fails is released to the spool and re-sent, in order.
+ * The tail after a burst never meets the drain rule: a tail of QUIET_CLOSE_MIN_BYTES or more is closed
+ * for once quiet for `quietMs` or `confirmWithinMs` old; a few log lines wait for the idle close (the
+ * internal group would otherwise reconnect for its own connection lines forever).
  */
 import { readTxQueue, sendQueueBound } from './tcp-queue.js';
 import type { StreamConnection, Unconfirmed } from './stream-connection.js';

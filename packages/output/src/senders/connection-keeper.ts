@@ -1,31 +1,27 @@
 /**
  * The stream sender's connection lifecycle: connect, replace a connection past its maximum age or
- * idle, reconnect after a failure with common's backoff (retry/backoff.ts, through `deliveryResult`),
+ * idle, reconnect after a failure with common's backoff (retry/backoff.ts),
  * and one attempt only once shutting down. Why its own file: the one place that decides when a
  * connection opens and how long to wait for the next; the confirmation rule decides what its frames
  * are worth.
  */
 import type net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelayMs, type Logger } from '@devo-collector/common';
+import { backoffDelayMs, sleep, type Logger, type OutputConfig } from '@devo-collector/common';
 import { PROVE_MS } from './confirm-rule.js';
-import { type BackoffPolicy, deliveryResult, describeSocketError } from './delivery.js';
+import { type BackoffPolicy, describeSocketError, isPermanent } from './delivery.js';
 import { StreamConnection } from './stream-connection.js';
 
 export type Connector = (timeoutMs: number) => Promise<net.Socket>;
 
-export interface KeeperOptions {
+export type KeeperOptions = Pick<OutputConfig, 'connectTimeoutMs' | 'idleReconnectMs' | 'maxConnectionAgeMs'> & {
   /** `host:port`, for log lines. */
   target: string;
   connect: Connector;
-  log: Logger;
-  connectTimeoutMs: number;
-  idleReconnectMs: number;
-  maxConnectionAgeMs: number;
+  logger: Logger;
   backoff: BackoffPolicy;
   signal: AbortSignal;
   onClosed: (c: StreamConnection) => void;
-}
+};
 
 export class ConnectionKeeper {
   current: StreamConnection | null = null;
@@ -54,9 +50,9 @@ export class ConnectionKeeper {
         if (this.shutdownAttempted) return null;
         this.shutdownAttempted = true;
         try {
-          return (this.current = new StreamConnection(await o.connect(o.connectTimeoutMs), o.log, o.target, o.onClosed));
+          return await this.open();
         } catch (err) {
-          o.log.warn(`Connection to ${o.target} failed during shutdown: ${describeSocketError(err)}; data stays in the spool`);
+          o.logger.warn(`Connection to ${o.target} failed during shutdown: ${describeSocketError(err)}; data stays in the spool`);
           return null;
         }
       }
@@ -73,37 +69,44 @@ export class ConnectionKeeper {
       if (this.reconnectDelayMs > 0) {
         const wait = this.reconnectDelayMs;
         this.reconnectDelayMs = 0;
-        await sleep(wait, undefined, { signal: o.signal, ref: false }).catch(() => undefined);
+        await sleep(wait, o.signal);
         continue;
       }
       try {
-        this.current = new StreamConnection(await o.connect(o.connectTimeoutMs), o.log, o.target, o.onClosed);
-        const proto = (this.current.socket as net.Socket & { getProtocol?: () => string | null }).getProtocol?.();
-        o.log.info(`Connected to ${o.target}${proto ? ` (${proto})` : ''}`);
+        const proto = ((await this.open()).socket as net.Socket & { getProtocol?: () => string | null }).getProtocol?.();
+        o.logger.info(`Connected to ${o.target}${proto ? ` (${proto})` : ''}`);
         this.lastCause = '';
       } catch (err) {
-        const r = deliveryResult(err, ++this.attempt, o.backoff);
-        if (r.kind === 'rejected') {
-          o.log.error(`Connection to ${o.target} rejected permanently: ${r.cause}; the data stays in the spool`);
+        const cause = describeSocketError(err);
+        if (isPermanent(err)) {
+          o.logger.error(`Connection to ${o.target} rejected permanently: ${cause}; the data stays in the spool`);
           return null;
         }
-        if (r.kind === 'retryable') {
-          const line = `Connection to ${o.target} failed: ${r.cause}; retrying in ${(r.retryInMs / 1000).toFixed(1)} s (attempt ${this.attempt})`;
-          if (r.cause !== this.lastCause) o.log.error(line);
-          else o.log.warn(line);
-          this.lastCause = r.cause;
-          await sleep(r.retryInMs, undefined, { signal: o.signal, ref: false }).catch(() => undefined);
-        }
+        const wait = this.nextDelayMs();
+        const line = `Connection to ${o.target} failed: ${cause}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${this.attempt})`;
+        if (cause !== this.lastCause) o.logger.error(line);
+        else o.logger.warn(line);
+        this.lastCause = cause;
+        await sleep(wait, o.signal);
       }
     }
+  }
+
+  private async open(): Promise<StreamConnection> {
+    return (this.current = new StreamConnection(await this.o.connect(this.o.connectTimeoutMs), this.o.logger, this.o.target, this.o.onClosed));
+  }
+
+  /** The wait before the next attempt: common's backoff over the failures since the last confirmation. */
+  private nextDelayMs(): number {
+    return backoffDelayMs(this.attempt++, this.o.backoff);
   }
 
   /** `c` closed without confirming its `frames` (released): back off after a failure, say so. */
   lost(c: StreamConnection, frames: number): void {
     const stopping = this.o.signal.aborted;
-    if (c.error && !stopping) this.reconnectDelayMs = backoffDelayMs(this.attempt++, this.o.backoff);
+    if (c.error && !stopping) this.reconnectDelayMs = this.nextDelayMs();
     if (stopping && !c.error) return;
     const cause = c.error ? describeSocketError(c.error) : 'connection closed before the peer confirmed it';
-    this.o.log.error(`Connection to ${this.o.target} lost: ${cause}` + (frames ? `; ${frames} unconfirmed frames will be re-sent` : ''));
+    this.o.logger.error(`Connection to ${this.o.target} lost: ${cause}` + (frames ? `; ${frames} unconfirmed frames will be re-sent` : ''));
   }
 }

@@ -1,16 +1,10 @@
 /**
  * Stall detection and the stream sender's health (`Sender.health()`, OutputError 405). Why its own
- * file: readiness (`/ready`) trusts this state, so when it turns stalled and when it ends is decided
- * in one place.
- *
- * A connection holding unconfirmed or unwritten frames on which for the stall bound
- * (`stall_timeout_in_seconds`) nothing is confirmed, no further byte is acknowledged and no clean
- * close starts (the peer accepts TLS and never reads: its buffers fill; or its kernel took everything
- * and it never answers our FIN) is torn down, its frames are released and the next connection
- * follows the usual backoff. Stalled from such a teardown until the next confirmation (while stalled
- * any tail is closed for, confirm-rule.ts), and also when data has waited the bound with no
- * connection to send it on; ok again after a confirmation, or once nothing has waited for
- * NOTHING_WAITS_MS.
+ * file: readiness (`/ready`) trusts this state, so when a stall starts and ends is decided here.
+ * A connection with frames on which for the stall bound nothing is confirmed, no further byte is
+ * acknowledged and no clean close starts (a peer that accepts TLS and never reads, or never answers
+ * our FIN) is torn down; stalled from then until the next confirmation, and also when data has waited
+ * the bound with no connection; ok again on a confirmation or once nothing waited NOTHING_WAITS_MS.
  */
 import { OutputError, type Logger } from '@devo-collector/common';
 import { OUTPUT_ERROR } from '../errors.js';
@@ -31,11 +25,10 @@ const NOTHING_WAITS_MS = 1_000;
 export class StallWatch {
   /** The stall bound per connection, never shorter than it takes a young connection to close cleanly. */
   readonly tearDownMs: number;
-  /** Since when data has waited without a confirmation (null: nothing waits). */
+  /** Since when data has waited without a confirmation, and since when nothing has (null: not so). */
   private waitingSince: number | null = null;
-  private stalled: { sinceMs: number; message: string } | null = null;
-  /** Since when nothing has waited, or null while something waits. */
   private idleSince: number | null = null;
+  private stalled: { sinceMs: number; message: string } | null = null;
 
   constructor(
     private readonly target: string,

@@ -3,9 +3,7 @@
  * bytes handed to the socket, bytes in our kernel (`done`), bytes the peer's kernel acknowledged
  * (`acked`, kept by confirm-rule.ts), the frames in flight and those written but not confirmed.
  * Why its own file: only a write or a socket event changes these counts, and they change here.
- *
- * Memory: once a frame is in the kernel only its seq, size and stream offset stay, never its
- * payload (a release re-reads it from the spool).
+ * Memory: once a frame is in the kernel only its seq, size and offset stay, never its payload.
  */
 import type net from 'node:net';
 import type { Logger } from '@devo-collector/common';
@@ -34,15 +32,11 @@ export class StreamConnection {
   handed = 0;
   /** Lower bound of the bytes the peer's kernel acknowledged. */
   acked = 0;
-  /** When tx_queue was last read, and the acknowledged bytes it showed (null: not yet read). */
+  /** When tx_queue was last read, the acknowledged bytes it showed (null: not yet read), and `done` at the last check. */
   polledAt = 0;
   measuredAcked: number | null = null;
-  /** `done` at the last check. */
   doneSeen = 0;
-  /**
-   * The connection's stall clock: the last confirmation, advance of `acked`, start of a clean close,
-   * or when data started waiting on it.
-   */
+  /** The stall clock: the last confirmation, advance of `acked`, start of a clean close, or when data started waiting. */
   progressAt = this.openedAt;
   readonly inflight = new Map<number, SpoolFrame>();
   unconfirmed: Unconfirmed[] = [];

@@ -8,17 +8,13 @@
  * Shutdown drains what is ready until the last CLOSE_RESERVE_MS (at most half the time left) and
  * then closes cleanly, so what it sent is confirmed.
  *
- * After a crash of this process (kill -9), recovery resumes after the confirmed prefix (the
- * spool's resume record): what our kernel still held is sent again, because a stalled peer could
- * have lost it. Bound on duplicates per crash or per failed connection: the unconfirmed frames,
- * i.e. at most `peerReceiveBufferBytes` + our send queue + the writes between two reads of it
- * during a burst, and after a burst only what was written since the last quiet close.
+ * After a crash (kill -9) recovery resumes after the confirmed prefix: the unconfirmed frames are
+ * the duplicates (bound: packages/output/README.md, "Delivery and the re-send bound").
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger, OutputConfig } from '@devo-collector/common';
+import { sleep, type OutputConfig } from '@devo-collector/common';
 import type { Spool, SpoolFrame } from '../spool.js';
 import { closedCleanly, confirmWithinMs, drainConfirmed, PROVE_MS, tailCloseReason } from './confirm-rule.js';
-import { ConnectionKeeper, type Connector } from './connection-keeper.js';
+import { ConnectionKeeper, type KeeperOptions } from './connection-keeper.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, describeSocketError } from './delivery.js';
 import { StallWatch, TICK_MS } from './stall-watch.js';
 import type { FrameCount, StreamConnection } from './stream-connection.js';
@@ -32,24 +28,18 @@ const DEFAULT_QUIET_MS = 1_000;
  */
 const CLOSE_RESERVE_MS = 1_500;
 
-/** The output's timeouts, the stall bound and the drain rule's margin (`peerReceiveBufferBytes`), as configured. */
-export type StreamSenderOptions = Pick<OutputConfig, 'connectTimeoutMs' | 'idleReconnectMs' | 'maxConnectionAgeMs' | 'stallTimeoutMs' | 'peerReceiveBufferBytes'> & {
-  name: string;
-  /** `host:port`, for log lines. */
-  target: string;
-  spool: Spool;
-  connect: Connector;
-  logger: Logger;
-  /** Close cleanly after this long without writes while frames are unconfirmed (default 1 s). */
-  quietMs?: number;
-  backoff?: BackoffPolicy;
-};
+/** The keeper's options, the stall bound and the drain rule's margin (`peerReceiveBufferBytes`), as configured. */
+export type StreamSenderOptions = Omit<KeeperOptions, 'backoff' | 'signal' | 'onClosed'> &
+  Pick<OutputConfig, 'stallTimeoutMs' | 'peerReceiveBufferBytes'> & {
+    name: string;
+    spool: Spool;
+    /** Close cleanly after this long without writes while frames are unconfirmed (default 1 s). */
+    quietMs?: number;
+    backoff?: BackoffPolicy;
+  };
 
 class StreamSender implements Sender {
   readonly name: string;
-  private readonly spool: Spool;
-  private readonly log: Logger;
-  private readonly margin: number;
   private readonly tail: { quietMs: number; confirmWithinMs: number; idleReconnectMs: number };
   private readonly link: ConnectionKeeper;
   private readonly stall: StallWatch;
@@ -62,16 +52,13 @@ class StreamSender implements Sender {
   private drainUntil = Infinity;
   private readonly count: SenderCounters = { messages: 0, bytes: 0, writeMs: 0 };
 
-  constructor(o: StreamSenderOptions) {
+  constructor(private readonly o: StreamSenderOptions) {
     this.name = o.name;
-    this.spool = o.spool;
-    this.log = o.logger;
-    this.margin = o.peerReceiveBufferBytes;
     // Explicit `undefined` in opts must not override the defaults (a spread would).
     const quietMs = o.quietMs ?? DEFAULT_QUIET_MS;
     this.tail = { quietMs, confirmWithinMs: confirmWithinMs(quietMs, o.stallTimeoutMs), idleReconnectMs: o.idleReconnectMs };
     this.stall = new StallWatch(o.target, o.logger, o.stallTimeoutMs, quietMs);
-    this.link = new ConnectionKeeper({ ...o, log: o.logger, backoff: o.backoff ?? DEFAULT_BACKOFF, signal: this.abort.signal, onClosed: (c) => this.onClosed(c) });
+    this.link = new ConnectionKeeper({ ...o, backoff: o.backoff ?? DEFAULT_BACKOFF, signal: this.abort.signal, onClosed: (c) => this.onClosed(c) });
   }
 
   private get stopping(): boolean {
@@ -82,7 +69,7 @@ class StreamSender implements Sender {
     if (this.loop) return;
     this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.tick.unref();
-    this.loop = this.run().catch((err: unknown) => this.log.error(`Sender stopped unexpectedly: ${describeSocketError(err)}`));
+    this.loop = this.run().catch((err: unknown) => this.o.logger.error(`Sender stopped unexpectedly: ${describeSocketError(err)}`));
   }
 
   status(): SenderStatus {
@@ -100,7 +87,7 @@ class StreamSender implements Sender {
 
   private async run(): Promise<void> {
     // Once stopping, drain what is ready on the live connection, then leave.
-    for (let frame: SpoolFrame | null; (frame = await nextFrame(this.spool, this.abort.signal, () => Date.now() < this.drainUntil)); ) {
+    for (let frame: SpoolFrame | null; (frame = await nextFrame(this.o.spool, this.abort.signal, () => Date.now() < this.drainUntil)); ) {
       this.holding = true;
       this.stall.waiting(Date.now());
       try {
@@ -108,7 +95,7 @@ class StreamSender implements Sender {
         const conn = await this.link.ensure();
         // A new connection: frames of the old one were released meanwhile and are older than the
         // one we hold. Give it back and take the oldest, so the order on the wire holds.
-        if (!conn || conn !== previous || !conn.usable) this.spool.release(frame.seq);
+        if (!conn || conn !== previous || !conn.usable) this.o.spool.release(frame.seq);
         else await conn.write(frame, (ms) => (this.count.writeMs += ms));
         if (!conn) return;
       } finally {
@@ -124,14 +111,14 @@ class StreamSender implements Sender {
       this.settle(c, frames);
       return;
     }
-    for (const f of frames) this.spool.release(f.seq);
+    for (const f of frames) this.o.spool.release(f.seq);
     this.link.lost(c, frames.length);
   }
 
   private settle(c: StreamConnection, frames: FrameCount[]): void {
     if (frames.length === 0) return;
     for (const f of frames) {
-      this.spool.settle(f.seq);
+      this.o.spool.settle(f.seq);
       this.count.messages += f.messages;
       this.count.bytes += f.bytes;
     }
@@ -148,7 +135,7 @@ class StreamSender implements Sender {
     const now = Date.now();
     const c = this.link.current;
     if (c && !c.closed) {
-      if (c.frames > 0) this.settle(c, drainConfirmed(c, now, this.margin, now - c.progressAt >= this.stall.tearDownMs));
+      if (c.frames > 0) this.settle(c, drainConfirmed(c, now, this.o.peerReceiveBufferBytes, now - c.progressAt >= this.stall.tearDownMs));
       if (this.stall.isStalledOut(c, now)) this.stall.tearDown(c, now);
       else {
         const reason = tailCloseReason(c, now, { ...this.tail, anyTail: this.stall.isStalled });
@@ -163,12 +150,12 @@ class StreamSender implements Sender {
     this.drainUntil = deadlineAtMs - Math.min(CLOSE_RESERVE_MS, (deadlineAtMs - Date.now()) / 2);
     this.abort.abort();
     const left = (): number => Math.max(0, deadlineAtMs - Date.now());
-    if (this.loop) await Promise.race([this.loop, sleep(Math.max(0, this.drainUntil - Date.now()), undefined, { ref: false })]);
+    if (this.loop) await Promise.race([this.loop, sleep(Math.max(0, this.drainUntil - Date.now()))]);
     const c = this.link.current;
     if (c && !c.closed) {
       // A clean close confirms only on a connection older than PROVE_MS: wait for that.
       const young = c.openedAt + PROVE_MS - Date.now();
-      if (young > 0 && c.frames > 0) await sleep(Math.min(young, left()), undefined, { ref: false });
+      if (young > 0 && c.frames > 0) await sleep(Math.min(young, left()));
       await c.close('shutdown', left());
     }
     if (this.tick) clearInterval(this.tick);
