@@ -106,16 +106,14 @@ class StreamSender implements Sender {
 
   private onClosed(c: StreamConnection): void {
     const frames = c.takeFrames();
-    if (closedCleanly(c, Date.now())) {
-      // Clean close: the peer read everything up to our FIN (our FIN follows every written byte).
-      this.settle(c, frames);
-      return;
-    }
+    const now = Date.now();
+    // Clean close: the peer read everything up to our FIN (our FIN follows every written byte).
+    if (closedCleanly(c, now)) return this.settle(c, frames, now);
     for (const f of frames) this.o.spool.release(f.seq);
     this.link.lost(c, frames.length);
   }
 
-  private settle(c: StreamConnection, frames: FrameCount[]): void {
+  private settle(c: StreamConnection, frames: FrameCount[], now: number): void {
     if (frames.length === 0) return;
     for (const f of frames) {
       this.o.spool.settle(f.seq);
@@ -123,7 +121,7 @@ class StreamSender implements Sender {
       this.count.bytes += f.bytes;
     }
     this.link.confirmed();
-    this.stall.progressed(c, Date.now(), this.isWaiting());
+    this.stall.progressed(c, now, this.isWaiting());
   }
 
   private isWaiting(): boolean {
@@ -135,7 +133,7 @@ class StreamSender implements Sender {
     const now = Date.now();
     const c = this.link.current;
     if (c && !c.closed) {
-      if (c.frames > 0) this.settle(c, drainConfirmed(c, now, this.o.peerReceiveBufferBytes, now - c.progressAt >= this.stall.tearDownMs));
+      if (c.frames > 0) this.settle(c, drainConfirmed(c, now, this.o.peerReceiveBufferBytes, now - c.progressAt >= this.stall.tearDownMs), now);
       if (this.stall.isStalledOut(c, now)) this.stall.tearDown(c, now);
       else {
         const reason = tailCloseReason(c, now, { ...this.tail, anyTail: this.stall.isStalled });
