@@ -1,4 +1,5 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -6,7 +7,7 @@ import { formatBatch, splitFrameLines } from '../src/format.js';
 import { backoffDelayMs, textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
 import { DEFAULT_BACKOFF, describeSocketError, isPermanent } from '../src/senders/delivery.js';
-import { createSocketSender } from '../src/senders/socket-connect.js';
+import { connectorFor, createSocketSender } from '../src/senders/socket-connect.js';
 import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { outputConfig } from './helpers/config.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
@@ -51,6 +52,31 @@ describe('a failed connection', () => {
     expect(describeSocketError(Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }))).toMatch(
       /^certificate not trusted: chain verification failed/,
     );
+  });
+
+  it('a TLS handshake that never completes fails after the connect timeout (ETIMEDOUT, the socket destroyed); a refused TCP connect at once', async () => {
+    const sockets: net.Socket[] = [];
+    let closed = 0;
+    // Accepts TCP, reads and ignores the ClientHello, never answers.
+    const silent = net.createServer((s) => {
+      sockets.push(s);
+      s.on('close', () => closed++).on('error', () => undefined).resume();
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const out = outputConfig({ port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
+      const startedAt = Date.now();
+      const err = await connectorFor(out, true)(300).then(() => null, (e: unknown) => e as NodeJS.ErrnoException);
+      expect(err).toMatchObject({ code: 'ETIMEDOUT', message: 'no TLS handshake within 300 ms' });
+      expect(describeSocketError(err)).toBe('timeout');
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(290);
+      await expect.poll(() => closed, { timeout: 5_000, interval: 20 }).toBe(1); // our end destroyed it
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+    await expect(connectorFor(outputConfig({ type: 'relay', port }), false)(1_000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
 

@@ -3,6 +3,7 @@
  * timeout) and the stream sender over it. Why one file: the sender and `--validate`
  * (output-check.ts) must open the same socket the same way.
  */
+import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger, OutputConfig } from '@devo-collector/common';
@@ -28,26 +29,16 @@ export interface SocketSenderOptions {
 
 /**
  * Resolves with the socket once `readyEvent` fires ('connect' or 'secureConnect'); rejects on the
- * first error or after `timeoutMs` (the socket is destroyed either way).
+ * first error or after `timeoutMs` (ETIMEDOUT); the socket is destroyed either way.
  */
-function whenSocketReady<S extends net.Socket>(socket: S, readyEvent: string, timeoutMs: number, what: string): Promise<S> {
-  return new Promise<S>((resolve, reject) => {
-    const timer = setTimeout(
-      () => socket.destroy(Object.assign(new Error(`no ${what} within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
-      timeoutMs,
-    );
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(err);
-    };
-    socket.once('error', fail);
-    socket.once(readyEvent, () => {
-      clearTimeout(timer);
-      socket.off('error', fail);
-      resolve(socket);
-    });
-  });
+async function whenSocketReady<S extends net.Socket>(socket: S, readyEvent: string, timeoutMs: number, what: string): Promise<S> {
+  try {
+    await once(socket, readyEvent, { signal: AbortSignal.timeout(timeoutMs) });
+    return socket;
+  } catch (err) {
+    socket.destroy();
+    throw (err as Error).name === 'AbortError' ? Object.assign(new Error(`no ${what} within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }) : err;
+  }
 }
 
 /**
