@@ -3,7 +3,7 @@
  * `{"message_timestamp","message_tag","message_content"}` like the vendor's console sender.
  */
 import type { Writable } from 'node:stream';
-import type { Logger } from '@devo-collector/common';
+import { sleep, type Logger } from '@devo-collector/common';
 import { parseDevoLine, splitFrameLines } from '../format.js';
 import type { Spool, SpoolFrame } from '../spool.js';
 import { nextFrame, type Sender, type SenderCounters } from './types.js';
@@ -56,7 +56,7 @@ export function createConsoleSender(opts: ConsoleSenderOptions): Sender {
     },
     async stop(deadlineAtMs) {
       abort.abort();
-      if (loop) await Promise.race([loop, new Promise((r) => setTimeout(r, Math.max(0, deadlineAtMs - Date.now())).unref())]);
+      if (loop) await Promise.race([loop, sleep(Math.max(0, deadlineAtMs - Date.now()))]);
     },
     status: () => ({ internal_queue_size: 0, is_connection_open: true }),
     counters: () => ({ ...count }),

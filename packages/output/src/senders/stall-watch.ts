@@ -30,12 +30,7 @@ export class StallWatch {
   private idleSince: number | null = null;
   private stalled: { sinceMs: number; message: string } | null = null;
 
-  constructor(
-    private readonly target: string,
-    private readonly log: Logger,
-    private readonly stallTimeoutMs: number,
-    quietMs: number,
-  ) {
+  constructor(private readonly target: string, private readonly log: Logger, private readonly stallTimeoutMs: number, quietMs: number) {
     this.tearDownMs = Math.max(stallTimeoutMs, PROVE_MS + quietMs + 2 * TICK_MS);
   }
 

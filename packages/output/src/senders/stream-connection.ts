@@ -47,12 +47,7 @@ export class StreamConnection {
   error: unknown = undefined;
   readonly whenClosed: Promise<void>;
 
-  constructor(
-    readonly socket: net.Socket,
-    private readonly log: Logger,
-    private readonly target: string,
-    onClosed: (c: StreamConnection) => void,
-  ) {
+  constructor(readonly socket: net.Socket, private readonly log: Logger, private readonly target: string, onClosed: (c: StreamConnection) => void) {
     this.row = tcpRowOf(socket);
     socket.setNoDelay(true);
     // The server never sends data; reading lets us see its FIN / RST as soon as it happens.

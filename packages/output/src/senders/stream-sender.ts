@@ -61,10 +61,6 @@ class StreamSender implements Sender {
     this.link = new ConnectionKeeper({ ...o, backoff: o.backoff ?? DEFAULT_BACKOFF, signal: this.abort.signal, onClosed: (c) => this.onClosed(c) });
   }
 
-  private get stopping(): boolean {
-    return this.abort.signal.aborted;
-  }
-
   start(): void {
     if (this.loop) return;
     this.tick = setInterval(() => this.onTick(), TICK_MS);
@@ -144,7 +140,7 @@ class StreamSender implements Sender {
   }
 
   async stop(deadlineAtMs: number): Promise<void> {
-    if (this.stopping && !this.loop) return;
+    if (this.abort.signal.aborted && !this.loop) return; // stopped already
     this.drainUntil = deadlineAtMs - Math.min(CLOSE_RESERVE_MS, (deadlineAtMs - Date.now()) / 2);
     this.abort.abort();
     const left = (): number => Math.max(0, deadlineAtMs - Date.now());
