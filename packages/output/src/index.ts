@@ -1,5 +1,5 @@
 export { runOutputWorker } from './worker.js';
-export { OutputService, SPOOL_FRAME_MAX_BYTES, type OutputServiceOptions, type OutputServiceState } from './output-service.js';
+export { OutputService, type OutputServiceOptions, type OutputServiceState } from './output-service.js';
 export {
   DEVO_DEFAULT_DATE,
   DEVO_DEFAULT_PRI,
