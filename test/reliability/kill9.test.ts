@@ -133,7 +133,7 @@ describe('kill -9 at random moments of a backfill', () => {
       // The tighter bound the design promises (RELIABILITY.md), in bytes: an input crash re-sends
       // nothing (the delivery ledger drops replayed records). After an output crash (or a supervisor
       // crash, which takes the output with it: cluster exits the worker at once) the restart re-sends
-      // the frames the receiver had not confirmed (stream-sender.ts): during a burst at most the
+      // the frames the receiver had not confirmed (confirm-rule.ts): during a burst at most the
       // drain margin (peer_receive_buffer_in_mb, 8 MiB) + our unacknowledged send queue (at most
       // tcp_wmem's maximum) + the writes between two reads of it (250 ms, ≤ 4 MiB here); plus,
       // only if the kill interrupts the spool's synchronous write of a batch, that batch's complete

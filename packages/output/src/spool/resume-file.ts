@@ -1,6 +1,6 @@
 /**
  * The resume record: where a restart after a crash of this process resumes sending, i.e. the end
- * of the longest prefix of settled frames (confirmed by the receiver, stream-sender.ts). The
+ * of the longest prefix of settled frames (confirmed by the receiver, senders/confirm-rule.ts). The
  * checkpoint holds the same position but is written every 200 ms with two fsyncs; this record is
  * written in the very call that settles, so a kill -9 re-sends nothing already confirmed.
  *

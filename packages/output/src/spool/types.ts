@@ -61,7 +61,7 @@ export interface Spool {
   next(signal?: AbortSignal): Promise<SpoolFrame | null>;
   /** Like `next` but never waits: null when no frame is ready now (used to drain at shutdown). */
   nextReady(): Promise<SpoolFrame | null>;
-  /** The receiver confirmed the frame (stream-sender.ts): it may be forgotten (resume record, checkpoint). */
+  /** The receiver confirmed the frame (senders/confirm-rule.ts): it may be forgotten (resume record, checkpoint). */
   settle(seq: number): void;
   /** The frame was not (surely) delivered: hand it out again, in order, before newer frames. */
   release(seq: number): void;
