@@ -1,73 +1,25 @@
-// Shared helpers of the benchmark scripts (plain ESM, no build step): the simulator in a child
-// process, throwaway certificates, a line-parsing receiver (plain TCP or mutual TLS), the real
-// collector (dist/main.js) as a child process, and an RSS sampler over /proc.
-import { execFileSync, fork, spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Shared helpers of the benchmark scripts (plain ESM, no build step): the simulator forked into its
+// own process, throwaway certificates, the real collector (dist/main.js) as a child process and
+// polling all come from packages/testkit (TypeScript, loaded through tsx); here: the bench's
+// tokens and configuration, a line-parsing receiver (plain TCP or mutual TLS) and an RSS sampler over /proc.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
-import { stringify } from 'yaml';
+import { tsImport } from 'tsx/esm/api';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const tk = await tsImport('../packages/testkit/src/index.ts', import.meta.url);
+export const { generateTestCerts: makeCerts, repoRoot, settles, sleep, writeConfig } = tk;
 // BENCH_DIST: another build (e.g. a scratch copy with a prototype fix) to measure instead of dist/.
-export const distMain = process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST, 'main.js') : path.join(repoRoot, 'dist', 'main.js');
+export const distMain = process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST, 'main.js') : tk.distMain;
 const PUB = 'BENCH-PUBLIC-TOKEN-5f1c2e9a7d';
 const PRIV = 'BENCH-PRIVATE-TOKEN-c3b8e14f60';
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The simulator in a child process; `call(op, args)` -> result. */
-export async function forkSim(opts) {
-  const child = fork(path.join(repoRoot, 'bench', 'sim-child.mjs'), [], {
-    cwd: repoRoot,
-    execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let next = 1;
-  const pending = new Map();
-  child.on('message', (m) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    if (m.error) p.reject(new Error(m.error));
-    else p.resolve(m.result);
-  });
-  const call = (op, args = {}) =>
-    new Promise((resolve, reject) => {
-      const id = next++;
-      pending.set(id, { resolve, reject });
-      child.send({ id, op, args });
-    });
-  const info = await call('start', { publicToken: PUB, privateToken: PRIV, ...opts });
-  return {
-    ...info,
-    pid: child.pid,
-    call,
-    async close() {
-      try {
-        await call('close');
-      } catch {
-        // the child may already be gone; disconnecting below is all that is left to do
-      }
-      child.disconnect();
-    },
-  };
-}
-
-export function makeCerts() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-certs-'));
-  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n');
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Bench Test CA']);
-  for (const [name, cn] of [['server', 'localhost'], ['client', 'bench-client']]) {
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'ext.cnf']);
-  }
-  const p = (f) => path.join(dir, f);
-  return { dir, ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
-}
+export const forkSim = (opts) => tk.forkSimulator({ publicToken: PUB, privateToken: PRIV, ...opts });
 
 const HEADER = /^<\d+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (\S+): /;
 
@@ -150,7 +102,7 @@ export async function startReceiver({ certs = null, port = 0, recordTag = 'edr.d
   }
   r.start = async () => {
     server = certs
-      ? tls.createServer({ key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert), ca: readFileSync(certs.ca), requestCert: true, rejectUnauthorized: true }, onConn)
+      ? tls.createServer({ key: readFileSync(certs.serverKeyPath), cert: readFileSync(certs.serverCertPath), ca: readFileSync(certs.caPath), requestCert: true, rejectUnauthorized: true }, onConn)
       : net.createServer(onConn);
     server.on('tlsClientError', () => undefined);
     await new Promise((res, rej) => {
@@ -183,12 +135,7 @@ export async function teardownScenario({ rss, collector, receiver, sim, dir, cer
   rmSync(certs.dir, { recursive: true, force: true });
 }
 
-export function makeWorkspace(prefix = 'bench-') {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  mkdirSync(path.join(dir, 'config'));
-  mkdirSync(path.join(dir, 'certs'));
-  return dir;
-}
+export const makeWorkspace = (prefix = 'bench-') => tk.makeWorkspace(mkdtempSync(path.join(os.tmpdir(), prefix)));
 
 export function collectorConfig({ simUrl, start, services, outputs, globals = {}, input = {} }) {
   return {
@@ -208,67 +155,9 @@ export function collectorConfig({ simUrl, start, services, outputs, globals = {}
   };
 }
 
-export function writeConfig(dir, config) {
-  const p = path.join(dir, 'config', 'config.yaml');
-  writeFileSync(p, stringify(config));
-  return p;
-}
-
-/** Runs dist/main.js; every output line is kept (and appended to `logFile`, default $BENCH_LOG, when given). */
-export function runCollector(cwd, { args = ['--config', 'config.yaml'], env = {}, logFile = process.env.BENCH_LOG, nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) } = {}) {
-  // Node flags before the script are inherited by the cluster workers (cluster.settings.execArgv).
-  const proc = spawn(process.execPath, [...nodeArgs, distMain, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = [];
-  const waiters = [];
-  const feed = (acc) => (buf) => {
-    acc.rest += buf.toString('utf8');
-    const parts = acc.rest.split('\n');
-    acc.rest = parts.pop() ?? '';
-    if (logFile && parts.length) appendFileSync(logFile, parts.join('\n') + '\n');
-    const now = performance.now();
-    for (const l of parts) {
-      lines.push(l);
-      for (const w of [...waiters]) if (w.re.test(l)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve({ line: l, at: now });
-      }
-    }
-  };
-  proc.stdout.on('data', feed({ rest: '' }));
-  proc.stderr.on('data', feed({ rest: '' }));
-  const exit = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    proc,
-    lines,
-    exit,
-    startedAt: performance.now(),
-    waitFor(re, timeoutMs = 60_000) {
-      const found = lines.find((l) => re.test(l));
-      if (found) return Promise.resolve({ line: found, at: performance.now() });
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`timeout waiting for ${re}; last lines:\n${lines.slice(-30).join('\n')}`)), timeoutMs);
-        waiters.push({ re, resolve: (v) => { clearTimeout(t); resolve(v); } });
-      });
-    },
-    async stop(timeoutMs = 30_000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return exit;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-      const e = await exit;
-      clearTimeout(t);
-      return e;
-    },
-  };
-}
-
-export function workerPids(lines) {
-  const pid = (name) => {
-    const ls = lines.filter((l) => l.includes(`${name}::`) && /Process started \(pid=(\d+)/.test(l));
-    const m = ls.length ? /pid=(\d+)/.exec(ls[ls.length - 1]) : null;
-    return m ? Number(m[1]) : null;
-  };
-  return { input: pid('InputProcess'), output: pid('OutputProcess') };
-}
+/** Runs dist/main.js (or $BENCH_DIST's) with $BENCH_NODE_ARGS; every output line is kept (and appended to $BENCH_LOG when set). */
+export const runCollector = (cwd, o = {}) =>
+  tk.runCollector(cwd, { main: distMain, logFile: process.env.BENCH_LOG, nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...o });
 
 /** utime+stime of a process in seconds (/proc/<pid>/stat, clock ticks of 10 ms). */
 export function cpuSeconds(pid) {

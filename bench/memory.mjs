@@ -1,7 +1,7 @@
 // Benchmark 3 (live part): a steady live tail (request_period_in_seconds 1) with new breaches
 // added to the simulator at a fixed rate; latency from creationTime to arrival at the mutual-TLS
 // receiver (p50/p99) and the steady RSS of the three processes (VmRSS every 200 ms).
-import { collectorConfig, forkSim, makeCerts, makeWorkspace, percentile, runCollector, sleep, startReceiver, startRssSampler, teardownScenario, workerPids, writeConfig } from './lib.mjs';
+import { collectorConfig, forkSim, makeCerts, makeWorkspace, percentile, runCollector, settles, sleep, startReceiver, startRssSampler, teardownScenario, writeConfig } from './lib.mjs';
 
 export async function benchLiveTail({ seconds = 60, perSecond = 5 } = {}) {
   const startMs = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
@@ -24,10 +24,10 @@ export async function benchLiveTail({ seconds = 60, perSecond = 5 } = {}) {
   writeConfig(dir, collectorConfig({
     simUrl: sim.url, start,
     services: { modelbreaches: { start_time_in_utc_format: start, request_period_in_seconds: 1 } },
-    outputs: { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: rx.port, chain: certs.ca, cert: certs.clientCert, key: certs.clientKey } } },
+    outputs: { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: rx.port, chain: certs.caPath, cert: certs.clientCertPath, key: certs.clientKeyPath } } },
   }));
   const c = runCollector(dir);
-  const rss = startRssSampler(() => ({ supervisor: c.proc.pid, ...workerPids(c.lines) }));
+  const rss = startRssSampler(() => ({ supervisor: c.proc.pid, ...c.pids() }));
   try {
     await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 60_000);
     const tSteady = performance.now();
@@ -38,8 +38,7 @@ export async function benchLiveTail({ seconds = 60, perSecond = 5 } = {}) {
       added += rows.length;
       await sleep(1000);
     }
-    const until = performance.now() + 30_000;
-    while (latencies.length < added && performance.now() < until) await sleep(100);
+    await settles(() => latencies.length >= added, 30_000, 100);
     const sorted = [...latencies].sort((a, b) => a - b);
     return {
       seconds, perSecond, added, arrived: latencies.length,

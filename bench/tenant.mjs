@@ -6,7 +6,7 @@
 //   node bench/tenant.mjs [seconds=300]
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { collectorConfig, cpuSeconds, forkSim, makeCerts, makeWorkspace, runCollector, sleep, startReceiver, startRssSampler, teardownScenario, workerPids, writeConfig } from './lib.mjs';
+import { collectorConfig, cpuSeconds, forkSim, makeCerts, makeWorkspace, runCollector, sleep, startReceiver, startRssSampler, teardownScenario, writeConfig } from './lib.mjs';
 
 function duBytes(dir) {
   let n = 0;
@@ -33,11 +33,11 @@ export async function benchTenant({ seconds = 300 } = {}) {
       summarystatistics: {},
       status: {},
     },
-    outputs: { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: rx.port, chain: certs.ca, cert: certs.clientCert, key: certs.clientKey } } },
+    outputs: { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: rx.port, chain: certs.caPath, cert: certs.clientCertPath, key: certs.clientKeyPath } } },
     globals: { sender_stats_period_in_sec: 300 },
   }));
   const c = runCollector(dir);
-  const pids = () => ({ supervisor: c.proc.pid, ...workerPids(c.lines) });
+  const pids = () => ({ supervisor: c.proc.pid, ...c.pids() });
   const rss = startRssSampler(pids, 1000);
   try {
     await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 60_000);

@@ -9,7 +9,7 @@
 // raw writer is skipped: resending the members says nothing about compressing them).
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { collectorConfig, cpuSeconds, forkSim, makeCerts, makeWorkspace, runCollector, sleep, startReceiver, startRssSampler, teardownScenario, workerPids, writeConfig } from './lib.mjs';
+import { collectorConfig, cpuSeconds, forkSim, makeCerts, makeWorkspace, runCollector, settles, sleep, startReceiver, startRssSampler, teardownScenario, writeConfig } from './lib.mjs';
 
 const HOUR = 3_600_000;
 // 60,000 breaches in one day: 2,500 per hour, 60-minute windows (default settings).
@@ -19,7 +19,7 @@ async function rawTlsWrite(certs, chunks, recordTag) {
   const rx = await startReceiver({ certs, recordTag });
   const t0 = performance.now();
   const sock = tls.connect({
-    host: '127.0.0.1', port: rx.port, ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey),
+    host: '127.0.0.1', port: rx.port, ca: readFileSync(certs.caPath), cert: readFileSync(certs.clientCertPath), key: readFileSync(certs.clientKeyPath),
     checkServerIdentity: () => undefined,
   });
   await new Promise((res, rej) => { sock.once('secureConnect', res); sock.once('error', rej); });
@@ -29,8 +29,7 @@ async function rawTlsWrite(certs, chunks, recordTag) {
   for (let off = 0; off < all.length; off += 65536) {
     if (!sock.write(all.subarray(off, off + 65536))) await new Promise((r) => sock.once('drain', r));
   }
-  const until = performance.now() + 120_000;
-  while (rx.bytes < total && performance.now() < until) await sleep(5);
+  await settles(() => rx.bytes >= total, 120_000, 5);
   sock.end();
   await rx.stop();
   const spanS = (rx.lastRecordAt - rx.firstRecordAt) / 1000;
@@ -50,25 +49,25 @@ export async function benchThroughput({ hours = 24, perHour = PER_HOUR, compress
   writeConfig(dir, collectorConfig({
     simUrl: sim.url, start,
     services: { modelbreaches: { start_time_in_utc_format: start } },
-    outputs: { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: rx.port, chain: certs.ca, cert: certs.clientCert, key: certs.clientKey, compression } } },
+    outputs: { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: rx.port, chain: certs.caPath, cert: certs.clientCertPath, key: certs.clientKeyPath, compression } } },
   }));
   // This process is the receiver (TLS, line parsing, inflating members with gzip): its CPU competes
   // with the collector's for the same cores.
   const benchCpu0 = process.cpuUsage();
   const c = runCollector(dir);
-  const rss = startRssSampler(() => ({ supervisor: c.proc.pid, ...workerPids(c.lines) }));
+  const rss = startRssSampler(() => ({ supervisor: c.proc.pid, ...c.pids() }));
   try {
-    const done = await c.waitFor(/modelbreaches#predefined\) -> Received response, messages\(total\/duplicated\)/, 600_000);
+    await c.waitFor(/modelbreaches#predefined\) -> Received response, messages\(total\/duplicated\)/, 600_000);
+    const doneAt = performance.now();
     const expected = await sim.call('expectedIds', { service: 'modelbreaches', uptoMs: now });
-    const until = performance.now() + 120_000;
-    while (expected.some((id) => !rx.ids.has(id)) && performance.now() < until) await sleep(100);
+    await settles(() => expected.every((id) => rx.ids.has(id)), 120_000, 100);
     const missing = expected.filter((id) => !rx.ids.has(id)).length;
     let dups = 0;
     for (const n of rx.ids.values()) dups += n - 1;
     await sleep(500);
     const requests = await sim.call('requestCount');
     const burst = rss.summary();
-    const pids = { supervisor: c.proc.pid, ...workerPids(c.lines), simulator: sim.pid };
+    const pids = { supervisor: c.proc.pid, ...c.pids(), simulator: sim.pid };
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
     const benchCpu = process.cpuUsage(benchCpu0);
     cpu.receiver = (benchCpu.user + benchCpu.system) / 1e6;
@@ -99,7 +98,7 @@ export async function benchThroughput({ hours = 24, perHour = PER_HOUR, compress
       eps,
       mbps: rx.recordBytes / 2 ** 20 / spanS,
       startToFirstRecordS: (rx.firstRecordAt - c.startedAt) / 1000,
-      startToDoneS: (done.at - c.startedAt) / 1000,
+      startToDoneS: (doneAt - c.startedAt) / 1000,
       tags: Object.fromEntries(rx.tags),
       requests,
       // Seconds from the first arrival until this share of the records had arrived: shows whether

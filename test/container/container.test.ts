@@ -17,17 +17,15 @@
  *   arrives once;
  * - removes the containers, the image and the base image it made.
  */
-import { spawn } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startSimulator, type RequestLogEntry, type Simulator } from '@devo-collector/darktrace-sim';
+import { freePort, startTlsReceiver, until, type TlsReceiver } from '@devo-collector/testkit';
+import { httpStatus, ROOT, run, tail } from '../deploy/helpers.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HOUR = 3_600_000;
 const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
 const IMAGE_NAME = 'localhost/devo-collector-darktrace-test';
@@ -52,67 +50,9 @@ const ENDPOINT: Record<TimeSlot, string> = {
   antigena: '/antigena',
 };
 
-// ---- process helpers ------------------------------------------------------------------------------
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; allowFail?: boolean } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const r = { code: code ?? -1, stdout, stderr };
-      if (r.code !== 0 && !opts.allowFail) {
-        reject(new Error(`${cmd} ${args.join(' ')} exited with ${r.code}\n--- stdout\n${tail(stdout)}\n--- stderr\n${tail(stderr)}`));
-      } else resolve(r);
-    });
-  });
-}
-
-const tail = (s: string, lines = 40): string => s.split('\n').slice(-lines).join('\n');
 /** podman's systemd-timer complaints (no systemd here) and the metric catalogue are noise here. */
 const withoutNoise = (s: string): string =>
   s.split('\n').filter((l) => !/level=error msg=".*systemd/.test(l) && !/\[METRIC\] (Counter|Gauge) ".*" created/.test(l)).join('\n');
-
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, diag?: () => Promise<string> | string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${diag ? `\n${await diag()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-async function httpStatus(url: string): Promise<number> {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await r.arrayBuffer();
-    return r.status;
-  } catch {
-    return 0;
-  }
-}
 
 // ---- the Devo-side receiver: plain TCP, LF-framed Devo syslog lines -------------------------------
 
@@ -124,48 +64,34 @@ interface Received {
   body: Record<string, unknown>;
 }
 
+/** testkit's receiver as a plain TCP relay, its lines parsed into Devo records as they are read. */
 class Receiver {
-  readonly lines: string[] = [];
-  readonly malformed: string[] = [];
-  readonly records: Received[] = [];
-  private readonly server = net.createServer((s) => this.accept(s));
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
+  private readonly parsed = { records: [] as Received[], malformed: [] as string[], seen: 0 };
+  private rx: TlsReceiver | undefined;
+
+  get port(): number {
+    return this.rx?.port ?? 0;
+  }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
+    this.rx = await startTlsReceiver(null);
   }
 
-  private accept(socket: net.Socket): void {
-    this.sockets.add(socket);
-    let buf = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        this.line(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.sockets.delete(socket));
+  get records(): Received[] {
+    const p = this.parsed;
+    for (const text of this.rx?.lines.slice(p.seen) ?? []) {
+      const m = LINE.exec(text);
+      const body = m?.[1] === '14' ? parseJson(m[5] ?? '') : undefined;
+      if (body) p.records.push({ tag: m![4]!, service: TAG_SERVICE[m![4]!], body });
+      else p.malformed.push(text);
+    }
+    p.seen = this.rx?.lines.length ?? 0;
+    return p.records;
   }
 
-  private line(text: string): void {
-    this.lines.push(text);
-    const m = LINE.exec(text);
-    if (!m || m[1] !== '14') {
-      this.malformed.push(text);
-      return;
-    }
-    const tag = m[4] ?? '';
-    try {
-      this.records.push({ tag, service: TAG_SERVICE[tag], body: JSON.parse(m[5] ?? '') as Record<string, unknown> });
-    } catch {
-      this.malformed.push(text);
-    }
+  get malformed(): string[] {
+    void this.records;
+    return this.parsed.malformed;
   }
 
   of(service: string, from = 0): Received[] {
@@ -173,8 +99,15 @@ class Receiver {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.rx?.stop();
+  }
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
   }
 }
 
@@ -376,10 +309,10 @@ describe('container image (podman)', () => {
     const tA = Date.now();
     await runContainer(nameA);
     const diagA = async () => `receiver: ${receiver.records.length} records, ${receiver.malformed.length} malformed\n--- podman logs ${nameA}\n${tail(await logsOf(nameA), 60)}`;
-    await waitFor(async () => (await httpStatus(`http://127.0.0.1:${webPort}/health`)) === 200, 30_000, '/health', diagA);
+    await until(async () => (await httpStatus(`http://127.0.0.1:${webPort}/health`)) === 200, 30_000, '/health', diagA);
     const expected = Object.fromEntries(TIME_SLOT.map((s) => [s, new Set(sim!.expectedIds(s, T0))])) as Record<TimeSlot, Set<string>>;
     expect(expected.modelbreaches.size).toBeGreaterThan(100);
-    await waitFor(
+    await until(
       async () => {
         await stillRunning(nameA);
         return TIME_SLOT.every((s) => new Set(receiver.of(s).map((r) => simId(s, r.body))).size >= expected[s].size);
@@ -388,7 +321,7 @@ describe('container image (podman)', () => {
       `the backfill (${TIME_SLOT.map((s) => `${s}: ${expected[s].size}`).join(', ')})`,
       async () => `${TIME_SLOT.map((s) => `${s}: ${new Set(receiver.of(s).map((r) => simId(s, r.body))).size}`).join(', ')}\n${await diagA()}`,
     );
-    await waitFor(() => receiver.of('status').length >= 1 && receiver.of('summarystatistics').length >= 1, 30_000, 'snapshots', diagA);
+    await until(() => receiver.of('status').length >= 1 && receiver.of('summarystatistics').length >= 1, 30_000, 'snapshots', diagA);
     figures['run_a_backfill_s'] = ((Date.now() - tA) / 1000).toFixed(1);
     for (const s of TIME_SLOT) {
       const ids = receiver.of(s).map((r) => simId(s, r.body));
@@ -397,7 +330,7 @@ describe('container image (podman)', () => {
     }
     expect(receiver.malformed.slice(0, 3), 'every line is <14>YYYY-MM-DD HH:MM:SS.mmm host tag: {json}').toEqual([]);
 
-    await waitFor(async () => (await httpStatus(`http://127.0.0.1:${webPort}/ready`)) === 200, 30_000, '/ready', diagA);
+    await until(async () => (await httpStatus(`http://127.0.0.1:${webPort}/ready`)) === 200, 30_000, '/ready', diagA);
     const hc = await run('podman', ['healthcheck', 'run', nameA], { allowFail: true });
     expect(hc.code, `image HEALTHCHECK: ${hc.stdout}${withoutNoise(hc.stderr)}`).toBe(0);
     expect((await run('podman', ['exec', nameA, 'id', '-u'])).stdout.trim()).toBe('1000');
@@ -407,7 +340,7 @@ describe('container image (podman)', () => {
     expect(cmdline.slice(0, 6)).toEqual(['node', '--lite-mode', '--no-expose-wasm', '/devo-collector/dist/main.js', '--config', 'config.yaml']);
 
     const stateFiles = SERVICES.map((s) => `darktrace;${INPUT_ID};${s}.json`);
-    await waitFor(async () => {
+    await until(async () => {
       const files = await readdir(stateDir);
       return stateFiles.every((f) => files.includes(f));
     }, 30_000, 'state files in the mounted state/', async () => `state/: ${(await readdir(stateDir)).join(', ')}`);
@@ -431,7 +364,7 @@ describe('container image (podman)', () => {
     const diagB = async () => `--- podman logs ${nameB}\n${tail(await logsOf(nameB), 60)}`;
     const newRequests = (s: TimeSlot) => sim!.requestLog().slice(reqMark).filter((e) => e.path === ENDPOINT[s] && e.status === 200);
     // Two polls of every time-slot service and fresh snapshots through the relay: the pipeline runs.
-    await waitFor(
+    await until(
       async () => {
         await stillRunning(nameB);
         return TIME_SLOT.every((s) => newRequests(s).length >= 2) && receiver.of('status', mark).length >= 1;
@@ -458,7 +391,7 @@ describe('container image (podman)', () => {
     // The live tail still works: a record created now arrives once, nothing from run A comes back.
     sim.setNow(Date.now());
     const live = sim.addModelBreach();
-    await waitFor(() => receiver.of('modelbreaches', mark).some((r) => r.body['pbid'] === live['pbid']), 30_000, 'a new breach in run B', diagB);
+    await until(() => receiver.of('modelbreaches', mark).some((r) => r.body['pbid'] === live['pbid']), 30_000, 'a new breach in run B', diagB);
     await new Promise((r) => setTimeout(r, 2500));
     const idsB = receiver.of('modelbreaches', mark).map((r) => String(r.body['pbid']));
     expect(idsB.filter((id) => deliveredA.modelbreaches.has(id)), 'run A breaches re-delivered').toEqual([]);

@@ -1,7 +1,7 @@
 /**
  * Helpers of the deploy tests (Kubernetes manifests, Prometheus rules, the Grafana dashboard):
  * running the real tools (kubectl, podman, promtool, prometheus) and reading what they render.
- * Receivers, certificates and the collector runner come from test/reliability/helpers.ts.
+ * Receivers, certificates, ports, polling and the collector runner come from packages/testkit.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -52,17 +52,6 @@ export function run(
 }
 
 export const tail = (s: string, lines = 40): string => s.split('\n').slice(-lines).join('\n');
-
-export { freePort } from '@devo-collector/testkit';
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, diag?: () => Promise<string> | string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${diag ? `\n${await diag()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 export async function httpStatus(url: string): Promise<number> {
   try {

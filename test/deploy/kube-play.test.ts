@@ -41,8 +41,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startSimulator, type RequestLogEntry, type Simulator } from '@devo-collector/darktrace-sim';
-import { makeCerts, startReceiver, type Certs, type Receiver } from '../reliability/helpers.js';
-import { TWO_TENANTS_DIR, freePort, httpStatus, kustomize, run, tail, waitFor, type K8sObject } from './helpers.js';
+import { freePort, startTlsReceiver, until, type TestCerts, type TlsReceiver } from '@devo-collector/testkit';
+import { makeCerts } from '../reliability/helpers.js';
+import { TWO_TENANTS_DIR, httpStatus, kustomize, run, tail, type K8sObject } from './helpers.js';
 
 const HOUR = 3_600_000;
 const RUN_ID = `${process.pid.toString(36)}${Date.now().toString(36).slice(-5)}`;
@@ -58,7 +59,7 @@ interface Tenant {
   inputId: string;
   tokens: { publicToken: string; privateToken: string };
   sim?: Simulator;
-  receiver?: Receiver;
+  receiver?: TlsReceiver;
   webPort: number;
   deployment: string;
   pod: string;
@@ -78,7 +79,7 @@ function requestStart(e: RequestLogEntry): number {
 }
 
 /** Record lines a receiver got for the model breaches, as pbids in arrival order. */
-function breachIds(r: Receiver): string[] {
+function breachIds(r: TlsReceiver): string[] {
   const ids: string[] = [];
   for (const l of r.lines) {
     if (!l.includes(` ${RECORD_TAG}: `)) continue;
@@ -102,7 +103,7 @@ describe('kubernetes example under podman kube play', () => {
     expected: new Set<string>(),
   }));
   let work = '';
-  let certs: Certs;
+  let certs: TestCerts;
   let playFile = '';
   let podmanOk = false;
   let baseCreated = false;
@@ -169,7 +170,7 @@ describe('kubernetes example under podman kube play', () => {
         antigenaPerHour: 0,
         nowMs: () => T0,
       });
-      t.receiver = await startReceiver(certs);
+      t.receiver = await startTlsReceiver(certs);
       t.webPort = await freePort();
       t.expected = new Set(t.sim.expectedIds('modelbreaches', T0));
       expect(t.expected.size).toBeGreaterThan(100);
@@ -220,7 +221,7 @@ describe('kubernetes example under podman kube play', () => {
       patches.push({
         patch: stringify({
           apiVersion: 'v1', kind: 'Secret', metadata: { name: `darktrace-collector-devo-certs-${t.name}` },
-          stringData: { 'chain.crt': await readFile(certs.ca, 'utf8'), 'devo.crt': await readFile(certs.clientCert, 'utf8'), 'devo.key': await readFile(certs.clientKey, 'utf8') },
+          stringData: { 'chain.crt': await readFile(certs.caPath, 'utf8'), 'devo.crt': await readFile(certs.clientCertPath, 'utf8'), 'devo.key': await readFile(certs.clientKeyPath, 'utf8') },
         }),
       });
     }
@@ -293,9 +294,9 @@ describe('kubernetes example under podman kube play', () => {
     const tPlay = Date.now();
     await play(playFile);
     for (const t of tenants) {
-      await waitFor(async () => (await httpStatus(`http://127.0.0.1:${t.webPort}/health`)) === 200, 60_000, `${t.name} /health`, diag);
+      await until(async () => (await httpStatus(`http://127.0.0.1:${t.webPort}/health`)) === 200, 60_000, `${t.name} /health`, diag);
     }
-    await waitFor(
+    await until(
       async () => {
         for (const t of tenants) await stillRunning(t);
         return tenants.every((t) => new Set(breachIds(t.receiver!)).size >= t.expected.size && t.receiver!.lines.some((l) => l.includes(` ${STATUS_TAG}: `)));
@@ -309,11 +310,11 @@ describe('kubernetes example under podman kube play', () => {
       const ids = breachIds(t.receiver!);
       expect(new Set(ids), `${t.name}: delivered breaches`).toEqual(t.expected);
       expect(ids.length, `${t.name}: each breach once`).toBe(t.expected.size);
-      await waitFor(async () => (await httpStatus(`http://127.0.0.1:${t.webPort}/ready`)) === 200, 30_000, `${t.name} /ready`, diag);
+      await until(async () => (await httpStatus(`http://127.0.0.1:${t.webPort}/ready`)) === 200, 30_000, `${t.name} /ready`, diag);
       expect((await podman(['exec', t.container, 'id', '-u'])).stdout.trim()).toBe('1000');
       expect((await podman(['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', t.container])).stdout.trim()).toBe('true');
       const mount = (await podman(['volume', 'inspect', '--format', '{{.Mountpoint}}', t.pvc])).stdout.trim();
-      await waitFor(async () => (await readdir(mount)).includes(`darktrace;${t.inputId};modelbreaches.json`), 20_000, `${t.name}: state file in its volume`,
+      await until(async () => (await readdir(mount)).includes(`darktrace;${t.inputId};modelbreaches.json`), 20_000, `${t.name}: state file in its volume`,
         async () => (await readdir(mount)).join(', '));
       const logs = await logsOf(t);
       expect(logs).not.toContain(t.tokens.privateToken);
@@ -354,7 +355,7 @@ describe('kubernetes example under podman kube play', () => {
     await play(replayFile);
     for (const [i, t] of tenants.entries()) {
       const fresh = () => t.sim!.requestLog().slice(reqMarks[i]).filter((e) => e.path === '/modelbreaches' && e.status === 200);
-      await waitFor(async () => {
+      await until(async () => {
         await stillRunning(t);
         return fresh().length >= 2;
       }, 60_000, `${t.name}: polling after the restart`, diag);
@@ -373,7 +374,7 @@ describe('kubernetes example under podman kube play', () => {
     });
     const expected2 = tenants.map((t) => new Set(t.sim!.expectedIds('modelbreaches')));
     for (const i of tenants.keys()) expect(expected2[i]!.has(live[i]!)).toBe(true);
-    await waitFor(() => tenants.every((t, i) => [...expected2[i]!].every((id) => breachIds(t.receiver!).includes(id))), 30_000, 'the new breaches', diag);
+    await until(() => tenants.every((t, i) => [...expected2[i]!].every((id) => breachIds(t.receiver!).includes(id))), 30_000, 'the new breaches', diag);
     await new Promise((r) => setTimeout(r, 2500));
     for (const [i, t] of tenants.entries()) {
       const ids = breachIds(t.receiver!);

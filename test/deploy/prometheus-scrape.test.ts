@@ -15,17 +15,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import {
-  PRIV, PUB, artifactsRoot, collectorConfig, makeCerts, makeWorkspace, runCollector, startReceiver, tlsOutput, writeConfig,
-  type Collector, type Receiver,
-} from '../reliability/helpers.js';
-import { ALERTS_FILE, alertExpressions, dashboardExpressions, exposedMetricNames, freePort, metricNames, waitFor } from './helpers.js';
+import { type Collector, freePort, makeWorkspace, startTlsReceiver, type TlsReceiver, until, writeConfig } from '@devo-collector/testkit';
+import { PRIV, PUB, artifactsRoot, collectorConfig, makeCerts, runCollector, tlsOutput } from '../reliability/helpers.js';
+import { ALERTS_FILE, alertExpressions, dashboardExpressions, exposedMetricNames, metricNames } from './helpers.js';
 
 const HOUR = 3_600_000;
 
 describe('prometheus scraping a running collector', () => {
   let sim: Simulator;
-  let receiver: Receiver;
+  let receiver: TlsReceiver;
   let collector: Collector;
   let prometheus: ChildProcess | null = null;
   let promLog = '';
@@ -37,9 +35,9 @@ describe('prometheus scraping a running collector', () => {
     const root = artifactsRoot('prometheus-scrape');
     const certs = makeCerts(root);
     sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, host: '127.0.0.1', port: 0, seed: 5, dataStartMs: Date.now() - 3 * HOUR, modelBreachesPerHour: 20 });
-    receiver = await startReceiver(certs);
+    receiver = await startTlsReceiver(certs);
     webPort = await freePort();
-    const ws = makeWorkspace(root, 'collector');
+    const ws = makeWorkspace(path.join(root, 'collector'));
     const start = new Date(Math.floor((Date.now() - 2 * HOUR) / HOUR) * HOUR).toISOString().slice(0, 19);
     writeConfig(ws, collectorConfig({
       simUrl: sim.url,
@@ -48,7 +46,7 @@ describe('prometheus scraping a running collector', () => {
       globals: { sender_stats_period_in_sec: 2, web_service: { enabled: true, host: '127.0.0.1', port: webPort } },
     }));
     collector = runCollector(ws);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${webPort}/ready`).then((r) => r.status, () => 0)) === 200, 60_000, 'the collector /ready',
+    await until(async () => (await fetch(`http://127.0.0.1:${webPort}/ready`).then((r) => r.status, () => 0)) === 200, 60_000, 'the collector /ready',
       () => collector.lines.slice(-30).join('\n'));
 
     promPort = await freePort();
@@ -66,7 +64,7 @@ describe('prometheus scraping a running collector', () => {
     prometheus.stdout!.on('data', (d: Buffer) => (promLog += d.toString()));
     prometheus.stderr!.on('data', (d: Buffer) => (promLog += d.toString()));
     prometheus.once('error', (e) => (promLog += `\nspawn error: ${e.message} (is Debian's prometheus package installed? scripts/setup.sh installs it)`));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.status, () => 0)) === 200, 60_000, 'prometheus /-/ready',
+    await until(async () => (await fetch(`http://127.0.0.1:${promPort}/-/ready`).then((r) => r.status, () => 0)) === 200, 60_000, 'prometheus /-/ready',
       () => promLog.split('\n').slice(-20).join('\n'));
   }, 120_000);
 
@@ -87,7 +85,7 @@ describe('prometheus scraping a running collector', () => {
   it('the query API returns module_global_status of the scraped collector; every rule evaluates', async () => {
     type QueryResult = { status: string; data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
     let last: QueryResult | null = null;
-    await waitFor(async () => {
+    await until(async () => {
       const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=module_global_status`);
       last = (await r.json()) as QueryResult;
       return last.status === 'success' && last.data.result.length === 1 && last.data.result[0]!.value[1] === '1';
@@ -100,7 +98,7 @@ describe('prometheus scraping a running collector', () => {
     type RulesResult = { data: { groups: { rules: { name: string; health: string; lastError?: string; state: string }[] }[] } };
     const expected = alertExpressions().map((a) => a.name).sort();
     let rules: RulesResult['data']['groups'][number]['rules'] = [];
-    await waitFor(async () => {
+    await until(async () => {
       const r = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/rules`)).json()) as RulesResult;
       rules = r.data.groups.flatMap((g) => g.rules);
       return rules.length === expected.length && rules.every((x) => x.health === 'ok');

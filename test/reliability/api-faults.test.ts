@@ -6,14 +6,14 @@
  * hanging appliance is detected in seconds rather than minutes. Also scrapes /metrics and runs the
  * secret scan over everything this file produced.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { startSimulator, type FaultKind, type Simulator } from '@devo-collector/darktrace-sim';
+import { type Collector, freePort, repoRoot, makeWorkspace, settles, startTlsReceiver, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, freePort, HOUR, makeWorkspace, PRIV, PUB, readState, recordFigure, relayOutput, repoRoot, runCollector,
-  secretScan, startReceiver, waitUntil, writeConfig, type Collector, type Receiver,
+  artifactsRoot, collectorConfig, HOUR, PRIV, PUB, readState, recordFigure, relayOutput, runCollector, scanArtifacts, teardown,
 } from './helpers.js';
 
 const FAULTS: Array<{ kind: FaultKind; id: number }> = [
@@ -28,7 +28,7 @@ const FAULTS: Array<{ kind: FaultKind; id: number }> = [
 
 let root: string;
 let sim: Simulator;
-let rx: Receiver;
+let rx: TlsReceiver;
 let ws: string;
 let c: Collector;
 let webPort: number;
@@ -40,8 +40,8 @@ beforeAll(async () => {
   // set the collector must deliver.
   const startMs = Math.floor((Date.now() - HOUR) / 1000) * 1000;
   sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 41, dataStartMs: startMs, modelBreachesPerHour: 120 });
-  rx = await startReceiver(null);
-  ws = makeWorkspace(root, 'ws');
+  rx = await startTlsReceiver(null);
+  ws = makeWorkspace(path.join(root, 'ws'));
   const defs = parseYaml(readFileSync(path.join(repoRoot, 'packages/darktrace/collector_definitions.yaml'), 'utf8')) as any;
   defs.collector_inputs.darktrace.module_globals.max_retries = 1;
   defs.collector_inputs.darktrace.module_globals.request_timeout_in_seconds = 3;
@@ -60,12 +60,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (c) expect((await c.stop()).code).toBe(0);
-  await rx?.stop();
-  await sim?.close();
-  const scan = secretScan([root], texts);
-  recordFigure('api-faults secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
+  await teardown(rx, sim);
+  scanArtifacts('api-faults', root, texts);
 }, 60_000);
 
 describe('API faults during a running collector', () => {
@@ -83,7 +79,7 @@ describe('API faults during a running collector', () => {
       // Recovery: a later cycle completes and the breaches added before the fault arrive.
       const idx = c.lines.indexOf(errLine);
       await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 60_000, idx + 1);
-      const delivered = await waitUntil(() => added.every((a) => rx.ids.has(a)), 30_000);
+      const delivered = await settles(() => added.every((a) => rx.ids.has(a)), 30_000);
       const row = { kind: f.kind, expectedId: f.id, loggedId: id, errorAfterS: (tErr - t0) / 1000, recoveredAfterS: (Date.now() - t0) / 1000, line: errLine.replace(/^.*? -> /, '').slice(0, 220) };
       table.push(row);
       recordFigure(`api-fault ${f.kind}`, row);
@@ -96,7 +92,7 @@ describe('API faults during a running collector', () => {
     const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
     expect(cursor).toBeGreaterThan(0);
     const expected = sim.expectedIds('modelbreaches', cursor);
-    await waitUntil(() => expected.every((id) => rx.ids.has(id)), 30_000);
+    await settles(() => expected.every((id) => rx.ids.has(id)), 30_000);
     const missing = expected.filter((id) => !rx.ids.has(id));
     let dups = 0;
     for (const n of rx.ids.values()) dups += n - 1;

@@ -6,16 +6,14 @@
  * 2 with an `InitVariablesError(<id>)` line and no stack trace.
  * FUZZ_SEED overrides the seed; FUZZ_CASES / FUZZ_CLI_CASES the counts.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { compileConfig, InitVariablesError } from '@devo-collector/common';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import {
-  artifactsRoot, makeCerts, makeWorkspace, PRIV, PUB, recordFigure, runCollector, secretScan, seededRng, startReceiver, writeConfig,
-  type Certs, type Receiver,
-} from './helpers.js';
+import { makeWorkspace, startTlsReceiver, type TestCerts, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
+import { artifactsRoot, makeCerts, PRIV, PUB, recordFigure, runCollector, scanArtifacts, seededRng, teardown } from './helpers.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20240611);
 const CASES = Number(process.env['FUZZ_CASES'] ?? 2500);
@@ -26,28 +24,23 @@ type Json = unknown;
 type Dict = Record<string, Json>;
 
 let root: string;
-let certs: Certs;
+let certs: TestCerts;
 let sim: Simulator;
-let relay: Receiver;
-let tlsRx: Receiver;
+let relay: TlsReceiver;
+let tlsRx: TlsReceiver;
 const texts: Array<{ name: string; text: string }> = [];
 
 beforeAll(async () => {
   root = artifactsRoot('config-fuzz');
   certs = makeCerts(root);
   sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 3, modelBreachesPerHour: 2 });
-  relay = await startReceiver(null);
-  tlsRx = await startReceiver(certs);
+  relay = await startTlsReceiver(null);
+  tlsRx = await startTlsReceiver(certs);
 });
 
 afterAll(async () => {
-  await sim?.close();
-  await relay?.stop();
-  await tlsRx?.stop();
-  const scan = secretScan([root], texts, [certs.clientKey, certs.serverKey]);
-  recordFigure('config-fuzz secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
+  await teardown(sim, relay, tlsRx);
+  scanArtifacts('config-fuzz', root, texts, certs);
 });
 
 function validConfig(): Dict {
@@ -62,7 +55,7 @@ function validConfig(): Dict {
       web_service: { enabled: false, host: '127.0.0.1', port: 0 },
     },
     outputs: {
-      devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: tlsRx.port, chain: certs.ca, cert: certs.clientCert, key: certs.clientKey, check_hostname: false, octet_counting: false, concurrent_connections: 1 } },
+      devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: tlsRx.port, chain: certs.caPath, cert: certs.clientCertPath, key: certs.clientKeyPath, check_hostname: false, octet_counting: false, concurrent_connections: 1 } },
       relay_1: { type: 'relay', config: { address: '127.0.0.1', port: relay.port } },
     },
     inputs: {
@@ -194,7 +187,7 @@ describe('config fuzzing', () => {
       const ops = mutated.ops;
       let cfg = mutated.cfg;
       if (!cfg['globals'] || typeof cfg['globals'] !== 'object') cfg = { ...cfg, globals: validConfig()['globals'] };
-      const ws = makeWorkspace(root, `cli-${i}`);
+      const ws = makeWorkspace(path.join(root, `cli-${i}`));
       writeConfig(ws, stringify(cfg));
       const c = runCollector(ws);
       const started = c.waitFor(/Started all objects from "MainProcess" process/, 20_000).then(() => 'started', () => 'no');

@@ -10,13 +10,13 @@
  * message instead of skipping, like the container test without podman.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { type Collector, dirBytes, makeWorkspace, settles, sleep, until, startTlsReceiver, type TestCerts, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, makeWorkspace, PRIV, PUB, readState, recordFigure, runCollector, secretScan,
-  sleep, startReceiver, tlsOutput, waitUntil, writeConfig, type Certs, type Collector,
+  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, recordFigure, runCollector, scanArtifacts, teardown, tlsOutput,
 } from './helpers.js';
 
 const DISK_MB = 8;
@@ -42,24 +42,8 @@ async function outputState(base: string, state: string): Promise<number> {
   return m ? Number(m[1]) : NaN;
 }
 
-/** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes. */
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timeout waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-}
-
 let root: string;
-let certs: Certs;
+let certs: TestCerts;
 const mounts: string[] = [];
 
 function mountTmpfs(dir: string, sizeMb: number): void {
@@ -71,15 +55,6 @@ function mountTmpfs(dir: string, sizeMb: number): void {
 function diskUse(dir: string): { usedBytes: number; sizeBytes: number } {
   const out = execFileSync('df', ['-B1', '--output=used,size', dir], { encoding: 'utf8' }).trim().split('\n')[1]?.trim().split(/\s+/) ?? [];
   return { usedBytes: Number(out[0]), sizeBytes: Number(out[1]) };
-}
-
-function filesBytes(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    n += e.isDirectory() ? filesBytes(p) : statSync(p).size;
-  }
-  return n;
 }
 
 beforeAll(() => {
@@ -101,19 +76,16 @@ afterAll(() => {
     }
   }
   if (!root) return;
-  const scan = secretScan([root], [], [certs.clientKey, certs.serverKey]);
-  recordFigure('disk-full secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
+  scanArtifacts('disk-full', root, [], certs);
 });
 
 describe('disk full on a small tmpfs', () => {
   it(`${DISK_MB} MiB persistence disk, receiver down during a ${DAYS}-day backfill: ENOSPC survived, everything delivered, no restart`, async () => {
     const startMs = Math.floor((Date.now() - DAYS * 24 * HOUR) / 1000) * 1000;
     const sim: Simulator = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 4242, dataStartMs: startMs, modelBreachesPerHour: PER_HOUR });
-    const rx = await startReceiver(certs);
+    const rx = await startTlsReceiver(certs);
     await rx.stop(); // down from the start; it listens again on the same port later
-    const ws = makeWorkspace(root, 'ws');
+    const ws = makeWorkspace(path.join(root, 'ws'));
     const stateDir = path.join(ws, 'state');
     mountTmpfs(stateDir, DISK_MB);
     writeConfig(ws, collectorConfig({
@@ -162,7 +134,7 @@ describe('disk full on a small tmpfs', () => {
       await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 420_000);
       const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
       const expected = sim.expectedIds('modelbreaches', cursor);
-      const ok = await waitUntil(() => expected.every((id) => rx.ids.has(id)), 180_000, 200);
+      const ok = await settles(() => expected.every((id) => rx.ids.has(id)), 180_000, 200);
       const tAll = Date.now();
       const missing = expected.filter((id) => !rx.ids.has(id));
       const spoolDir = path.join(stateDir, 'spool');
@@ -176,9 +148,9 @@ describe('disk full on a small tmpfs', () => {
       expect(await outputState(base, 'ok')).toBe(1);
       expect(await outputState(base, 'blocked')).toBe(0);
       // Reclaimed: what is left of the spool once everything is sent is at most its active segments.
-      await sleep(2_000);
+      await expect.poll(() => dirBytes(spoolDir), { timeout: 30_000, interval: 200 }).toBeLessThan(full.usedBytes / 2);
       const after = diskUse(stateDir);
-      const spoolBytesAfter = filesBytes(spoolDir);
+      const spoolBytesAfter = dirBytes(spoolDir);
       const log = c.lines.join('\n');
       const refusedTotal = c.lines
         .filter((l) => /Batch \S+ rejected by the output \(OutputError\(402\)/.test(l))
@@ -210,9 +182,7 @@ describe('disk full on a small tmpfs', () => {
       expect(spoolBytesAfter).toBeLessThan(full.usedBytes / 2);
       expect((await c.stop()).code).toBe(0);
     } finally {
-      await c.stop();
-      await rx.stop();
-      await sim.close();
+      await teardown(c, rx, sim);
     }
   }, 900_000);
 });

@@ -10,29 +10,27 @@
  *     if the kill interrupts a spool write (kill9.test.ts).
  * KILL_SEED overrides the seed of 2.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { type Collector, makeWorkspace, settles, sleep, startTlsReceiver, type TestCerts, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, makeWorkspace, PRIV, PUB, readState, RECORD_TAG, recordFigure, runCollector,
-  secretScan, seededRng, sleep, startReceiver, tlsOutput, waitUntil, writeConfig, type Certs, type Collector, type Receiver,
+  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PEER_RECEIVE_BUFFER, POLL_WRITES, PRIV, PUB, readState, RECORD_TAG, recordFigure,
+  runCollector, scanArtifacts, seededRng, sendBufferMax, teardown, tlsOutput,
 } from './helpers.js';
 
 const SEED = Number(process.env['KILL_SEED'] ?? Date.now() % 1_000_000);
 const DONE = /modelbreaches#predefined\) -> Received response, messages/;
 
 let root: string;
-let certs: Certs;
+let certs: TestCerts;
 beforeAll(() => {
   root = artifactsRoot('gzip');
   certs = makeCerts(root);
   console.log(`[reliability] gzip kill seed=${SEED} (rerun with KILL_SEED=${SEED})`);
 });
 afterAll(() => {
-  const scan = secretScan([root], [], [certs.clientKey, certs.serverKey]);
-  recordFigure('gzip secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
+  scanArtifacts('gzip', root, [], certs);
 });
 
 function gzip(outputs: Record<string, any>): Record<string, any> {
@@ -40,18 +38,8 @@ function gzip(outputs: Record<string, any>): Record<string, any> {
   return outputs;
 }
 
-/** kill9.test.ts's figures: peer_receive_buffer_in_mb's default, writes between two tx_queue reads. */
-const PEER_RECEIVE_BUFFER = 8 * 1024 * 1024;
-const POLL_WRITES = 4 * 1024 * 1024;
-function sendBufferMax(): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]) || 4 * 1024 * 1024;
-  } catch {
-    return 4 * 1024 * 1024;
-  }
-}
 
-const lineBytes = (rx: Receiver): number => rx.lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+const lineBytes = (rx: TlsReceiver): number => rx.lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
 
 /** The most records any one hour of the simulator's history holds (a window is one hour). */
 function maxRecordsPerHour(sim: Simulator, startMs: number, endMs: number): number {
@@ -69,8 +57,8 @@ describe('compression: gzip, end to end', () => {
   it('devo_platform over mutual TLS: exactly the served breaches, each once, all inside gzip members', async () => {
     const startMs = Math.floor((Date.now() - 3 * 24 * HOUR) / 1000) * 1000;
     const sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 66, dataStartMs: startMs, modelBreachesPerHour: 30 });
-    const rx = await startReceiver(certs);
-    const ws = makeWorkspace(root, 'tls');
+    const rx = await startTlsReceiver(certs);
+    const ws = makeWorkspace(path.join(root, 'tls'));
     writeConfig(ws, collectorConfig({
       simUrl: sim.url,
       services: { modelbreaches: { start_time_in_utc_format: new Date(startMs).toISOString().slice(0, 19), request_period_in_seconds: 5 } },
@@ -82,9 +70,9 @@ describe('compression: gzip, end to end', () => {
       await c.waitFor(DONE, 120_000);
       const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
       const expected = sim.expectedIds('modelbreaches', cursor);
-      await waitUntil(() => expected.every((id) => rx.ids.has(id)), 60_000, 100);
+      await settles(() => expected.every((id) => rx.ids.has(id)), 60_000, 100);
       // The internal group is compressed too: its metric message arrives inside a member.
-      await waitUntil(() => rx.lines.some((l) => l.includes(' devo.collector.metric.message_sent: ')), 20_000, 100);
+      await settles(() => rx.lines.some((l) => l.includes(' devo.collector.metric.message_sent: ')), 20_000, 100);
       expect((await c.stop()).code).toBe(0);
       const fig = {
         expected: expected.length, delivered: rx.ids.size, duplicates: duplicates(rx.ids), members: rx.members, plainLines: rx.plainLines,
@@ -102,9 +90,7 @@ describe('compression: gzip, end to end', () => {
       expect(rx.wireBytes).toBeLessThan(lineBytes(rx) / 2);
       expect(c.lines.some((l) => l.includes('DevoSenderManager(standard_senders,manager,devo_1) -> Frames are sent as gzip members (zlib level 6)'))).toBe(true);
     } finally {
-      await c.stop();
-      await rx.stop();
-      await sim.close();
+      await teardown(c, rx, sim);
     }
   }, 240_000);
 
@@ -113,8 +99,8 @@ describe('compression: gzip, end to end', () => {
     const KILLS = 5;
     const startMs = Math.floor((Date.now() - 60 * 24 * HOUR) / 1000) * 1000;
     const sim = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: SEED, dataStartMs: startMs, modelBreachesPerHour: 20, latencyMs: 30 });
-    const rx = await startReceiver(certs);
-    const ws = makeWorkspace(root, 'kill');
+    const rx = await startTlsReceiver(certs);
+    const ws = makeWorkspace(path.join(root, 'kill'));
     writeConfig(ws, collectorConfig({
       simUrl: sim.url,
       services: { modelbreaches: { start_time_in_utc_format: new Date(startMs).toISOString().slice(0, 19), request_period_in_seconds: 5 } },
@@ -125,7 +111,7 @@ describe('compression: gzip, end to end', () => {
     try {
       await c.waitFor(/Started all objects from "MainProcess" process/, 30_000);
       // Kills while members flow: from the first delivered record on.
-      await waitUntil(() => rx.ids.size > 0, 60_000, 20);
+      await settles(() => rx.ids.size > 0, 60_000, 20);
       for (let k = 0; k < KILLS; k++) {
         await sleep(300 + Math.floor(rng() * 1500));
         kills.push({ n: k + 1, atDelivered: rx.ids.size, members: rx.members });
@@ -138,7 +124,7 @@ describe('compression: gzip, end to end', () => {
       await c.waitFor(DONE, 240_000);
       const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
       const expected = sim.expectedIds('modelbreaches', cursor);
-      await waitUntil(() => expected.every((id) => rx.ids.has(id)), 60_000, 200);
+      await settles(() => expected.every((id) => rx.ids.has(id)), 60_000, 200);
       const missing = expected.filter((id) => !rx.ids.has(id));
       const dups = duplicates(rx.ids);
       const maxPerWindow = maxRecordsPerHour(sim, startMs, cursor);
@@ -171,9 +157,7 @@ describe('compression: gzip, end to end', () => {
       expect(dupWireBytes).toBeLessThanOrEqual(KILLS * perCrashBytes);
       expect((await c.stop()).code).toBe(0);
     } finally {
-      await c.stop();
-      await rx.stop();
-      await sim.close();
+      await teardown(c, rx, sim);
     }
   }, 480_000);
 });

@@ -1,26 +1,19 @@
 /**
- * Shared helpers of the reliability suite: distinctive tokens, throwaway certificates, a
- * line-recording receiver (plain TCP relay or mutual TLS, restartable on the same port), the real
- * collector (dist/main.js) as a child process with its log lines saved to a file, a seeded RNG,
- * and the secret scan run at the end of every file over everything that file produced.
+ * Shared helpers of the reliability suite: distinctive tokens, the collector's configuration and
+ * outputs, the real collector (dist/main.js, testkit's runner) with its log lines saved to a file,
+ * a seeded RNG, and the secret scan run at the end of every file over everything that file
+ * produced. Certificates, receivers and polling come from packages/testkit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { expect } from 'vitest';
 import { mulberry32 } from '@devo-collector/darktrace-sim';
-import { generateTestCerts, WireDecoder } from '@devo-collector/testkit';
+import { generateTestCerts, runCollector as run, type Collector, type TestCerts } from '@devo-collector/testkit';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const distMain = path.join(repoRoot, 'dist', 'main.js');
 /** Distinctive tokens: any occurrence outside the config file is a leak. */
 export const PUB = 'RELTEST-PUBLIC-9d41c7ab2e83';
 export const PRIV = 'RELTEST-PRIVATE-5e08f3b61c27';
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const HOUR = 3_600_000;
 export const RECORD_TAG = 'edr.darktrace.respond.model_breach';
 
@@ -34,142 +27,20 @@ export function artifactsRoot(name: string): string {
 /** mulberry32, shared with the simulator (a seed replays a run). */
 export const seededRng = mulberry32;
 
-export interface Certs {
-  dir: string;
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-}
+/** The shared test certificates under `root`/certs-gen (the secret scan skips that directory). */
+export const makeCerts = (root: string): TestCerts => generateTestCerts({ dir: path.join(root, 'certs-gen') });
 
-/** The shared test CA and certificates (packages/testkit) under `root`/certs-gen, in the reliability tests' shape. */
-export function makeCerts(root: string): Certs {
-  const c = generateTestCerts({ dir: path.join(root, 'certs-gen') });
-  return { dir: c.dir, ca: c.caPath, serverCert: c.serverCertPath, serverKey: c.serverKeyPath, clientCert: c.clientCertPath, clientKey: c.clientKeyPath };
-}
-
-export interface Receiver {
-  port: number;
-  lines: string[];
-  connections: number;
-  /** pbid -> times received */
-  ids: Map<string, number>;
-  arrivals: Map<string, number>;
-  /** Bytes received (on the wire, before any gzip member is inflated). */
-  wireBytes: number;
-  /** Whole gzip members received, and lines that came plain. */
-  members: number;
-  plainLines: number;
-  /** Corrupt gzip members (one per connection at most: decoding of that connection stops). */
-  decodeErrors: string[];
-  /** Every whole gzip member in arrival order: its bytes on the wire and the record ids it carried. */
-  memberLog: Array<{ wireBytes: number; ids: string[] }>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** A `neverRead` receiver starts reading (its live connections too): a stalled endpoint that recovers. */
-  startReading(): void;
-}
-
-const HEADER = /^<\d+>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ (\S+): /;
-
-/**
- * Records every line; `certs` makes it a mutual-TLS server, otherwise plain TCP (relay). Reads the
- * stream as Devo does: plain lines and gzip members (`compression: gzip`) alike (packages/testkit/src/wire-decoder.ts).
- * `neverRead`: accepts (completes the TLS handshake) and never reads, like a Devo endpoint that
- * stalled; its kernel still acknowledges what fits in its receive buffer, and `stop()` (a reset)
- * loses that.
- */
-export async function startReceiver(certs: Certs | null, port = 0, opts: { neverRead?: boolean } = {}): Promise<Receiver> {
-  let server: net.Server | null = null;
-  const sockets = new Set<net.Socket>();
-  let neverRead = !!opts.neverRead;
-  const paused: Array<() => void> = [];
-  const r: Receiver = {
-    port,
-    lines: [],
-    connections: 0,
-    ids: new Map(),
-    arrivals: new Map(),
-    wireBytes: 0,
-    members: 0,
-    plainLines: 0,
-    decodeErrors: [],
-    memberLog: [],
-    startReading() {
-      neverRead = false;
-      for (const go of paused.splice(0)) go();
-    },
-    async start() {
-      const onConn = (socket: net.Socket): void => {
-        r.connections++;
-        sockets.add(socket);
-        socket.on('error', () => undefined);
-        socket.on('close', () => sockets.delete(socket));
-        if (neverRead) {
-          socket.pause();
-          paused.push(() => read(socket));
-          return;
-        }
-        read(socket);
-      };
-      const read = (socket: net.Socket): void => {
-        const decoder = new WireDecoder({
-          onMember: (wireBytes, lines) => {
-            const ids = lines.filter((l) => HEADER.exec(l.slice(0, 300))?.[1] === RECORD_TAG).map((l) => /"pbid":(\d+)/.exec(l)?.[1] ?? l);
-            r.memberLog.push({ wireBytes, ids });
-          },
-        });
-        socket.on('data', (d: Buffer) => {
-          r.wireBytes += d.length;
-          const [members, plain] = [decoder.members, decoder.plainLines];
-          const lines = decoder.push(d);
-          r.members += decoder.members - members;
-          r.plainLines += decoder.plainLines - plain;
-          if (decoder.error && !r.decodeErrors.includes(decoder.error)) r.decodeErrors.push(decoder.error);
-          for (const l of lines) {
-            r.lines.push(l);
-            const m = HEADER.exec(l.slice(0, 300));
-            if (m?.[1] !== RECORD_TAG) continue;
-            const id = /"pbid":(\d+)/.exec(l)?.[1];
-            if (id) {
-              r.ids.set(id, (r.ids.get(id) ?? 0) + 1);
-              if (!r.arrivals.has(id)) r.arrivals.set(id, Date.now());
-            }
-          }
-        });
-        socket.resume();
-      };
-      server = certs
-        ? tls.createServer(
-            { key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert), ca: readFileSync(certs.ca), requestCert: true, rejectUnauthorized: true },
-            onConn,
-          )
-        : net.createServer(onConn);
-      server.on('tlsClientError', () => undefined);
-      await new Promise<void>((res, rej) => {
-        server!.once('error', rej);
-        server!.listen(r.port, '127.0.0.1', () => res());
-      });
-      r.port = (server.address() as net.AddressInfo).port;
-    },
-    async stop() {
-      const s = server;
-      server = null;
-      for (const so of sockets) so.destroy();
-      sockets.clear();
-      if (s) await new Promise<void>((res) => s.close(() => res()));
-    },
-  };
-  await r.start();
-  return r;
-}
-
-export function makeWorkspace(root: string, name: string): string {
-  const dir = path.join(root, name);
-  mkdirSync(path.join(dir, 'config'), { recursive: true });
-  mkdirSync(path.join(dir, 'certs'), { recursive: true });
-  return dir;
+/** The re-send bound of kill9 and gzip: peer_receive_buffer_in_mb's default (the drain rule's margin), */
+export const PEER_RECEIVE_BUFFER = 8 * 1024 * 1024;
+/** what is written between two reads of the send queue (250 ms) at these tests' rates (≤ 16 MB/s), */
+export const POLL_WRITES = 4 * 1024 * 1024;
+/** and the most bytes our kernel may hold unacknowledged on a socket (tcp_wmem max; 4 MiB by default). */
+export function sendBufferMax(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]) || 4 * 1024 * 1024;
+  } catch {
+    return 4 * 1024 * 1024;
+  }
 }
 
 type Dict = Record<string, any>;
@@ -196,93 +67,12 @@ export function relayOutput(port: number): Dict {
   return { relay_1: { type: 'relay', config: { address: '127.0.0.1', port } } };
 }
 
-export function tlsOutput(port: number, c: Certs): Dict {
-  return { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port, chain: c.ca, cert: c.clientCert, key: c.clientKey } } };
+export function tlsOutput(port: number, c: TestCerts): Dict {
+  return { devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port, chain: c.caPath, cert: c.clientCertPath, key: c.clientKeyPath } } };
 }
 
-export function writeConfig(dir: string, config: unknown, name = 'config.yaml'): string {
-  const p = path.join(dir, 'config', name);
-  writeFileSync(p, typeof config === 'string' ? config : stringify(config));
-  return p;
-}
-
-export interface Collector {
-  proc: ChildProcess;
-  lines: string[];
-  waitFor(re: RegExp, timeoutMs?: number, fromIndex?: number): Promise<string>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  pids(): { input: number | null; output: number | null };
-}
-
-/** Runs dist/main.js in `cwd`; every line is kept and appended to `<cwd>/collector.log`. */
-export function runCollector(cwd: string, args: string[] = ['--config', 'config.yaml']): Collector {
-  const proc = spawn(process.execPath, [distMain, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logFile = path.join(cwd, 'collector.log');
-  const lines: string[] = [];
-  const waiters: { re: RegExp; from: number; resolve: (l: string) => void }[] = [];
-  const feed = (acc: { rest: string }) => (buf: Buffer) => {
-    acc.rest += buf.toString('utf8');
-    const parts = acc.rest.split('\n');
-    acc.rest = parts.pop() ?? '';
-    if (parts.length) appendFileSync(logFile, parts.join('\n') + '\n');
-    for (const l of parts) {
-      lines.push(l);
-      for (const w of [...waiters]) if (lines.length - 1 >= w.from && w.re.test(l)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-    }
-  };
-  proc.stdout!.on('data', feed({ rest: '' }));
-  proc.stderr!.on('data', feed({ rest: '' }));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  const pid = (name: string): number | null => {
-    const ls = lines.filter((l) => l.includes(`${name}::`) && /Process started \(pid=(\d+)/.test(l));
-    const m = ls.length ? /pid=(\d+)/.exec(ls[ls.length - 1]!) : null;
-    return m ? Number(m[1]) : null;
-  };
-  return {
-    proc,
-    lines,
-    exit,
-    pids: () => ({ input: pid('InputProcess'), output: pid('OutputProcess') }),
-    waitFor(re, timeoutMs = 60_000, fromIndex = 0) {
-      const found = lines.slice(fromIndex).find((l) => re.test(l));
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`timeout waiting for ${re}; last lines:\n${lines.slice(-30).join('\n')}`)), timeoutMs);
-        waiters.push({ re, from: fromIndex, resolve: (l) => { clearTimeout(t); resolve(l); } });
-      });
-    },
-    async stop(timeoutMs = 30_000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return exit;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-      const e = await exit;
-      clearTimeout(t);
-      return e;
-    },
-  };
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function waitGone(pid: number, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (!alive(pid)) return true;
-    await sleep(50);
-  }
-  return !alive(pid);
-}
+/** dist/main.js in `cwd`; every line is kept and appended to `<cwd>/collector.log`. */
+export const runCollector = (cwd: string, args?: string[]): Collector => run(cwd, { args, logFile: path.join(cwd, 'collector.log') });
 
 /** The persisted state document of one service (cursor_ms, seen ...). */
 export function readState(workspace: string, service: string): Dict | null {
@@ -290,15 +80,6 @@ export function readState(workspace: string, service: string): Dict | null {
   if (!existsSync(dir)) return null;
   const f = readdirSync(dir).find((n) => n.endsWith(`;${service}.json`));
   return f ? (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Dict) : null;
-}
-
-export async function waitUntil(pred: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) return false;
-    await sleep(stepMs);
-  }
-  return true;
 }
 
 export function duplicates(ids: Map<string, number>): number {
@@ -367,5 +148,19 @@ export function recordFigure(name: string, data: unknown): void {
   console.log(`[reliability] ${name}: ${JSON.stringify(data)}`);
 }
 
-export { freePort } from '@devo-collector/testkit';
 
+/**
+ * The end of every file: the secret scan over `root` and `texts` (and the certificates' private
+ * keys), its figure recorded, no leak; `root` removed unless KEEP_ARTIFACTS is set.
+ */
+export function scanArtifacts(name: string, root: string, texts: Array<{ name: string; text: string }> = [], certs?: TestCerts): void {
+  const scan = secretScan([root], texts, certs ? [certs.clientKeyPath, certs.serverKeyPath] : []);
+  recordFigure(`${name} secret scan`, scan);
+  expect(scan.leaks).toEqual([]);
+  if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
+}
+
+/** The end of every scenario, whatever failed: the collector, the receivers and the simulator stop, in that order. */
+export async function teardown(...parts: Array<{ stop(): Promise<unknown> } | { close(): Promise<unknown> } | undefined>): Promise<void> {
+  for (const p of parts) if (p) await ('stop' in p ? p.stop() : p.close());
+}

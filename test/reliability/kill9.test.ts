@@ -6,13 +6,14 @@
  * duplicates are counted and bounded by the documented re-send bound (see RELIABILITY.md).
  * KILL_SEED overrides the seed, KILLS the number of kills (default 8).
  */
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { alive, type Collector, makeWorkspace, settles, sleep, startTlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  alive, artifactsRoot, RECORD_TAG, collectorConfig, duplicates, HOUR, makeWorkspace, PRIV, PUB, readState, recordFigure, relayOutput, runCollector,
-  secretScan, seededRng, sleep, startReceiver, waitGone, waitUntil, writeConfig, type Collector,
+  artifactsRoot, collectorConfig, duplicates, HOUR, PEER_RECEIVE_BUFFER, POLL_WRITES, PRIV, PUB, readState, RECORD_TAG, recordFigure, relayOutput,
+  runCollector, scanArtifacts, seededRng, sendBufferMax, teardown,
 } from './helpers.js';
 
 const SEED = Number(process.env['KILL_SEED'] ?? Date.now() % 1_000_000);
@@ -20,19 +21,6 @@ const KILLS = Number(process.env['KILLS'] ?? 8);
 const PER_HOUR = 20;
 /** collector_definitions.yaml max_windows_in_flight */
 const WINDOWS_IN_FLIGHT = 8;
-/** outputs.<name>.config.peer_receive_buffer_in_mb's default (the drain rule's margin). */
-const PEER_RECEIVE_BUFFER = 8 * 1024 * 1024;
-/** What is written between two reads of the send queue (250 ms) at this test's rates (≤ 16 MB/s). */
-const POLL_WRITES = 4 * 1024 * 1024;
-
-/** The most bytes our kernel may hold unacknowledged on a socket (tcp_wmem max; 4 MiB by default). */
-function sendBufferMax(): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2]) || 4 * 1024 * 1024;
-  } catch {
-    return 4 * 1024 * 1024;
-  }
-}
 
 /** The most records any one window the collector requested holds (windows grow over sparse history). */
 function maxRecordsPerWindow(sim: Simulator): number {
@@ -51,10 +39,7 @@ beforeAll(() => {
   console.log(`[reliability] kill9 seed=${SEED} kills=${KILLS} (rerun with KILL_SEED=${SEED})`);
 });
 afterAll(() => {
-  const scan = secretScan([root], []);
-  recordFigure('kill9 secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
+  scanArtifacts('kill9', root);
 });
 
 describe('kill -9 at random moments of a backfill', () => {
@@ -62,8 +47,8 @@ describe('kill -9 at random moments of a backfill', () => {
     const rng = seededRng(SEED);
     const startMs = Math.floor((Date.now() - 30 * 24 * HOUR) / 1000) * 1000;
     const sim: Simulator = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: SEED, dataStartMs: startMs, modelBreachesPerHour: PER_HOUR, latencyMs: 30 });
-    const rx = await startReceiver(null);
-    const ws = makeWorkspace(root, 'ws');
+    const rx = await startTlsReceiver(null);
+    const ws = makeWorkspace(path.join(root, 'ws'));
     writeConfig(ws, collectorConfig({
       simUrl: sim.url,
       services: { modelbreaches: { start_time_in_utc_format: new Date(startMs).toISOString().slice(0, 19), request_period_in_seconds: 5 } },
@@ -90,7 +75,7 @@ describe('kill -9 at random moments of a backfill', () => {
           await c.exit;
           // The workers notice the lost IPC channel and exit; never run two instances on one state dir.
           for (const p of [pids.input, pids.output]) {
-            if (p && !(await waitGone(p, 10_000)) && alive(p)) process.kill(p, 'SIGKILL');
+            if (p && !(await settles(() => !alive(p), 10_000, 50)) && alive(p)) process.kill(p, 'SIGKILL');
           }
           c = runCollector(ws);
           await c.waitFor(/Started all objects from "MainProcess" process/, 30_000);
@@ -105,7 +90,7 @@ describe('kill -9 at random moments of a backfill', () => {
       await c.waitFor(/modelbreaches#predefined\) -> Received response, messages/, 240_000);
       const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
       const expected = sim.expectedIds('modelbreaches', cursor);
-      await waitUntil(() => expected.every((id) => rx.ids.has(id)), 60_000, 200);
+      await settles(() => expected.every((id) => rx.ids.has(id)), 60_000, 200);
       const missing = expected.filter((id) => !rx.ids.has(id));
       const dups = duplicates(rx.ids);
       // Which kill each duplicate follows (its second copy arrived after that kill): says which
@@ -148,7 +133,7 @@ describe('kill -9 at random moments of a backfill', () => {
       // The tighter bound the design promises (RELIABILITY.md), in bytes: an input crash re-sends
       // nothing (the delivery ledger drops replayed records). After an output crash (or a supervisor
       // crash, which takes the output with it: cluster exits the worker at once) the restart re-sends
-      // the frames the receiver had not confirmed (stream-sender.ts): during a burst at most the
+      // the frames the receiver had not confirmed (confirm-rule.ts): during a burst at most the
       // drain margin (peer_receive_buffer_in_mb, 8 MiB) + our unacknowledged send queue (at most
       // tcp_wmem's maximum) + the writes between two reads of it (250 ms, ≤ 4 MiB here); plus,
       // only if the kill interrupts the spool's synchronous write of a batch, that batch's complete
@@ -171,9 +156,7 @@ describe('kill -9 at random moments of a backfill', () => {
       expect(dupBytes).toBeLessThanOrEqual(outputCrashes * perCrashBytes);
       expect((await c.stop()).code).toBe(0);
     } finally {
-      await c.stop();
-      await rx.stop();
-      await sim.close();
+      await teardown(c, rx, sim);
     }
   }, 600_000);
 });

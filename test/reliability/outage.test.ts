@@ -1,35 +1,32 @@
 /**
- * Receiver outages during live traffic (mutual TLS, 1 s request period, 5 new breaches per second):
+ * TlsReceiver outages during live traffic (mutual TLS, 1 s request period, 5 new breaches per second):
  * the receiver is killed (live sockets destroyed, listener closed), stays down, then listens again
  * on the same port. Nothing the simulator served up to the final cursor may be missing.
  * Both outages (10 s and 2 min) run in every suite run.
  */
-import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { makeWorkspace, settles, sleep, startTlsReceiver, type TestCerts, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, makeWorkspace, PRIV, PUB, readState, recordFigure, runCollector, secretScan,
-  sleep, startReceiver, tlsOutput, waitUntil, writeConfig, type Certs,
+  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, recordFigure, runCollector, scanArtifacts, teardown, tlsOutput,
 } from './helpers.js';
 
 let root: string;
-let certs: Certs;
+let certs: TestCerts;
 beforeAll(() => {
   root = artifactsRoot('outage');
   certs = makeCerts(root);
 });
 afterAll(() => {
-  const scan = secretScan([root], [], [certs.clientKey, certs.serverKey]);
-  recordFigure('outage secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env["KEEP_ARTIFACTS"]) rmSync(root, { recursive: true, force: true });
+  scanArtifacts('outage', root, [], certs);
 });
 
 async function outage(outageMs: number): Promise<void> {
   const startMs = Math.floor((Date.now() - 0.25 * HOUR) / 1000) * 1000;
   const sim: Simulator = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 51, dataStartMs: startMs, modelBreachesPerHour: 60 });
-  const rx = await startReceiver(certs);
-  const ws = makeWorkspace(root, `outage-${outageMs}`);
+  const rx = await startTlsReceiver(certs);
+  const ws = makeWorkspace(path.join(root, `outage-${outageMs}`));
   writeConfig(ws, collectorConfig({
     simUrl: sim.url,
     services: { modelbreaches: { start_time_in_utc_format: new Date(startMs).toISOString().slice(0, 19), request_period_in_seconds: 1 } },
@@ -57,7 +54,7 @@ async function outage(outageMs: number): Promise<void> {
     const cursor = readState(ws, 'modelbreaches')?.['cursor_ms'] as number;
     const expected = sim.expectedIds('modelbreaches', cursor);
     // Reconnect backoff doubles from 2 s up to 60 s: allow a full cap plus the drain.
-    const ok = await waitUntil(() => expected.every((id) => rx.ids.has(id)), 120_000, 200);
+    const ok = await settles(() => expected.every((id) => rx.ids.has(id)), 120_000, 200);
     const tAll = Date.now();
     const missing = expected.filter((id) => !rx.ids.has(id));
     const fig = {
@@ -72,9 +69,7 @@ async function outage(outageMs: number): Promise<void> {
     expect((await c.stop()).code).toBe(0);
   } finally {
     clearInterval(traffic);
-    await c.stop();
-    await rx.stop();
-    await sim.close();
+    await teardown(c, rx, sim);
   }
 }
 

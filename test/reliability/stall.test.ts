@@ -9,12 +9,12 @@
  *    what it never confirmed: every breach arrives, the duplicates are what a stall costs.
  * Real collector (dist/main.js), real simulator over HTTP, real mutual-TLS receiver.
  */
-import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
+import { type Collector, freePort, makeWorkspace, settles, sleep, startTlsReceiver, type TestCerts, type TlsReceiver, writeConfig } from '@devo-collector/testkit';
 import {
-  artifactsRoot, collectorConfig, duplicates, freePort, HOUR, makeCerts, makeWorkspace, PRIV, PUB, readState, recordFigure, runCollector,
-  secretScan, sleep, startReceiver, tlsOutput, waitUntil, writeConfig, type Certs, type Collector, type Receiver,
+  artifactsRoot, collectorConfig, duplicates, HOUR, makeCerts, PRIV, PUB, readState, recordFigure, runCollector, scanArtifacts, teardown, tlsOutput,
 } from './helpers.js';
 
 const STALL_S = 5;
@@ -22,17 +22,14 @@ const PER_HOUR = 500;
 const HOURS = 12;
 
 let root: string;
-let certs: Certs;
+let certs: TestCerts;
 const texts: Array<{ name: string; text: string }> = [];
 beforeAll(() => {
   root = artifactsRoot('stall');
   certs = makeCerts(root);
 });
 afterAll(() => {
-  const scan = secretScan([root], texts, [certs.clientKey, certs.serverKey]);
-  recordFigure('stall secret scan', scan);
-  expect(scan.leaks).toEqual([]);
-  if (!process.env['KEEP_ARTIFACTS']) rmSync(root, { recursive: true, force: true });
+  scanArtifacts('stall', root, texts, certs);
 });
 
 /** Polls /ready until `pred` holds (or the time is up); returns the last answer. */
@@ -49,10 +46,10 @@ async function readyUntil(port: number, pred: (r: { status: number; body: string
 async function stall(mode: 'replaced' | 'recovers'): Promise<void> {
   const startMs = Math.floor((Date.now() - HOURS * HOUR) / 1000) * 1000;
   const sim: Simulator = await startSimulator({ publicToken: PUB, privateToken: PRIV, seed: 77, dataStartMs: startMs, modelBreachesPerHour: PER_HOUR });
-  const staller = await startReceiver(certs, 0, { neverRead: true });
+  const staller = await startTlsReceiver(certs, 0, { neverRead: true });
   const port = staller.port;
-  let rx: Receiver = staller;
-  const ws = makeWorkspace(root, `stall-${mode}`);
+  let rx: TlsReceiver = staller;
+  const ws = makeWorkspace(path.join(root, `stall-${mode}`));
   const webPort = await freePort();
   const outputs = tlsOutput(port, certs);
   outputs['devo_1'].config.stall_timeout_in_seconds = STALL_S;
@@ -79,12 +76,12 @@ async function stall(mode: 'replaced' | 'recovers'): Promise<void> {
     const tRepair = Date.now();
     if (mode === 'replaced') {
       await staller.stop();
-      rx = await startReceiver(certs, port);
+      rx = await startTlsReceiver(certs, port);
     } else {
       staller.startReading();
     }
     // Reconnect backoff after repeated stalls can reach tens of seconds: allow a full cap + the drain.
-    const ok = await waitUntil(() => expected.every((id) => rx.ids.has(id)), 180_000, 200);
+    const ok = await settles(() => expected.every((id) => rx.ids.has(id)), 180_000, 200);
     const tAll = Date.now();
     const recoveredReady = await readyUntil(webPort, (r) => r.status === 200, 30_000);
     texts.push({ name: '/ready after recovery', text: recoveredReady.body });
@@ -114,10 +111,7 @@ async function stall(mode: 'replaced' | 'recovers'): Promise<void> {
     }
     expect((await c.stop()).code).toBe(0);
   } finally {
-    await c.stop();
-    await rx.stop();
-    await staller.stop();
-    await sim.close();
+    await teardown(c, rx, staller, sim);
   }
 }
 

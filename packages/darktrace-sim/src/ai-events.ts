@@ -5,7 +5,7 @@
  * (reference §4.5), so collectors meet both re-delivery and mutation.
  */
 import { aiEventTemplates, type Json } from './fixtures.js';
-import { createHourlyStore, HOUR_MS } from './hourly-store.js';
+import { createHourlyStore, HOUR_MS, type SourceConfig } from './hourly-store.js';
 import { countForHour, randInt, rngFor, uuidFrom, type Rng } from './prng.js';
 
 interface AiRow {
@@ -34,10 +34,7 @@ interface AiQuery {
   maxGroupScore?: number | undefined;
 }
 
-interface AiConfig {
-  seed: number;
-  dataStartMs: number;
-  perHour: number;
+interface AiConfig extends SourceConfig {
   pinned: number;
 }
 

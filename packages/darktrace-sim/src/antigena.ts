@@ -4,8 +4,8 @@
  * only returned with includecleared=true (the default is false, per the guide).
  */
 import type { Json } from './fixtures.js';
-import { createHourlyStore, HOUR_MS, hourOf } from './hourly-store.js';
-import { countForHour, pick, randInt, rngFor, type Rng } from './prng.js';
+import { createNumberedSource, HOUR_MS, type SourceConfig } from './hourly-store.js';
+import { pick, randInt, rngFor, type Rng } from './prng.js';
 
 interface AntigenaRow {
   codeid: number;
@@ -17,8 +17,6 @@ interface AntigenaRow {
   overrides?: Json;
 }
 
-const SLOTS = 100_000;
-const LIVE_SLOT = 50_000;
 const CLEARED_SHARE = 0.1;
 const MANUAL_SHARE = 0.15;
 const ACTIONS = [
@@ -30,27 +28,12 @@ const ACTIONS = [
   { action: 'quarantineIncoming', label: 'Block all incoming traffic' },
 ] as const;
 
-interface AntigenaConfig {
-  seed: number;
-  dataStartMs: number;
-  perHour: number;
-}
-
-export function createAntigenaSource(cfg: AntigenaConfig) {
-  const firstHour = hourOf(cfg.dataStartMs);
-  const live: AntigenaRow[] = [];
-  const liveSlots = new Map<number, number>();
-  const store = createHourlyStore<AntigenaRow>(cfg.dataStartMs, (hour) => {
-    const rng = rngFor(cfg.seed, 'antigena', hour);
-    const n = Math.min(countForHour(rng, cfg.perHour), LIVE_SLOT - 1);
-    const starts = Array.from({ length: n }, () => hour * HOUR_MS + Math.floor(rng() * HOUR_MS)).sort((a, b) => a - b);
-    return starts.map((s, i) => makeRow(rng, (hour - firstHour) * SLOTS + i + 1, s)).filter((r) => r.start >= cfg.dataStartMs);
-  });
+export function createAntigenaSource(cfg: SourceConfig) {
+  const source = createNumberedSource(cfg, 'antigena', makeRow);
 
   function query(q: { fromMs: number; toMs: number; includeCleared: boolean }, nowMs: number): AntigenaRow[] {
-    return store
+    return source
       .rowsBetween(q.fromMs, Math.min(q.toMs, nowMs))
-      .concat(live)
       .filter((r) => r.start <= nowMs && r.start >= q.fromMs && r.start <= q.toMs && (q.includeCleared || !r.cleared));
   }
 
@@ -62,15 +45,13 @@ export function createAntigenaSource(cfg: AntigenaConfig) {
   }
 
   function add(partial: Json | undefined, nowMs: number): AntigenaRow {
-    const hour = hourOf(nowMs);
-    const slot = (liveSlots.get(hour) ?? LIVE_SLOT) + 1;
-    liveSlots.set(hour, slot);
     const start = typeof partial?.['start'] === 'number' ? partial['start'] : nowMs;
-    const row = makeRow(rngFor(cfg.seed, 'antigena-live', hour, slot), (hour - firstHour) * SLOTS + slot, start);
-    row.cleared = partial?.['cleared'] === true;
-    if (partial) row.overrides = partial;
-    live.push(row);
-    return row;
+    return source.addLive(nowMs, (rng, codeid) => {
+      const row = makeRow(rng, codeid, start);
+      row.cleared = partial?.['cleared'] === true;
+      if (partial) row.overrides = partial;
+      return row;
+    });
   }
 
   return { query, current, add };

@@ -64,56 +64,28 @@ function textOf(value: object): string {
   return t;
 }
 
-/** `JSON.stringify(n)` for the finite numbers rows hold; anything else takes the slow path. */
-function numberText(n: number): string {
-  return String(n);
+/** Overrides (records added live) may add or reorder keys, and odd numbers have their own JSON: those render the plain way. */
+function plain(r: BreachRow): boolean {
+  return r.overrides !== undefined || !Number.isFinite(r.pbid) || !Number.isFinite(r.time) || !Number.isFinite(r.creationTime) || !Number.isFinite(r.score);
 }
 
+/** One breach's text: the bytes of the one-element array, without its brackets. */
 export function renderBreachText(r: BreachRow, opts: { historicModelOnly: boolean }): string {
-  // Overrides (records added live) may add or reorder keys: render those the plain way.
-  if (r.overrides !== undefined || !Number.isFinite(r.pbid) || !Number.isFinite(r.time) || !Number.isFinite(r.creationTime) || !Number.isFinite(r.score)) {
-    return JSON.stringify(renderBreach(r, opts));
-  }
-  layout ??= compile();
-  const { literals, slots } = layout;
-  let out = literals[0] as string;
-  for (let i = 0; i < slots.length; i++) {
-    switch (slots[i]) {
-      case 'pbid':
-        out += numberText(r.pbid);
-        break;
-      case 'time':
-        out += numberText(r.time);
-        break;
-      case 'creationTime':
-        out += numberText(r.creationTime);
-        break;
-      case 'score':
-        out += numberText(r.score);
-        break;
-      case 'model':
-        out += textOf(breachModel(r.variant, opts.historicModelOnly));
-        break;
-      case 'device':
-        out += textOf(breachDevice(r.variant));
-        break;
-    }
-    out += literals[i + 1] as string;
-  }
-  return out;
+  const bytes = renderBreachesJson([r], opts);
+  return bytes.toString('utf8', 1, bytes.length - 1);
 }
 
-/** Slot values of one row as they are written: ASCII number texts and cached object bytes. */
+/** Slot values of one row as they are written: ASCII number texts (`String` is `JSON.stringify` for finite numbers) and cached object bytes. */
 function slotPiece(r: BreachRow, slot: Slot, opts: { historicModelOnly: boolean }): string | Buffer {
   switch (slot) {
     case 'pbid':
-      return numberText(r.pbid);
+      return String(r.pbid);
     case 'time':
-      return numberText(r.time);
+      return String(r.time);
     case 'creationTime':
-      return numberText(r.creationTime);
+      return String(r.creationTime);
     case 'score':
-      return numberText(r.score);
+      return String(r.score);
     case 'model':
       return bytesOf(breachModel(r.variant, opts.historicModelOnly));
     case 'device':
@@ -157,7 +129,7 @@ export function renderBreachesJson(rows: readonly BreachRow[], opts: { historicM
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k] as BreachRow;
     if (k > 0) add(COMMA);
-    if (r.overrides !== undefined || !Number.isFinite(r.pbid) || !Number.isFinite(r.time) || !Number.isFinite(r.creationTime) || !Number.isFinite(r.score)) {
+    if (plain(r)) {
       add(JSON.stringify(renderBreach(r, opts)));
       continue;
     }

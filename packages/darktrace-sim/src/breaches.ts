@@ -4,8 +4,8 @@
  * with a cursor on `time` loses. A breach exists on the appliance only once created.
  */
 import { breachTemplate, type Json } from './fixtures.js';
-import { createHourlyStore, HOUR_MS, hourOf } from './hourly-store.js';
-import { countForHour, randInt, rngFor, type Rng } from './prng.js';
+import { createNumberedSource, HOUR_MS, type SourceConfig } from './hourly-store.js';
+import { randInt, type Rng } from './prng.js';
 
 export interface BreachRow {
   pbid: number;
@@ -16,10 +16,6 @@ export interface BreachRow {
   overrides?: Json;
 }
 
-/** pbid = (hour - first hour) * SLOTS + slot: increasing with time, no global counter needed. */
-const SLOTS = 100_000;
-/** Slots from here on are for records added live, so they never collide with generated ones. */
-const LIVE_SLOT = 50_000;
 const MAX_LATE_MS = 6 * HOUR_MS + 60_000;
 
 const MODEL_NAMES = [
@@ -34,47 +30,30 @@ const MODEL_NAMES = [
 ];
 const DEVICES = 24;
 
-interface BreachConfig {
-  seed: number;
-  dataStartMs: number;
-  perHour: number;
+interface BreachConfig extends SourceConfig {
   lateCreatedShare: number;
 }
 
 export function createBreachSource(cfg: BreachConfig) {
-  const firstHour = hourOf(cfg.dataStartMs);
-  const live: BreachRow[] = [];
-  const liveSlots = new Map<number, number>();
-
-  const store = createHourlyStore<BreachRow>(cfg.dataStartMs, (hour) => {
-    const rng = rngFor(cfg.seed, 'modelbreaches', hour);
-    const n = Math.min(countForHour(rng, cfg.perHour), LIVE_SLOT - 1);
-    const times = Array.from({ length: n }, () => hour * HOUR_MS + Math.floor(rng() * HOUR_MS)).sort((a, b) => a - b);
-    return times
-      .map((time, i) => makeRow(rng, (hour - firstHour) * SLOTS + i + 1, time, cfg.lateCreatedShare))
-      .filter((r) => r.time >= cfg.dataStartMs);
-  });
+  const source = createNumberedSource(cfg, 'modelbreaches', (rng, pbid, time) => makeRow(rng, pbid, time, cfg.lateCreatedShare));
 
   /** Every breach that exists at `nowMs` and has `field` within [fromMs, toMs]. */
   function query(field: 'time' | 'creationTime', fromMs: number, toMs: number, nowMs: number): BreachRow[] {
     const lag = field === 'creationTime' ? MAX_LATE_MS : 0;
-    const rows = store.rowsBetween(fromMs - lag, Math.min(toMs, nowMs)).concat(live);
+    const rows = source.rowsBetween(fromMs - lag, Math.min(toMs, nowMs));
     return rows.filter((r) => r.creationTime <= nowMs && r[field] >= fromMs && r[field] <= toMs);
   }
 
   function add(partial: Json | undefined, nowMs: number): BreachRow {
-    const hour = hourOf(nowMs);
-    const slot = (liveSlots.get(hour) ?? LIVE_SLOT) + 1;
-    liveSlots.set(hour, slot);
-    const rng = rngFor(cfg.seed, 'modelbreaches-live', hour, slot);
     const creationTime = typeof partial?.['creationTime'] === 'number' ? partial['creationTime'] : nowMs;
     const time = typeof partial?.['time'] === 'number' ? partial['time'] : creationTime - 10_000;
-    const row: BreachRow = { ...makeRow(rng, (hour - firstHour) * SLOTS + slot, time, 0), creationTime };
-    // A given score is the one minscore filters on, as the one rendered.
-    if (typeof partial?.['score'] === 'number') row.score = partial['score'];
-    if (partial) row.overrides = partial;
-    live.push(row);
-    return row;
+    return source.addLive(nowMs, (rng, pbid) => {
+      const row: BreachRow = { ...makeRow(rng, pbid, time, 0), creationTime };
+      // A given score is the one minscore filters on, as the one rendered.
+      if (typeof partial?.['score'] === 'number') row.score = partial['score'];
+      if (partial) row.overrides = partial;
+      return row;
+    });
   }
 
   return { query, add, byPbid: (pbid: number, nowMs: number) => query('creationTime', 0, nowMs, nowMs).find((r) => r.pbid === pbid) };

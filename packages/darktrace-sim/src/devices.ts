@@ -7,11 +7,10 @@
  * the answer). The same (seed, clock) always gives the same answer, so a test can compute what
  * a collector should have seen at any instant (Simulator.deviceInventory).
  */
-import { HOUR_MS } from './hourly-store.js';
+import { DAY_MS, HOUR_MS } from './hourly-store.js';
 import { pick, randInt, rngFor } from './prng.js';
 import type { Json } from './fixtures.js';
 
-const DAY_MS = 24 * HOUR_MS;
 const MINUTE_MS = 60_000;
 
 interface DeviceType {

@@ -4,7 +4,7 @@
  * filters on; defaults when a bound is missing.
  */
 import type { Json } from './fixtures.js';
-import { HOUR_MS } from './hourly-store.js';
+import { DAY_MS } from './hourly-store.js';
 import { rngFor, shuffle } from './prng.js';
 import { createAiSource } from './ai-events.js';
 import { createAntigenaSource, renderAntigena } from './antigena.js';
@@ -31,7 +31,6 @@ export interface Sources {
 }
 
 type Query = Record<string, string>;
-const DAY_MS = 24 * HOUR_MS;
 
 function inputError(endpoint: string): RouteResult {
   return json(400, { [endpoint]: 'INPUT ERROR' });

@@ -6,9 +6,8 @@
  * body exists, so values are invented; they move slowly with the clock so successive polls differ.
  */
 import type { Json } from './fixtures.js';
-import { HOUR_MS } from './hourly-store.js';
+import { DAY_MS, HOUR_MS } from './hourly-store.js';
 
-const DAY_MS = 24 * HOUR_MS;
 
 /** `YYYY-MM-DD HH:MM`, the probe `time` of the guide. */
 function ymdhm(ms: number): string {

@@ -9,6 +9,8 @@
  * `periodMs` after that: the appliance sees each request arrive between the two, so no window of
  * `periodMs` on the appliance's clock can hold more than `max` of them, whatever the latency.
  */
+import { sleep } from '@devo-collector/common';
+
 export interface LimitSpec {
   periodMs: number;
   max: number;
@@ -141,19 +143,4 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => undefined;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { recordTexts, configureLogging, onLogRecord, type EventBatch, type ServiceConfig } from '@devo-collector/common';
 import { createDarktraceClient } from '@devo-collector/darktrace';
 import { startSimulator, type Simulator, type SimulatorOptions } from '@devo-collector/darktrace-sim';
+import { until } from '@devo-collector/testkit';
 import type { BatchSink } from '../src/delivery/batch-sink.js';
 import type { DarktraceApi } from '../src/client.js';
 import { createTimeSlotPuller } from '../src/pullers/time-slot-puller.js';
@@ -79,11 +80,7 @@ export class RecordingSink implements BatchSink {
 }
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await until(cond, timeoutMs, what, undefined, 25);
 }
 
 /** Key a delivered record counts as, in the simulator's expectedIds terms. */

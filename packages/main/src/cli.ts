@@ -163,6 +163,12 @@ export async function runCli(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
   });
   let web: WebService | undefined;
+  const closeAll = async (code: number): Promise<number> => {
+    await web?.close();
+    stopGc();
+    stopCertMonitor();
+    return code;
+  };
   try {
     if (config.globals.web.enabled) {
       web = await startWebService({ host: config.globals.web.host, port: config.globals.web.port, metrics, source: supervisor })
@@ -177,22 +183,13 @@ export async function runCli(argv: string[]): Promise<number> {
     if (signalled) {
       // Stopped by a signal while starting: a clean stop, not a failure.
       await stopped;
-      await web?.close();
-      stopGc();
-      stopCertMonitor();
-      return EXIT.ok;
+      return closeAll(EXIT.ok);
     }
     const msg = e instanceof StartupError ? e.message : (e as Error).message;
     log.error(`The collector cannot start: ${msg}`);
     await supervisor.stop('Stopping all processes after a failed start');
-    await web?.close();
-    stopGc();
-    stopCertMonitor();
-    return EXIT.startup;
+    return closeAll(EXIT.startup);
   }
   await stopped;
-  await web?.close();
-  stopGc();
-  stopCertMonitor();
-  return EXIT.ok;
+  return closeAll(EXIT.ok);
 }

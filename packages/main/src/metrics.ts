@@ -79,8 +79,7 @@ export class CollectorMetrics {
   private add(name: string, labels: Labels, total: number): void {
     const key = `${name}${JSON.stringify(labels)}`;
     const d = this.tracker.delta(key, total);
-    if (d > 0) this.counters.get(name)!.inc(labels, d);
-    else this.counters.get(name)!.inc(labels, 0); // make the series visible at 0
+    this.counters.get(name)!.inc(labels, Math.max(0, d)); // 0 makes the series visible at 0
   }
 
   private addAll(name: string, label: string, totals: Record<string, number>): void {

@@ -6,8 +6,6 @@
  * Lifecycle: 'starting' -> 'running' -> 'stopping' -> 'stopped'.
  */
 import {
-  backoffDelayMs,
-  type BackoffPolicy,
   assertNever,
   createLogger,
   formatError,
@@ -16,10 +14,8 @@ import {
   type InputMetrics,
   type LogRecordsMessage,
   type InputToSupervisorMessage,
-  type OutputHealth,
   type OutputMetrics,
   type OutputToSupervisorMessage,
-  type ServiceHealth,
   type SerializedError,
   type SupervisorToInputMessage,
   type SupervisorToOutputMessage,
@@ -28,10 +24,9 @@ import { rmSync } from 'node:fs';
 import { WorkerHandle, type WorkerRole } from './worker-handle.js';
 import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import type { CollectorMetrics } from './metrics.js';
-import { computeReadiness, READINESS_ID, type Readiness } from './readiness.js';
-
-/** Restart waits: ~1 s doubling to 30 s, jittered so two crashing workers do not restart in lockstep. */
-const RESTART_BACKOFF: BackoffPolicy = { baseMs: 1000, capMs: 30_000 };
+import type { Readiness } from './readiness.js';
+import { ReadinessWatch, type ProcessStates } from './readiness-watch.js';
+import { RestartPlan } from './restart-plan.js';
 
 type InputHandle = WorkerHandle<SupervisorToInputMessage, InputToSupervisorMessage>;
 type OutputHandle = WorkerHandle<SupervisorToOutputMessage, OutputToSupervisorMessage>;
@@ -60,95 +55,49 @@ export class StartupError extends Error {
 
 export class Supervisor {
   state: SupervisorState = 'starting';
-  readonly figures: SupervisorFigures = {
-    restarts: { input: 0, output: 0 },
-    inputMetrics: null,
-    outputMetrics: null,
-  };
+  private readonly restarts: RestartPlan;
+  readonly figures: SupervisorFigures;
   private input: InputHandle | undefined;
   private output: OutputHandle | undefined;
-  private readonly attempts: Record<WorkerRole, number> = { input: 0, output: 0 };
-  private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readonly log = createLogger('MainThread');
   private stopLogForwarder: (() => void) | null = null;
   private readyWaiters = new Map<WorkerRole, { resolve: () => void; reject: (e: StartupError) => void }>();
   /** Private (0700) directory for the batch lane's socket; the output's current lane. */
   private runDir: string | null = null;
   private outputLane: string | undefined;
-  /** Health the current workers reported (cleared when a worker goes: a new one reports afresh). */
-  private serviceHealth: Record<string, ServiceHealth> = {};
-  private outputHealth: Record<string, OutputHealth> = {};
-  /** When each worker / MainProcess entered its current state, for the readiness reasons. */
-  private readonly since: Record<WorkerRole | 'supervisor', number> = { input: Date.now(), output: Date.now(), supervisor: Date.now() };
-  private readonly enabledServices: string[];
-  /** The last readiness, to log each change once. */
-  private lastReadiness: string | null = null;
+  private readonly watch: ReadinessWatch;
 
   constructor(private readonly opts: SupervisorOptions) {
-    this.enabledServices = opts.config.inputs.filter((i) => i.enabled).flatMap((i) => i.services.map((s) => s.name));
+    this.watch = new ReadinessWatch(opts.config, this.log, opts.metrics);
+    this.restarts = new RestartPlan(opts.stableAfterMs ?? 60_000);
+    this.figures = { restarts: this.restarts.counts, inputMetrics: null, outputMetrics: null };
   }
 
-  get inputReady(): boolean {
-    return this.input?.state === 'ready';
+  private processStates(): ProcessStates {
+    return { supervisor: this.state, input: this.input?.state ?? 'none', output: this.output?.state ?? 'none' };
   }
 
-  get outputReady(): boolean {
-    return this.output?.state === 'ready';
-  }
-
-  /** The readiness model (readiness.ts) over what the workers last reported. */
-  health(): Readiness {
-    return computeReadiness({
-      supervisor: this.state,
-      input: this.input?.state ?? 'none',
-      output: this.output?.state ?? 'none',
-      inputSinceMs: this.since.input,
-      outputSinceMs: this.since.output,
-      supervisorSinceMs: this.since.supervisor,
-      enabledServices: this.enabledServices,
-      outputs: this.opts.config.outputs.map((o) => o.name),
-      serviceHealth: this.serviceHealth,
-      outputHealth: this.outputHealth,
-    });
-  }
-
-  /**
-   * Recomputes readiness on every event that can change it (health/metrics message, worker
-   * ready/exit, start/stop), so module_global_status and the state gauges follow it continuously;
-   * logs each change once.
-   */
   private refreshReadiness(): Readiness {
-    const r = this.health();
-    this.opts.metrics?.updateReadiness(r);
-    const key = r.ready ? 'ready' : r.reasons.map((x) => `${x.component} ${x.state} ${x.id}`).join('; ');
-    if (key !== this.lastReadiness && this.state === 'running') {
-      if (r.ready) this.log.info('Ready: every enabled service and every output is ok');
-      // Starting services and restarting workers are routine (INFO); anything else is a problem.
-      else if (r.reasons.every((x) => x.id === READINESS_ID.serviceStarting || x.id === READINESS_ID.workerNotReady)) this.log.info(`Not ready: ${key}`);
-      else this.log.warn(`Not ready: ${key}`);
-    }
-    if (this.state === 'running') this.lastReadiness = key;
-    return r;
+    return this.watch.refresh(this.processStates());
   }
 
   private setState(s: SupervisorState): void {
     this.state = s;
-    this.since.supervisor = Date.now();
+    this.watch.entered('supervisor');
     this.refreshReadiness();
   }
 
   /** For /ready: 200 only when readiness.ts says ready; the body lists every reason with its id. */
   readiness(): { ready: boolean; details: Record<string, unknown> } {
-    const r = this.refreshReadiness();
+    const states = this.processStates();
+    const r = this.watch.refresh(states);
     return {
       ready: r.ready,
       details: {
         reasons: r.reasons,
         services: r.services,
         outputs: r.outputs,
-        supervisor: this.state,
-        input: this.input?.state ?? 'none',
-        output: this.output?.state ?? 'none',
+        ...states,
         outputs_connected: this.figures.outputMetrics?.connected ?? {},
         spool_bytes: this.figures.outputMetrics?.spoolBytes ?? {},
         restarts: this.figures.restarts,
@@ -183,7 +132,7 @@ export class Supervisor {
 
   private spawn(role: WorkerRole): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => this.readyWaiters.set(role, { resolve, reject }));
-    this.since[role] = Date.now();
+    this.watch.entered(role);
     if (role === 'input') {
       const h: InputHandle = new WorkerHandle(role, (m) => this.onInputMessage(h, m));
       this.input = h;
@@ -204,6 +153,21 @@ export class Supervisor {
     else w.resolve();
   }
 
+  /** A worker answered `ready` to its `init`: the start (or restart) waiting for it goes on. */
+  private workerReady(h: InputHandle | OutputHandle): void {
+    h.state = 'ready';
+    this.watch.entered(h.role);
+    this.settleReady(h.role);
+    this.refreshReadiness();
+  }
+
+  private workerInitFailed(h: InputHandle | OutputHandle, error: SerializedError): void {
+    const message = `${h.processName} failed to start: ${formatError(error)}`;
+    // During the start the error travels to the one line the CLI prints; after a restart, say it here.
+    if (!this.readyWaiters.has(h.role)) this.log.error(message);
+    this.settleReady(h.role, new StartupError(error, message));
+  }
+
   private onInputMessage(h: InputHandle, msg: InputToSupervisorMessage): void {
     if (h !== this.input) return; // a message from a worker already replaced
     switch (msg.type) {
@@ -211,19 +175,14 @@ export class Supervisor {
         void h.send({ type: 'init', config: this.opts.config, saveState: this.opts.saveState, validateOnly: false, outputLane: this.outputLane });
         break;
       case 'ready':
-        h.state = 'ready';
-        this.since.input = Date.now();
-        this.settleReady('input');
-        this.refreshReadiness();
+        this.workerReady(h);
         break;
       case 'init-failed':
-        // During the start the error travels to the one line the CLI prints; after a restart, say it here.
-        if (!this.readyWaiters.has('input')) this.log.error(`InputProcess failed to start: ${formatError(msg.error)}`);
-        this.settleReady('input', new StartupError(msg.error, `InputProcess failed to start: ${formatError(msg.error)}`));
+        this.workerInitFailed(h, msg.error);
         break;
       case 'metrics':
         this.figures.inputMetrics = msg.metrics;
-        this.serviceHealth = msg.metrics.health;
+        this.watch.serviceHealth = msg.metrics.health;
         this.opts.metrics?.updateInput(msg.metrics);
         this.refreshReadiness();
         break;
@@ -253,22 +212,17 @@ export class Supervisor {
         break;
       case 'ready': {
         const restarted = h.state === 'starting' && this.state === 'running';
-        h.state = 'ready';
-        this.since.output = Date.now();
         this.outputLane = msg.lane;
-        this.settleReady('output');
-        this.refreshReadiness();
+        this.workerReady(h);
         if (restarted) void this.input?.send({ type: 'output-restarted', outputLane: msg.lane });
         break;
       }
       case 'init-failed':
-        // During the start the error travels to the one line the CLI prints; after a restart, say it here.
-        if (!this.readyWaiters.has('output')) this.log.error(`OutputProcess failed to start: ${formatError(msg.error)}`);
-        this.settleReady('output', new StartupError(msg.error, `OutputProcess failed to start: ${formatError(msg.error)}`));
+        this.workerInitFailed(h, msg.error);
         break;
       case 'metrics':
         this.figures.outputMetrics = msg.metrics;
-        this.outputHealth = msg.metrics.health;
+        this.watch.outputHealth = msg.metrics.health;
         this.opts.metrics?.updateOutput(msg.metrics);
         this.refreshReadiness();
         break;
@@ -284,9 +238,7 @@ export class Supervisor {
     const role = h.role;
     const current = role === 'input' ? this.input : this.output;
     if (h !== current) return;
-    this.since[role] = Date.now();
-    if (role === 'input') this.serviceHealth = {};
-    else this.outputHealth = {};
+    this.watch.entered(role, true);
     this.refreshReadiness();
     const how = `code=${code ?? 'null'}, signal=${signal ?? 'null'}`;
     if (this.readyWaiters.has(role) && this.state === 'starting') {
@@ -294,22 +246,15 @@ export class Supervisor {
       return;
     }
     if (this.state === 'stopping' || this.state === 'stopped') return;
-    const ranMs = Date.now() - h.startedAtMs;
-    if (ranMs > (this.opts.stableAfterMs ?? 60_000)) this.attempts[role] = 0;
-    this.attempts[role]++;
-    this.figures.restarts[role]++;
-    this.opts.metrics?.updateRestarts({ InputProcess: this.figures.restarts.input, OutputProcess: this.figures.restarts.output });
-    const delay = backoffDelayMs(this.attempts[role] - 1, RESTART_BACKOFF);
-    this.log.error(`${h.processName} (pid=${h.pid ?? '?'}) exited unexpectedly (${how}); restart #${this.figures.restarts[role]} in ${(delay / 1000).toFixed(1)}s`);
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(timer);
+    const delay = this.restarts.schedule(role, Date.now() - h.startedAtMs, () => {
       if (this.state !== 'running') return;
       this.spawn(role).then(
         () => this.log.info(`${h.processName} restarted and ready`),
         (e: StartupError) => this.log.error(`${h.processName} restart failed: ${e.message}`),
       );
-    }, delay);
-    this.restartTimers.add(timer);
+    });
+    this.opts.metrics?.updateRestarts({ InputProcess: this.restarts.counts.input, OutputProcess: this.restarts.counts.output });
+    this.log.error(`${h.processName} (pid=${h.pid ?? '?'}) exited unexpectedly (${how}); restart #${this.restarts.counts[role]} in ${(delay / 1000).toFixed(1)}s`);
   }
 
   /**
@@ -322,21 +267,17 @@ export class Supervisor {
     this.setState('stopping');
     const started = Date.now();
     for (const role of [...this.readyWaiters.keys()]) this.settleReady(role, new StartupError(null, 'stopped during start'));
-    for (const t of this.restartTimers) clearTimeout(t);
-    this.restartTimers.clear();
+    this.restarts.cancel();
     this.log.info(reason);
     this.stopLogForwarder?.();
     const grace = this.opts.config.globals.shutdownGraceMs;
     const inputDeadline = started + Math.floor(grace * 0.6);
     const outputDeadline = started + grace;
     for (const h of [this.input, this.output]) if (h && h.state !== 'exited' && h.state !== 'stopped') h.state = 'stopping';
-    if (this.input && this.input.state === 'stopping') {
-      void this.input.send({ type: 'shutdown', deadlineMs: inputDeadline });
-      await this.input.waitOrKill(inputDeadline - Date.now() + 500);
-    }
-    if (this.output && this.output.state === 'stopping') {
-      void this.output.send({ type: 'shutdown', deadlineMs: outputDeadline });
-      await this.output.waitOrKill(outputDeadline - Date.now() + 500);
+    for (const [h, deadlineMs] of [[this.input, inputDeadline], [this.output, outputDeadline]] as const) {
+      if (h?.state !== 'stopping') continue;
+      void h.send({ type: 'shutdown', deadlineMs });
+      await h.waitOrKill(deadlineMs - Date.now() + 500);
     }
     this.setState('stopped');
     if (this.runDir) rmSync(this.runDir, { recursive: true, force: true });

@@ -4,11 +4,10 @@
  * every record the simulator served arrives. Meanwhile readiness says so: the output is blocked
  * (spool full, RuntimeError(514)) and /ready answers 503 until the relay takes the data.
  */
-import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator } from '@devo-collector/darktrace-sim';
-import { freePort, startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
+import { dirBytes, freePort, sleep, startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
 import { PRIV, PUB, baseConfig, makeWorkspace, metricValue, runCollector, until, webBase, writeConfig } from './helpers/collector.js';
 
 const START_MS = Math.floor((Date.now() - 3 * 3600_000) / 3600_000) * 3600_000;
@@ -22,18 +21,6 @@ afterAll(async () => {
   await sim.close();
 });
 
-
-function dirBytes(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    n += e.isDirectory() ? dirBytes(p) : statSync(p).size;
-  }
-  return n;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('back-pressure', () => {
   it('pauses pulling while the spool is full and delivers everything once the relay is back', async () => {
     const port = await freePort();
@@ -44,7 +31,7 @@ describe('back-pressure', () => {
     cfg.outputs = { relay_1: { type: 'relay', config: { address: '127.0.0.1', port } } };
     cfg.inputs.darktrace.services = { modelbreaches: { start_time_in_utc_format: new Date(START_MS).toISOString().slice(0, 19), request_period_in_seconds: 1, override_time_window_interval_in_minutes: 5 } };
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     const lines: string[] = [];
     let receiver: TcpReceiver | undefined;
     try {

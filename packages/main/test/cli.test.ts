@@ -10,10 +10,10 @@ function assertClean(output: string): void {
 
 describe('CLI', () => {
   it('--help and --version', async () => {
-    const h = runCollector(['--help'], makeWorkspace());
+    const h = runCollector(makeWorkspace(), { args: ['--help'] });
     expect((await h.exit).code).toBe(0);
     expect(h.output()).toContain('--config FILE');
-    const v = runCollector(['--version'], makeWorkspace());
+    const v = runCollector(makeWorkspace(), { args: ['--version'] });
     expect((await v.exit).code).toBe(0);
     expect(v.output()).toMatch(/^\d+\.\d+\.\d+$/m);
   });
@@ -23,7 +23,7 @@ describe('CLI', () => {
     const cfg = baseConfig('http://127.0.0.1:9');
     delete cfg.inputs.darktrace;
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir); // resolves under config/
+    const c = runCollector(dir); // resolves under config/
     expect((await c.exit).code).toBe(2);
     expect(c.output()).toMatch(/ERROR MainProcess::MainThread -> InitVariablesError\(20\): inputs\.darktrace mandatory property is missing or empty/);
     assertClean(c.output());
@@ -34,7 +34,7 @@ describe('CLI', () => {
     const cfg = baseConfig('http://127.0.0.1:9');
     cfg.inputs.darktrace.services.modelbreaches.start_time_in_utc_format = 'yesterday';
     writeConfig(dir, cfg, 'c.yaml', '.');
-    const c = runCollector(['--config', 'c.yaml'], dir);
+    const c = runCollector(dir, { args: ['--config', 'c.yaml'] });
     expect((await c.exit).code).toBe(2);
     expect(c.output()).toContain('InitVariablesError(34)');
     assertClean(c.output());
@@ -42,16 +42,16 @@ describe('CLI', () => {
 
   it('exits 2 for a missing file, invalid YAML, unknown flags, and no config at all', async () => {
     const dir = makeWorkspace();
-    const missing = runCollector(['--config', 'nope.yaml'], dir);
+    const missing = runCollector(dir, { args: ['--config', 'nope.yaml'] });
     expect((await missing.exit).code).toBe(2);
     expect(missing.output()).toContain('InitVariablesError(51)');
     writeConfig(dir, 'globals: [unclosed', 'bad.yaml');
-    const bad = runCollector(['--config', 'bad.yaml'], dir);
+    const bad = runCollector(dir, { args: ['--config', 'bad.yaml'] });
     expect((await bad.exit).code).toBe(2);
     expect(bad.output()).toContain('InitVariablesError(52)');
-    const flag = runCollector(['--confg', 'x'], dir);
+    const flag = runCollector(dir, { args: ['--confg', 'x'] });
     expect((await flag.exit).code).toBe(2);
-    const none = runCollector(['--job-config', `${dir}/j.json`, '--collector-config', `${dir}/c.json`], dir);
+    const none = runCollector(dir, { args: ['--job-config', `${dir}/j.json`, '--collector-config', `${dir}/c.json`] });
     expect((await none.exit).code).toBe(2);
     expect(none.output()).toContain('InitVariablesError(51)');
     for (const c of [missing, bad, flag, none]) assertClean(c.output());
@@ -62,7 +62,7 @@ describe('CLI', () => {
     const cfg = baseConfig('http://127.0.0.1:9');
     delete cfg.inputs.darktrace.credentials;
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     await c.exit;
     expect(c.output()).toMatch(/INFO MainProcess::MainThread -> Loading configuration using the following files: \{"full_config":"config.yaml"/);
     expect(c.output()).toContain('Using the default location for "job_config_loc" file: "/etc/devo/job/job_config.json"');
@@ -76,7 +76,7 @@ describe('CLI', () => {
     delete cfg.inputs.darktrace.credentials.instance;
     writeConfig(dir, JSON.stringify({ global_overrides: {}, inputs: cfg.inputs }), 'job.json', '.');
     writeConfig(dir, JSON.stringify({ job_id: 7, job_name: 'dt job', loggers: [{ type: 'console' }] }), 'collector.json', '.');
-    const c = runCollector(['--job-config', 'job.json', '--collector-config', 'collector.json'], dir);
+    const c = runCollector(dir, { args: ['--job-config', 'job.json', '--collector-config', 'collector.json'] });
     expect((await c.exit).code).toBe(2);
     expect(c.output()).toContain('InitVariablesError(28)');
   });

@@ -26,9 +26,16 @@ function assertClean(c: RunningCollector): void {
   expect(c.output()).not.toContain(PRIV);
 }
 
-async function stop(c: RunningCollector): Promise<void> {
-  c.proc.kill('SIGTERM');
-  expect((await c.exit).code).toBe(0);
+/** Runs the collector in `dir` until it validated the tokens and delivered a breach; stops it (exit 0). */
+async function collectsWith(dir: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const c = runCollector(dir, { env });
+  try {
+    await c.waitFor(/Tokens have been validated successfully/, 30_000);
+    await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/, 30_000);
+  } finally {
+    expect((await c.stop()).code).toBe(0);
+  }
+  assertClean(c);
 }
 
 describe('secrets outside the config file', () => {
@@ -38,14 +45,7 @@ describe('secrets outside the config file', () => {
     cfg.inputs.darktrace.credentials.public_token = '${DT_PUBLIC_TOKEN}';
     cfg.inputs.darktrace.credentials.private_token = '${DT_PRIVATE_TOKEN}';
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir, { DT_PUBLIC_TOKEN: PUB, DT_PRIVATE_TOKEN: PRIV });
-    try {
-      await c.waitFor(/Tokens have been validated successfully/, 30_000);
-      await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/, 30_000);
-    } finally {
-      await stop(c);
-    }
-    assertClean(c);
+    await collectsWith(dir, { DT_PUBLIC_TOKEN: PUB, DT_PRIVATE_TOKEN: PRIV });
   });
 
   it('collects with tokens from public_token_file / private_token_file (content trimmed)', async () => {
@@ -60,14 +60,7 @@ describe('secrets outside the config file', () => {
     cr.public_token_file = 'secrets/pub';
     cr.private_token_file = path.join(dir, 'secrets', 'priv');
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
-    try {
-      await c.waitFor(/Tokens have been validated successfully/, 30_000);
-      await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/, 30_000);
-    } finally {
-      await stop(c);
-    }
-    assertClean(c);
+    await collectsWith(dir);
   });
 
   it('exits 2 with the id for a missing variable, both token forms, and an unreadable token file', async () => {
@@ -92,7 +85,7 @@ describe('secrets outside the config file', () => {
       const cfg = baseConfig(sim.url);
       edit(cfg);
       writeConfig(dir, cfg);
-      const c = runCollector(['--config', 'config.yaml'], dir);
+      const c = runCollector(dir);
       expect((await c.exit).code).toBe(2);
       expect(c.output()).toMatch(re);
       assertClean(c);
@@ -106,7 +99,7 @@ describe('configuration never hides a mistake', () => {
     const cfg = baseConfig(sim.url);
     cfg.inputs.darktrace.services.modelbreaches.overide_devo_tag = 'my.app.test2';
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     expect((await c.exit).code).toBe(2);
     expect(c.output()).toMatch(
       /ERROR MainProcess::MainThread -> InitVariablesError\(56\): inputs\.darktrace\.services\.modelbreaches\.overide_devo_tag is not a known key \(did you mean override_devo_tag\?\)/,
@@ -119,11 +112,11 @@ describe('configuration never hides a mistake', () => {
     const cfg = baseConfig(sim.url);
     cfg.inputs.darktrace.services.modelbreaches.override_tag = 'my.app.test2';
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       await c.waitFor(/"message_tag":"my\.app\.test2"/, 30_000);
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
     }
     const owner = 'CollectorDarktracePuller\\(darktrace#10001,modelbreaches#predefined\\)';
     const seq = [
@@ -145,12 +138,12 @@ describe('configuration never hides a mistake', () => {
     const off = baseConfig(sim.url);
     off.inputs.darktrace.enabled = false;
     writeConfig(dir, off);
-    const d = runCollector(['--config', 'config.yaml'], dir);
+    const d = runCollector(dir);
     try {
       await d.waitFor(/WARNING MainProcess::MainThread -> Input "darktrace" \(id 10001\) has "enabled: false": nothing will be collected from it/, 20_000);
       await d.waitFor(/Started all objects from "MainProcess" process/, 20_000); // signal handlers in place
     } finally {
-      await stop(d);
+      expect((await d.stop()).code).toBe(0);
     }
   });
 
@@ -168,13 +161,13 @@ describe('configuration never hides a mistake', () => {
       cfg.inputs.darktrace.services.summarystatistics = { request_period_in_seconds: 1 };
       cfg.inputs.darktrace.requests_limits = [{ period: '3s', number_of_requests: 4 }];
       writeConfig(dir, cfg);
-      const c = runCollector(['--config', 'config.yaml'], dir);
+      const c = runCollector(dir);
       try {
         await c.waitFor(/<requests_limits> setting has been defined \(input: 4 requests every 3s; service: 2 requests every 2s\)/, 20_000);
         await c.waitFor(/Rate limiter: inputs\.darktrace\.(services\.modelbreaches\.)?requests_limits\[0\] \(\d requests every \ds\) reached/, 30_000);
         await expect.poll(() => limited.requestLog().filter((e) => e.path === '/modelbreaches').length, { timeout: 30_000, interval: 250 }).toBeGreaterThanOrEqual(6);
       } finally {
-        await stop(c);
+        expect((await c.stop()).code).toBe(0);
       }
       const log = limited.requestLog();
       const maxIn = (times: number[], periodMs: number): number => {
@@ -208,7 +201,7 @@ describe('corrupt state', () => {
     const text = '{"persistence_version":1,"input_name":"darktrace","cursor_ms":17';
     writeFileSync(file, text, { mode: 0o600 });
     const before = statSync(file);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     const exit = await c.exit;
     expect(exit.code).not.toBe(0);
     expect(c.lines.filter((l) => l.includes('RuntimeError(501)'))).toHaveLength(1);

@@ -94,12 +94,7 @@ afterAll(async () => {
 });
 
 function start(dir: string): RunningCollector {
-  return runCollector(['--config', 'config.yaml'], dir);
-}
-
-async function stop(c: RunningCollector): Promise<void> {
-  c.proc.kill('SIGTERM');
-  expect((await c.exit).code).toBe(0);
+  return runCollector(dir);
 }
 
 describe('devices lookup, end to end', () => {
@@ -145,7 +140,7 @@ describe('devices lookup, end to end', () => {
       await c.waitFor(/The lookup darktrace_devices \(id [\d.]+\) is durable in the output; the inventory of \d+ devices is committed/);
       await until(() => (c.lines.filter((l) => /is committed/.test(l)).length >= 2 ? true : undefined), 30_000, 'the INC commit');
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
     }
 
     // 3. Restart, inventory unchanged: no second FULL, nothing at all.
@@ -163,7 +158,7 @@ describe('devices lookup, end to end', () => {
       expect(uploads(receiver)).toHaveLength(3);
       expect(c.output()).not.toMatch(/FULL with/);
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
     }
   }, 240_000);
 });

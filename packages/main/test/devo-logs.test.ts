@@ -40,7 +40,7 @@ describe('vendor log lines and certificate expiry, end to end', () => {
       },
     };
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       const web = await c.waitFor(/Starting WebServiceThread, ip-port: 127\.0\.0\.1:(\d+)/);
       const base = `http://127.0.0.1:${/:(\d+)$/.exec(web)![1]}`;
@@ -123,7 +123,7 @@ describe('vendor log lines and certificate expiry, end to end', () => {
       devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: receiver.port, chain, cert: certs.clientCertPath, key: certs.clientKeyPath } },
     };
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       const line = await c.waitFor(/MainProcess::CertificateExpiryMonitor -> OutputError\(421\)/, 20_000);
       expect(line).toMatch(
@@ -152,7 +152,7 @@ describe('vendor log lines and certificate expiry, end to end', () => {
       devo_1: { type: 'devo_platform', config: { address: '127.0.0.1', port: receiver.port, chain: certs.caPath, cert: certs.clientCertPath, key: certs.clientKeyPath } },
     };
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const c = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await c.exit).code).toBe(0);
     expect(c.output()).toMatch(new RegExp(`WARNING MainProcess::CertificateExpiryMonitor -> outputs\\.devo_1: the certificate file "${certs.clientCertPath}" \\(CN=devo-test-client\\) expires in (9|10) days`));
   });

@@ -63,7 +63,7 @@ function start(cfg: Record<string, any>, definitions?: Record<string, number>): 
   const args = ['--config', 'config.yaml'];
   if (definitions) args.push('--definitions', writeDefinitions(dir, definitions));
   const startedAt = Date.now();
-  collector = runCollector(args, dir);
+  collector = runCollector(dir, { args });
   return { c: collector, startedAt };
 }
 const tail = (c: RunningCollector) => () => c.lines.slice(-30).join('\n');

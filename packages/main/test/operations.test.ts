@@ -21,7 +21,7 @@ describe('operations', () => {
     const cfg = baseConfig(sim.url);
     cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       const line = await c.waitFor(/Starting WebServiceThread, ip-port: 127\.0\.0\.1:(\d+)/);
       const base = `http://127.0.0.1:${/:(\d+)$/.exec(line)![1]}`;
@@ -76,7 +76,7 @@ describe('operations', () => {
   it('--validate passes with good tokens and exits 0', async () => {
     const dir = makeWorkspace();
     writeConfig(dir, baseConfig(sim.url));
-    const c = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const c = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await c.exit).code).toBe(0);
     expect(c.output()).toContain('Validation of service modelbreaches: OK');
     expect(c.output()).toContain('Validation of service summarystatistics: OK');
@@ -89,7 +89,7 @@ describe('operations', () => {
     const cfg = baseConfig(sim.url);
     cfg.inputs.darktrace.credentials.private_token = 'wrong-private-token-000000000000';
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const c = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await c.exit).code).toBe(1);
     expect(c.output()).toMatch(/Validation of service modelbreaches: FAILED SetupError\(101\): The tokens provided are incorrect/);
     expect(c.output()).not.toContain('wrong-private-token-000000000000');

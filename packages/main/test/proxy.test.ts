@@ -35,24 +35,25 @@ afterAll(async () => {
   await sim?.close();
 });
 
-/** baseConfig over https with the simulator's CA, debug on (prints the compiled configuration). */
-function proxiedConfig(proxyUrl?: string): Record<string, any> {
+/**
+ * A workspace whose config is baseConfig over https with the simulator's CA, debug on (prints the
+ * compiled configuration), through `proxyUrl` when given; `web`: the web service on port 0.
+ */
+function proxiedWorkspace(proxyUrl?: string, web = false): string {
   const cfg = baseConfig(sim.url);
   cfg.globals.debug = true;
   cfg.inputs.darktrace.ca_file = certs.caPath;
   if (proxyUrl !== undefined) cfg.inputs.darktrace.proxy = proxyUrl;
-  return cfg;
+  if (web) cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
+  const dir = makeWorkspace();
+  writeConfig(dir, cfg);
+  return dir;
 }
 
 function expectNoPassword(c: RunningCollector, password = PASSWORD): void {
   expect(c.output()).not.toContain(password);
   expect(c.output()).not.toContain(encodeURIComponent(password));
   expect(c.output()).not.toContain(PRIV);
-}
-
-async function stop(c: RunningCollector): Promise<void> {
-  c.proc.kill('SIGTERM');
-  expect((await c.exit).code).toBe(0);
 }
 
 interface ReadyBody {
@@ -83,9 +84,8 @@ const connects = () => proxy.connectRequests().filter((l) => l === `CONNECT 127.
 describe('collector behind an http proxy', () => {
   it('inputs.darktrace.proxy: records arrive through the CONNECT tunnel; the proxy logs it; no password in any line', async () => {
     const before = connects();
-    const dir = makeWorkspace();
-    writeConfig(dir, proxiedConfig(proxy.urlWith()));
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const dir = proxiedWorkspace(proxy.urlWith());
+    const c = runCollector(dir);
     try {
       await c.waitFor(new RegExp(`The Darktrace server ${sim.url.replace(/\./g, '\\.')} is reached through the proxy http://127\\.0\\.0\\.1:${proxy.port} \\(from inputs\\.darktrace\\.proxy\\)`));
       await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
@@ -93,7 +93,7 @@ describe('collector behind an http proxy', () => {
       expect(c.output()).toContain('Compiled configuration:');
       expect(c.output()).toContain(`"httpsProxy":"http://****@127.0.0.1:${proxy.port}"`);
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
     }
     expectNoPassword(c);
     expect(connects()).toBeGreaterThan(before);
@@ -101,14 +101,13 @@ describe('collector behind an http proxy', () => {
 
   it('HTTPS_PROXY in the environment (no proxy key) works the same', async () => {
     const before = connects();
-    const dir = makeWorkspace();
-    writeConfig(dir, proxiedConfig());
-    const c = runCollector(['--config', 'config.yaml'], dir, { HTTPS_PROXY: proxy.urlWith(), NO_PROXY: 'example.com' });
+    const dir = proxiedWorkspace();
+    const c = runCollector(dir, { env: { HTTPS_PROXY: proxy.urlWith(), NO_PROXY: 'example.com' } });
     try {
       await c.waitFor(new RegExp(`reached through the proxy http://127\\.0\\.0\\.1:${proxy.port} \\(from the proxy environment\\)`));
       await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
     }
     expectNoPassword(c);
     expect(connects()).toBeGreaterThan(before);
@@ -117,25 +116,21 @@ describe('collector behind an http proxy', () => {
   it('NO_PROXY naming the appliance bypasses the (stopped) proxy', async () => {
     const gone = await startTinyproxy({ user: USER, password: PASSWORD });
     await gone.stop();
-    const dir = makeWorkspace();
-    writeConfig(dir, proxiedConfig());
-    const c = runCollector(['--config', 'config.yaml'], dir, { https_proxy: gone.urlWith(), no_proxy: 'localhost,127.0.0.1' });
+    const dir = proxiedWorkspace();
+    const c = runCollector(dir, { env: { https_proxy: gone.urlWith(), no_proxy: 'localhost,127.0.0.1' } });
     try {
       await c.waitFor(/is reached directly \(NO_PROXY entry "127\.0\.0\.1"; proxy from the proxy environment\)/);
       await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
     }
     expectNoPassword(c);
   });
 
   it('a wrong proxy password: SetupError(104) naming the proxy in the log and /ready, retried without pulling; --validate fails', async () => {
     const wrong = `${PASSWORD}-wrong`;
-    const dir = makeWorkspace();
-    const cfg = proxiedConfig(proxy.urlWith(USER, wrong));
-    cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
-    writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const dir = proxiedWorkspace(proxy.urlWith(USER, wrong), true);
+    const c = runCollector(dir);
     try {
       const line = await c.waitFor(/SetupError\(104\)/);
       expect(line).toContain(`Proxy authentication failed: the proxy 127.0.0.1:${proxy.port} answered`);
@@ -144,11 +139,11 @@ describe('collector behind an http proxy', () => {
       expect(reason.message).toContain(`Proxy authentication failed: the proxy 127.0.0.1:${proxy.port}`);
       expect(c.output()).not.toMatch(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
     }
     expectNoPassword(c, wrong);
 
-    const v = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const v = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await v.exit).code).toBe(1);
     expect(v.output()).toMatch(/Validation of service modelbreaches: FAILED SetupError\(104\): Proxy authentication failed: the proxy 127\.0\.0\.1:\d+/);
     expectNoPassword(v, wrong);
@@ -156,18 +151,15 @@ describe('collector behind an http proxy', () => {
 
   it('a proxy that forbids the CONNECT: SetupError(105) in the log and /ready', async () => {
     const strict = await startTinyproxy({ user: USER, password: PASSWORD, connectPorts: [9] });
-    const dir = makeWorkspace();
-    const cfg = proxiedConfig(strict.urlWith());
-    cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
-    writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const dir = proxiedWorkspace(strict.urlWith(), true);
+    const c = runCollector(dir);
     try {
       const reason = await notReadyWith(c, 'SetupError(105)');
       expect(reason.message).toContain(`The proxy refused the connection: the proxy 127.0.0.1:${strict.port} answered 403 to CONNECT 127.0.0.1:${simPort}`);
       expect(c.output()).toMatch(/ERROR InputProcess::CollectorDarktracePullerSetup\(darktrace#10001,modelbreaches#predefined\) -> SetupError\(105\)/);
       expect(strict.log()).toContain(`Refused CONNECT method on port ${simPort}`);
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
       await strict.stop();
     }
     expectNoPassword(c);
@@ -176,30 +168,26 @@ describe('collector behind an http proxy', () => {
   it('a proxy that is down: SetupError(106) in the log, in /ready and from --validate', async () => {
     const gone = await startTinyproxy({ user: USER, password: PASSWORD });
     await gone.stop();
-    const dir = makeWorkspace();
-    const cfg = proxiedConfig(gone.urlWith());
-    cfg.globals.web_service = { enabled: true, host: '127.0.0.1', port: 0 };
-    writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const dir = proxiedWorkspace(gone.urlWith(), true);
+    const c = runCollector(dir);
     try {
       const line = await c.waitFor(/SetupError\(106\)/);
       expect(line).toContain(`The proxy is unreachable: the proxy 127.0.0.1:${gone.port} cannot be reached (ECONNREFUSED`);
       const reason = await notReadyWith(c, 'SetupError(106)');
       expect(reason.message).toContain(`The proxy is unreachable: the proxy 127.0.0.1:${gone.port}`);
     } finally {
-      await stop(c);
+      expect((await c.stop()).code).toBe(0);
     }
     expectNoPassword(c);
-    const v = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const v = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await v.exit).code).toBe(1);
     expect(v.output()).toMatch(/Validation of service summarystatistics: FAILED SetupError\(106\): The proxy is unreachable/);
   });
 
   it('--validate checks the path through the proxy and passes', async () => {
     const before = connects();
-    const dir = makeWorkspace();
-    writeConfig(dir, proxiedConfig(proxy.urlWith()));
-    const v = runCollector(['--config', 'config.yaml', '--validate'], dir);
+    const dir = proxiedWorkspace(proxy.urlWith());
+    const v = runCollector(dir, { args: ['--config', 'config.yaml', '--validate'] });
     expect((await v.exit).code).toBe(0);
     expect(v.output()).toMatch(/Validation finished: 3 passed, 0 failed/);
     expect(connects()).toBeGreaterThan(before);
@@ -207,9 +195,8 @@ describe('collector behind an http proxy', () => {
   });
 
   it('an https:// proxy URL is InitVariablesError(69), exit 2, without the password', async () => {
-    const dir = makeWorkspace();
-    writeConfig(dir, proxiedConfig(`https://${USER}:${PASSWORD}@127.0.0.1:${proxy.port}`));
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const dir = proxiedWorkspace(`https://${USER}:${PASSWORD}@127.0.0.1:${proxy.port}`);
+    const c = runCollector(dir);
     expect((await c.exit).code).toBe(2);
     expect(c.output()).toMatch(/InitVariablesError\(69\): inputs\.darktrace\.proxy must be an http:\/\/ proxy URL/);
     expectNoPassword(c);

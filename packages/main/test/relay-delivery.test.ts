@@ -34,7 +34,7 @@ describe('delivery through a relay output', () => {
     const cfg = baseConfig(sim.url);
     cfg.outputs = { relay_1: { type: 'relay', config: { address: '127.0.0.1', port } } };
     writeConfig(dir, cfg);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     expect(Date.parse(cfg.inputs.darktrace.services.modelbreaches.start_time_in_utc_format + 'Z')).toBe(START_MS);
     try {
       await c.waitFor(/Started all objects from "MainProcess" process/);
@@ -78,7 +78,7 @@ describe('delivery through a relay output', () => {
     const before = lines.length;
     const idsBefore = new Set(lines.map((l) => LINE.exec(l)).filter((m) => m?.[1] === 'edr.darktrace.respond.model_breach')
       .map((m) => String((JSON.parse(m![2]!) as { pbid: number }).pbid)));
-    const again = runCollector(['--config', 'config.yaml'], dir);
+    const again = runCollector(dir);
     try {
       await again.waitFor(/Received response, messages\(total\/duplicated\)/);
       await new Promise((r) => setTimeout(r, 3000)); // time for anything re-sent to show: the point of the test

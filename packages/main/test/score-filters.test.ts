@@ -93,7 +93,7 @@ describe('score filters end to end', () => {
     expect(expected.length).toBeGreaterThan(10);
     expect(past.length - expected.length).toBeGreaterThan(10);
 
-    const a = runCollector(['--config', 'config.yaml'], dir);
+    const a = runCollector(dir);
     try {
       await a.waitFor(/Score filters in force: minscore=0\.6 \(the appliance returns only records at or above them\)/);
       await until(() => {
@@ -129,7 +129,7 @@ describe('score filters end to end', () => {
     const low = sim.addModelBreach({ score: 0.2 });
     cfg.inputs.darktrace.services = { modelbreaches: service(0.3) };
     writeConfig(dir, cfg);
-    const b = runCollector(['--config', 'config.yaml'], dir);
+    const b = runCollector(dir);
     try {
       const warning = await b.waitFor(/The score filters changed from previous collector executions/);
       expect(warning).toContain('previous_value: "minscore=0.6", new_value: "minscore=0.3"');
@@ -186,7 +186,7 @@ describe('score filters end to end', () => {
     const expected = (await simGet<Event[]>('/aianalyst/incidentevents', { ...window, minscore: 60, mingroupscore: 30 })).map((e) => e.id);
     expect(expected.length).toBeGreaterThan(5);
     expect(unfiltered.length - expected.length).toBeGreaterThan(5);
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     try {
       await c.waitFor(/Score filters in force: minscore=60, mingroupscore=30 /);
       await until(() => {

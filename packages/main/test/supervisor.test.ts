@@ -29,7 +29,7 @@ describe('supervisor', () => {
   it('starts, delivers events, and stops on SIGTERM with exit 0 and no orphan process', async () => {
     const dir = makeWorkspace();
     writeConfig(dir, baseConfig(sim.url));
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     await c.waitFor(/Started all objects from "MainProcess" process/);
     await c.waitFor(/"message_tag":"edr\.darktrace\.respond\.model_breach"/);
     const inputPid = workerPid(c.lines, 'InputProcess');
@@ -50,7 +50,7 @@ describe('supervisor', () => {
   it('restarts a worker killed with SIGKILL and keeps running', async () => {
     const dir = makeWorkspace();
     writeConfig(dir, baseConfig(sim.url));
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     await c.waitFor(/Started all objects from "MainProcess" process/);
     const input1 = workerPid(c.lines, 'InputProcess')!;
     process.kill(input1, 'SIGKILL');
@@ -77,7 +77,7 @@ describe('supervisor', () => {
     // The persistence directory is a regular file: no state store or spool can be opened there.
     writeFileSync(path.join(dir, 'not-a-dir'), 'x');
     writeConfig(dir, baseConfig(sim.url, 'not-a-dir'));
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     const exit = await c.exit;
     expect(exit.code).toBe(3);
     // One line says it all: the worker's error, with its id.
@@ -90,7 +90,7 @@ describe('supervisor', () => {
     const dir = makeWorkspace();
     writeConfig(dir, baseConfig(sim.url));
     // The run directory (and the lane's socket in it) goes under $TMPDIR: one that does not exist.
-    const c = runCollector(['--config', 'config.yaml'], dir, { TMPDIR: path.join(dir, 'no-such-tmp') });
+    const c = runCollector(dir, { env: { TMPDIR: path.join(dir, 'no-such-tmp') } });
     const exit = await c.exit;
     expect(exit.code).toBe(3);
     expect(c.lines.filter((l) => /WARNING MainProcess::MainThread -> Cannot create the run directory for the batch lane: .*ENOENT/.test(l))).toHaveLength(1);
@@ -103,7 +103,7 @@ describe('supervisor', () => {
   it('exits 0 when stopped by SIGINT', async () => {
     const dir = makeWorkspace();
     writeConfig(dir, baseConfig(sim.url));
-    const c = runCollector(['--config', 'config.yaml'], dir);
+    const c = runCollector(dir);
     await c.waitFor(/Started all objects from "MainProcess" process/);
     c.proc.kill('SIGINT');
     expect((await c.exit).code).toBe(0);

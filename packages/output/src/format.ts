@@ -81,7 +81,7 @@ function batchHeader(batch: Pick<EventBatch, 'tag' | 'createdAtMs'>, hostname: s
  * each cost an ArrayBuffer the GC tracks and sweeps, and a batch's frames are sent one after the
  * other, so the shared buffer outlives its first frames only briefly.
  */
-function cutFrames(sizes: readonly number[], maxFrameBytes: number, put: (all: Buffer, off: number, j: number) => number): FormattedFrame[] {
+export function cutFrames(sizes: readonly number[], maxFrameBytes: number, put: (all: Buffer, off: number, j: number) => number): FormattedFrame[] {
   let total = 0;
   for (const x of sizes) total += x;
   const all = Buffer.allocUnsafe(total);

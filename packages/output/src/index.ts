@@ -1,5 +1,5 @@
 export { runOutputWorker } from './worker.js';
-export { OutputService, SPOOL_FRAME_MAX_BYTES, type OutputServiceOptions, type OutputServiceState } from './output-service.js';
+export { OutputService, type OutputServiceOptions, type OutputServiceState } from './output-service.js';
 export {
   DEVO_DEFAULT_DATE,
   DEVO_DEFAULT_PRI,
@@ -17,11 +17,8 @@ export {
 } from './format.js';
 export * from './lookup-format.js';
 export { openSpool, spoolDir, type RecoveryReport, type Spool, type SpoolFrame, type SpoolOptions, type SpoolStats } from './spool.js';
-export { createTlsSender, tlsConnector, type TlsSenderOptions } from './senders/tls-sender.js';
-export { createTcpSender, tcpConnector, type TcpSenderOptions } from './senders/tcp-sender.js';
 export { createConsoleSender, type ConsoleSenderOptions } from './senders/console-sender.js';
-export { createStreamSender, type Connector, type StreamSenderOptions } from './senders/stream-sender.js';
-export { deliveryResult, describeSocketError, type BackoffPolicy, type DeliveryResult } from './senders/delivery.js';
+export { describeSocketError, type BackoffPolicy } from './senders/delivery.js';
 export type { Sender, SenderCounters, SenderStatus } from './senders/types.js';
 export { loadTlsMaterial, type TlsMaterial, type TlsMaterialPaths } from './senders/tls-material.js';
 export { SenderManager, GROUP_NAME, type PeriodStats } from './sender-manager.js';

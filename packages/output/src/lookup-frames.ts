@@ -5,7 +5,7 @@
  * sender, see sender-manager.ts, so they also reach Devo in that order).
  */
 import { parseLookupJob, recordTexts, type EventBatch } from '@devo-collector/common';
-import { frameOctetCounted, type FormattedFrame } from './format.js';
+import { cutFrames, frameOctetCounted, type FormattedFrame } from './format.js';
 import { lookupJobLines } from './lookup-format.js';
 
 export function formatLookupFrames(
@@ -16,18 +16,5 @@ export function formatLookupFrames(
 ): FormattedFrame[] {
   const lines = recordTexts(batch).flatMap((text) => lookupJobLines(parseLookupJob(text), hostname));
   const encoded = lines.map((l) => (octetCounting ? frameOctetCounted(l) : Buffer.from(l, 'utf8')));
-  const frames: FormattedFrame[] = [];
-  let run: Buffer[] = [];
-  let bytes = 0;
-  for (const b of encoded) {
-    if (run.length > 0 && bytes + b.length > maxFrameBytes) {
-      frames.push({ payload: Buffer.concat(run, bytes), messages: run.length });
-      run = [];
-      bytes = 0;
-    }
-    run.push(b);
-    bytes += b.length;
-  }
-  if (run.length > 0) frames.push({ payload: Buffer.concat(run, bytes), messages: run.length });
-  return frames;
+  return cutFrames(encoded.map((b) => b.length), maxFrameBytes, (all, off, j) => off + (encoded[j] as Buffer).copy(all, off));
 }

@@ -3,12 +3,11 @@ import { OutputError, serializeError, type OutputConfig, type SerializedError } 
 import { OUTPUT_ERROR } from './errors.js';
 import { usesTls } from './sender-manager.js';
 import { describeSocketError } from './senders/delivery.js';
-import { tcpConnector } from './senders/tcp-sender.js';
-import { tlsConnector } from './senders/tls-sender.js';
+import { connectorFor } from './senders/socket-connect.js';
 
 export async function checkOutput(output: OutputConfig): Promise<{ ok: boolean; error?: SerializedError }> {
   if (output.type === 'console') return { ok: true };
-  const connect = usesTls(output) ? tlsConnector(output) : tcpConnector(output);
+  const connect = connectorFor(output, usesTls(output));
   try {
     const socket = await connect(output.connectTimeoutMs);
     await new Promise<void>((resolve) => {

@@ -1,13 +1,11 @@
 /**
- * The OutputProcess's logic, independent of process plumbing (worker.ts wires it to IPC):
- * init -> open spools, TLS material and the batch lane -> ready; a batch on the lane -> format +
- * append to every output's spool of the batch's group -> batch-ack on the lane (in arrival order);
- * shutdown -> stop accepting,
- * flush senders until the deadline, checkpoint -> stopped.
+ * The OutputProcess's lifecycle, independent of process plumbing (worker.ts wires it to IPC):
+ * init -> open spools, TLS material, the delivery ledger and the batch lane -> ready; a batch on
+ * the lane goes to the intake (intake.ts: made durable, then acknowledged in arrival order);
+ * shutdown -> stop accepting, flush senders until the deadline, checkpoint -> stopped.
  *
  * Lifecycle: 'idle' -> 'starting' -> 'running' -> 'draining' -> 'stopped' (or 'failed').
  */
-import path from 'node:path';
 import {
   assertNever,
   configureLogging,
@@ -23,22 +21,19 @@ import {
   type OutputToSupervisorMessage,
   type SenderGroup,
   type SupervisorToOutputMessage,
-  recordCount,
   textRecords,
   type LaneAck,
 } from '@devo-collector/common';
 import { startBatchLane, type BatchLaneServer } from './batch-lane.js';
 import { OUTPUT_ERROR } from './errors.js';
-import { formatBatch, formatFrames, type FormattedFrame } from './format.js';
+import { formatBatch } from './format.js';
+import { BatchIntake, type OutputRuntime } from './intake.js';
 import { InternalFeed } from './internal-feed.js';
-import { formatLookupFrames } from './lookup-frames.js';
-import { openDeliveryLedger, type DeliveryLedger } from './ledger/delivery-ledger.js';
 import { checkOutput } from './output-check.js';
 import { OutputHealthTracker, sameHealth } from './output-health.js';
-import { SenderManager, type PeriodStats, type SenderManagerOptions } from './sender-manager.js';
+import { SenderManager, usesTls, type PeriodStats, type SenderManagerOptions } from './sender-manager.js';
 import type { BackoffPolicy } from './senders/delivery.js';
 import { loadTlsMaterial } from './senders/tls-material.js';
-import { usesTls } from './sender-manager.js';
 
 export type OutputServiceState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -53,48 +48,22 @@ export interface OutputServiceOptions {
   tuning?: Pick<SenderManagerOptions, 'quietMs' | 'checkpointIntervalMs' | 'consoleStream'> & { backoff?: BackoffPolicy };
 }
 
-const ledgerKey = (ns: string, key: string): string => `${ns}\u0000${key}`;
 const GROUPS: readonly SenderGroup[] = ['standard', 'lookup', 'internal'];
-/**
- * A batch is spooled as consecutive frames of at most this many bytes (a record larger than that
- * is a frame of its own). Why: a kill -9 of this process re-sends the frame whose write to the
- * socket had not completed (part of it may already be in the kernel, on its way to Devo), whole.
- * A frame per batch made that up to ~100 records (~600 KB); 32 KiB bounds it to a few records.
- * Smaller frames cost per frame (a spool entry, a resume-record pwrite, a socket write): at 32 KiB
- * the throughput bench's output CPU stays within its run-to-run noise (~+6 % on average).
- */
-export const SPOOL_FRAME_MAX_BYTES = 32 * 1024;
 /** The supervisor kills after its grace period; we aim to be out well within 10 s. */
 const MAX_SHUTDOWN_MS = 9_000;
 
-interface OutputRuntime {
-  config: OutputConfig;
-  managers: Record<SenderGroup, SenderManager>;
-}
-
 export class OutputService {
   private state: OutputServiceState = 'idle';
-  private config: CompiledConfig | null = null;
   private outputs: OutputRuntime[] = [];
   private feed: InternalFeed | null = null;
-  private ackChain: Promise<void> = Promise.resolve();
-  private ledger: DeliveryLedger | null = null;
   private lane: BatchLaneServer | null = null;
-  /** Ledger keys of batches accepted but not durable yet: a replayed batch waits for these first. */
-  private readonly pendingKeys = new Map<string, Promise<unknown>>();
   private metricsTimer: NodeJS.Timeout | null = null;
   private healthTimer: NodeJS.Timeout | null = null;
   private readonly healthTracker = new OutputHealthTracker();
   /** Health as last reported to the supervisor. */
   private reportedHealth: OutputMetrics['health'] = {};
-  private readonly enqueued: OutputMetrics['enqueued'] = {
-    standard: { count: 0, bytes: 0 },
-    lookup: { count: 0, bytes: 0 },
-    internal: { count: 0, bytes: 0 },
-  };
   private readonly log = createLogger('MainThread');
-  /** Refused batches are logged at most every 10 s, with the count of those not logged (a full disk refuses them all). */
-  private failLog = { atMs: 0, more: 0 };
+  private readonly intake = new BatchIntake(this.log, () => this.state);
 
   constructor(private readonly o: OutputServiceOptions) {}
 
@@ -123,20 +92,18 @@ export class OutputService {
       return;
     }
     this.state = 'starting';
-    this.config = config;
     configureLogging({ debug: config.globals.debug });
     try {
       for (const out of config.outputs) if (usesTls(out)) loadTlsMaterial(out.name, out);
       for (const out of config.outputs) this.outputs.push(await this.openOutput(config, out));
-      const p = config.globals.persistence;
-      this.ledger = openDeliveryLedger({ dir: p.type === 'filesystem' ? path.join(p.directory, 'ledger') : null, logger: this.log });
+      this.intake.open(config, this.outputs);
       // Last: batches arrive only on the lane, and only once `ready` has named it.
       this.lane = await this.openLane(runDir);
     } catch (err) {
       const e =
         err instanceof CollectorError ? err : new OutputError(OUTPUT_ERROR.spoolOpen, `cannot open the output spool: ${(err as Error).message}`);
       this.state = 'failed';
-      this.ledger?.close();
+      this.intake.close();
       await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(Date.now()))));
       await this.o.send({ type: 'init-failed', error: serializeError(e) });
       this.o.onExit?.(1);
@@ -186,16 +153,14 @@ export class OutputService {
         globals: config.globals,
         hostname: config.hostname,
         ...this.o.tuning,
-        onPeriodStats: group === 'standard' && out.type !== 'console' ? (s) => this.emitMetric(managers.internal, s) : undefined,
+        onPeriodStats: group === 'standard' && out.type !== 'console' ? (s) => this.emitMetric(config, managers.internal, s) : undefined,
       });
     }
     return { config: out, managers };
   }
 
   /** `devo.collector.metric.message_sent`, shipped through the output's internal group. */
-  private emitMetric(internal: SenderManager, s: PeriodStats): void {
-    const c = this.config;
-    if (!c) return;
+  private emitMetric(c: CompiledConfig, internal: SenderManager, s: PeriodStats): void {
     const body = {
       col_id: c.globals.id,
       col_name: c.globals.name,
@@ -207,147 +172,9 @@ export class OutputService {
     internal.append(payload, 1).catch(() => undefined);
   }
 
-  /**
-   * A batch from the batch lane (the only way batches arrive): its answer goes back on `reply`
-   * (the connection it came on), in arrival order.
-   */
+  /** A batch from the lane (tests and dev.ts hand theirs over here too): see intake.ts. */
   acceptBatch(batch: EventBatch, reply: (m: LaneAck) => void | Promise<void>): void {
-    const c = this.config;
-    if (this.state !== 'running' || !c) {
-      const e = new OutputError(OUTPUT_ERROR.lifecycle, `batch ${batch.batchId} refused: the output process is ${this.state}`);
-      this.ackChain = this.ackChain.then(() => reply({ type: 'batch-rejected', batchId: batch.batchId, error: serializeError(e) }));
-      return;
-    }
-    const ns = `${batch.inputName}/${batch.serviceName}`;
-    // A replayed record may belong to a batch whose append is still running: decide after it.
-    const prior = batch.replay && batch.keys ? this.pendingFor(ns, batch.keys) : [];
-    const durable: Promise<OutputError | null> =
-      prior.length === 0 ? this.appendBatch(c.hostname, ns, batch) : Promise.allSettled(prior).then(() => this.appendBatch(c.hostname, ns, batch));
-    if (batch.keys) {
-      for (const k of batch.keys) this.pendingKeys.set(ledgerKey(ns, k), durable);
-      void durable.then(() => {
-        for (const k of batch.keys ?? []) if (this.pendingKeys.get(ledgerKey(ns, k)) === durable) this.pendingKeys.delete(ledgerKey(ns, k));
-      });
-    }
-    this.ackChain = this.ackChain.then(async () => {
-      const err = await durable;
-      if (err) {
-        this.logFailed(err);
-        await reply({ type: 'batch-rejected', batchId: batch.batchId, error: serializeError(err) });
-      } else {
-        await reply({ type: 'batch-ack', batchId: batch.batchId });
-      }
-    });
-  }
-
-  private logFailed(err: OutputError): void {
-    const now = Date.now();
-    if (now - this.failLog.atMs < 10_000) {
-      this.failLog.more += 1;
-      return;
-    }
-    const more = this.failLog.more > 0 ? ` (and ${this.failLog.more} more batches refused since the last such line)` : '';
-    this.log.error(`${err.toString()}${more}`);
-    this.failLog = { atMs: now, more: 0 };
-  }
-
-  private pendingFor(ns: string, keys: readonly string[]): Promise<unknown>[] {
-    const out = new Set<Promise<unknown>>();
-    for (const k of keys) {
-      const p = this.pendingKeys.get(ledgerKey(ns, k));
-      if (p) out.add(p);
-    }
-    return [...out];
-  }
-
-  /**
-   * Appends the batch, as frames of at most SPOOL_FRAME_MAX_BYTES, to every output of its group
-   * (concurrently; appends of the same tick share group commits), minus, for a replayed batch, the
-   * records the ledger says are already durable. Its keys go into the ledger file once all frames
-   * are written (pending) and into the ledger once durable, before the ack can leave. Resolves to
-   * the error, if any.
-   */
-  private appendBatch(hostname: string, ns: string, batch: EventBatch): Promise<OutputError | null> {
-    const ledger = this.ledger;
-    const total = recordCount(batch);
-    // A replayed batch drops the records the ledger says are already durable.
-    let bounds = batch.bounds;
-    let bytes = batch.bytes;
-    let keys = batch.keys;
-    if (batch.replay && keys && ledger) {
-      const k = keys;
-      const keep = k.map((key) => !ledger.has(ns, key));
-      const skipped = keep.filter((x) => !x).length;
-      if (skipped > 0) {
-        const all = bounds;
-        bounds = new Uint32Array(2 * (total - skipped));
-        bytes = 0;
-        for (let i = 0, o = 0; i < total; i++) {
-          if (!keep[i]) continue;
-          const [s, e] = [all[2 * i] as number, all[2 * i + 1] as number];
-          bounds[o++] = s;
-          bounds[o++] = e;
-          bytes += e - s;
-        }
-        keys = k.filter((_, i) => keep[i]);
-        this.log.info(`Batch ${batch.batchId} (${batch.serviceName}): ${skipped} of ${total} records were already spooled before a restart and are not sent again`);
-      }
-    }
-    let count = bounds.length >> 1;
-    if (count === 0) return Promise.resolve(null);
-    const kept = { ...batch, bounds };
-    // A lookup batch is one record (its job): kept whole or dropped whole by the replay filter.
-    const frames = (octetCounting: boolean): FormattedFrame[] =>
-      batch.group === 'lookup'
-        ? formatLookupFrames(kept, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES)
-        : formatFrames(kept, hostname, octetCounting, SPOOL_FRAME_MAX_BYTES);
-    if (batch.group === 'lookup') {
-      // A job that does not parse is refused whole, before anything is spooled.
-      // Counted as the lines it becomes (msg_enqueued_lookup_*).
-      try {
-        const all = formatLookupFrames(kept, hostname, false, Infinity)[0];
-        count = all?.messages ?? 0;
-        bytes = all?.payload.length ?? 0;
-      } catch (err) {
-        return Promise.resolve(new OutputError(OUTPUT_ERROR.lookupJob, `batch ${batch.batchId} (${batch.serviceName}) is not a lookup job: ${(err as Error).message}`));
-      }
-    }
-    // Once every frame is in the spool files (before their fsync), a crash of this process no
-    // longer loses them: a restart sends them, so the input's replay of this unacknowledged batch
-    // must find its keys in the ledger already (see delivery-ledger.ts).
-    const tracked = keys && ledger ? { keys, ledger } : null;
-    let unwritten = 0;
-    let failed = false;
-    let pendingId: number | undefined;
-    const onWritten = tracked
-      ? (): void => {
-          if (--unwritten === 0 && !failed) pendingId = tracked.ledger.pending(ns, tracked.keys);
-        }
-      : undefined;
-    // Every frame of every output is appended in this tick, in order: they share the group commits.
-    const appends: Promise<void>[] = [];
-    for (const r of this.outputs) {
-      // Lookups go to Devo (devo_platform, relay) and the console only, as the SDK routes them.
-      if (batch.group === 'lookup' && r.config.type === 'syslog') continue;
-      const manager = r.managers[batch.group];
-      for (const f of frames(r.config.octetCounting)) {
-        unwritten++;
-        appends.push(manager.append(f.payload, f.messages, onWritten));
-      }
-    }
-    return Promise.all(appends).then(
-      () => {
-        tracked?.ledger.add(ns, tracked.keys, pendingId);
-        this.enqueued[batch.group].count += count;
-        this.enqueued[batch.group].bytes += bytes;
-        return null;
-      },
-      (err: unknown) => {
-        failed = true;
-        if (pendingId !== undefined) tracked?.ledger.revoke(pendingId);
-        return new OutputError(OUTPUT_ERROR.spoolAppend, `batch ${batch.batchId} is not durable: ${(err as Error).message}`);
-      },
-    );
+    this.intake.accept(batch, reply);
   }
 
   private sendMetrics(m: OutputMetrics = this.metrics()): void {
@@ -357,7 +184,7 @@ export class OutputService {
 
   metrics(): OutputMetrics {
     const m: OutputMetrics = {
-      enqueued: structuredClone(this.enqueued),
+      enqueued: structuredClone(this.intake.enqueued),
       sent: {},
       spoolBytes: {},
       spoolMaxBytes: {},
@@ -393,18 +220,16 @@ export class OutputService {
     if (this.metricsTimer) clearInterval(this.metricsTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
     // Batches already accepted get their answer (durable, or failed when the spool closes on them).
-    await Promise.race([this.ackChain, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() - 1_000)).unref())]);
+    await Promise.race([this.intake.answered(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() - 1_000)).unref())]);
     // The internal spool may be full (Devo unreachable): never let it hold the shutdown.
     await Promise.race([this.feed?.stop(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() - 500)).unref())]);
     await Promise.all(this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g].stop(deadline))));
-    await this.ackChain;
-    for (const r of this.outputs) {
-      for (const g of GROUPS) {
-        const st = r.managers[g].spool.stats();
-        if (st.pendingMessages > 0) this.log.info(`${r.managers[g].name} -> ${st.pendingMessages} messages stay in the spool for the next start`);
-      }
+    await this.intake.answered();
+    for (const mgr of this.outputs.flatMap((r) => GROUPS.map((g) => r.managers[g]))) {
+      const left = mgr.spool.stats().pendingMessages;
+      if (left > 0) this.log.info(`${mgr.name} -> ${left} messages stay in the spool for the next start`);
     }
-    this.ledger?.close();
+    this.intake.close();
     await this.lane?.close();
     this.state = 'stopped';
     await this.o.send({ type: 'metrics', metrics: this.metrics() });
@@ -413,7 +238,6 @@ export class OutputService {
   }
 
   private async validate(config: CompiledConfig): Promise<void> {
-    this.config = config;
     this.state = 'starting';
     let ok = true;
     for (const out of config.outputs) {

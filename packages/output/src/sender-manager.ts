@@ -11,8 +11,7 @@ import { gzipMember } from './gzip-member.js';
 import { openSpool, spoolDir, type Spool } from './spool.js';
 import { createConsoleSender } from './senders/console-sender.js';
 import type { BackoffPolicy } from './senders/delivery.js';
-import { createTcpSender } from './senders/tcp-sender.js';
-import { createTlsSender } from './senders/tls-sender.js';
+import { createSocketSender } from './senders/socket-connect.js';
 import type { Sender, SenderHealth } from './senders/types.js';
 import { enqueuedStatsLine, groupTotalsLine, internalTotalsLine, pyJson, type GroupPeriod } from './monitor-lines.js';
 
@@ -105,7 +104,7 @@ export class SenderManager {
     const logger = createLogger(name);
     const common = { name, output, spool: this.spool, logger, quietMs, backoff, hostname };
     if (output.type === 'console') return createConsoleSender({ name, spool: this.spool, logger, stream: this.o.consoleStream });
-    return usesTls(output) ? createTlsSender(common) : createTcpSender(common);
+    return createSocketSender(common, usesTls(output));
   }
 
   /** The vendor's start lines come from the starting thread: `MainThread -> DevoSender(…) -> Starting thread`. */

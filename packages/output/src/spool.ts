@@ -4,29 +4,19 @@
  * See spool/frame-codec.ts for the on-disk frame layout and spool/spool-core.ts for the semantics.
  */
 import path from 'node:path';
-import type { Logger } from '@devo-collector/common';
 import { FileStore } from './spool/file-store.js';
 import { MemoryStore } from './spool/memory-store.js';
 import { SpoolCore } from './spool/spool-core.js';
-import type { RecoveryReport, Spool } from './spool/types.js';
+import type { RecoveryReport, Spool, SpoolCoreOptions } from './spool/types.js';
 
 export type { RecoveryReport, Spool, SpoolFrame, SpoolStats } from './spool/types.js';
 
-export interface SpoolOptions {
+export interface SpoolOptions extends Omit<SpoolCoreOptions, 'store'> {
   /** `filesystem`: under `dir`; `memory`: nothing on disk. */
   type: 'filesystem' | 'memory';
   /** Spool directory (filesystem only), e.g. spoolDir(persistenceDir, 'devo_1', 'standard'). */
   dir?: string;
-  name: string;
-  /** The byte bound (globals.queueMaxSizeBytes): appends wait beyond it. */
-  maxBytes: number;
   segmentMaxBytes?: number;
-  /** How often a moved checkpoint is written (default 200 ms). */
-  checkpointIntervalMs?: number;
-  /** Payload bytes kept in memory between append and write (default 32 MiB); the rest is read back. */
-  memoryBytes?: number;
-  /** Component logger for the `[EMERGENCY_PERSISTENCE_SYSTEM]` lines. */
-  logger: Logger;
 }
 
 export function spoolDir(persistenceDir: string, output: string, group: string): string {
@@ -36,18 +26,6 @@ export function spoolDir(persistenceDir: string, output: string, group: string):
 /** Opens (and recovers) a spool. */
 export async function openSpool(opts: SpoolOptions): Promise<{ spool: Spool; recovery: RecoveryReport }> {
   if (opts.type === 'filesystem' && !opts.dir) throw new Error('a filesystem spool needs a directory');
-  const store =
-    opts.type === 'filesystem'
-      ? new FileStore({ dir: opts.dir as string, segmentMaxBytes: opts.segmentMaxBytes, logger: opts.logger })
-      : new MemoryStore();
-  const spool = new SpoolCore({
-    name: opts.name,
-    store,
-    maxBytes: opts.maxBytes,
-    checkpointIntervalMs: opts.checkpointIntervalMs,
-    memoryBytes: opts.memoryBytes,
-    logger: opts.logger,
-  });
-  const recovery = await spool.open();
-  return { spool, recovery };
+  const spool = new SpoolCore({ ...opts, store: opts.type === 'filesystem' ? new FileStore({ ...opts, dir: opts.dir as string }) : new MemoryStore() });
+  return { spool, recovery: await spool.open() };
 }

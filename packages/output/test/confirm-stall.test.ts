@@ -1,5 +1,5 @@
 /**
- * When a frame counts as delivered (stream-sender.ts): the drain rule, the clean close that
+ * When a frame counts as delivered (confirm-rule.ts): the drain rule, the clean close that
  * confirms the tail, and a receiver that accepts TLS and never reads (stall), against real
  * mutual-TLS sockets.
  */
@@ -10,7 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatBatch, splitFrameLines } from '../src/format.js';
 import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
-import { createTlsSender } from '../src/senders/tls-sender.js';
+import { createSocketSender } from '../src/senders/socket-connect.js';
 import type { Sender } from '../src/senders/types.js';
 import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { outputConfig } from './helpers/config.js';
@@ -64,7 +64,7 @@ function sender(s: Spool, port: number, over: { stallTimeoutMs?: number; peerRec
     stallTimeoutMs: over.stallTimeoutMs ?? 60_000,
     ...(over.peerReceiveBufferBytes ? { peerReceiveBufferBytes: over.peerReceiveBufferBytes } : {}),
   });
-  const x = createTlsSender({ name: NAME, output, spool: s, logger: testLogger(NAME), quietMs: over.quietMs, backoff: FAST });
+  const x = createSocketSender({ name: NAME, output, spool: s, logger: testLogger(NAME), quietMs: over.quietMs, backoff: FAST }, true);
   cleanups.push(() => x.stop(Date.now() + 3_000));
   return x;
 }
@@ -122,7 +122,7 @@ describe('the quiet close', () => {
     const s = await spool();
     await appendRecords(s, 10);
     const output = outputConfig({ port: rx.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath, idleReconnectMs: 2_500 });
-    const tx = createTlsSender({ name: NAME, output, spool: s, logger: testLogger(NAME), quietMs: 200, backoff: FAST });
+    const tx = createSocketSender({ name: NAME, output, spool: s, logger: testLogger(NAME), quietMs: 200, backoff: FAST }, true);
     cleanups.push(() => tx.stop(Date.now() + 3_000));
     tx.start();
     await rx.waitFor((t) => t.includes('{"n":9,'));

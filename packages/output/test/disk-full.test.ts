@@ -9,9 +9,9 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ledgerFileBytesFor, openDeliveryLedger } from '../src/ledger/delivery-ledger.js';
+import { ledgerFileBytesFor, openDeliveryLedger, type DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { openSpool, type Spool } from '../src/spool.js';
-import { segmentSizeFor } from '../src/spool/file-store.js';
+import { segmentSizeFor } from '../src/spool/segment-files.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 /** `full`: every write fails; `partial`: bytes a failing write still writes first. */
@@ -216,10 +216,12 @@ describe('spool on a full disk', () => {
 
 describe('delivery ledger on a full disk', () => {
   const lines = (): string[] => readFileSync(path.join(dir, 'ledger.log'), 'utf8').split('\n');
+  /** What the intake does for a batch: pending once its frames are written, add once durable. */
+  const durable = (l: DeliveryLedger, ns: string, keys: string[]): void => l.add(ns, keys, l.pending(ns, keys));
 
   it('never leaves a torn line, owes the revoke until the disk has room, and the reopened ledger claims nothing revoked', () => {
     const a = openDeliveryLedger({ dir, logger: testLogger('Ledger') });
-    a.add('ns', ['kept']);
+    durable(a, 'ns', ['kept']);
     const id = a.pending('ns', ['revoked-1', 'revoked-2']);
     disk.full = true;
     disk.partial = 5;
@@ -236,10 +238,10 @@ describe('delivery ledger on a full disk', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toContain('ENOSPC');
     disk.full = false;
-    a.add('ns', ['after']);
+    durable(a, 'ns', ['after']);
     const written = lines().filter(Boolean).map((l) => JSON.parse(l) as unknown[]);
     const revokeAt = written.findIndex((l) => l[0] === 'x' && l[1] === id);
-    const afterAt = written.findIndex((l) => l[0] === 'ns' && (l[1] as string[])[0] === 'after');
+    const afterAt = written.findIndex((l) => l[0] === '?' && (l[3] as string[])[0] === 'after');
     expect(revokeAt).toBeGreaterThan(-1);
     expect(afterAt).toBeGreaterThan(revokeAt);
     expect(logs.records.some((r) => r.message === 'Delivery ledger: writing again')).toBe(true);
@@ -261,7 +263,7 @@ describe('delivery ledger on a full disk', () => {
 
   it('opens on a full disk (its section line is owed) and rotates only once the new file can be opened', () => {
     const a = openDeliveryLedger({ dir, logger: testLogger('Ledger') });
-    a.add('ns', ['one']);
+    durable(a, 'ns', ['one']);
     a.close();
     disk.full = true;
     const b = openDeliveryLedger({ dir, logger: testLogger('Ledger'), maxFileBytes: 200 });
@@ -269,12 +271,12 @@ describe('delivery ledger on a full disk', () => {
     disk.full = false;
     // The rotation's new file cannot be created: the ledger goes on in the renamed one.
     disk.failOpen = true;
-    for (let i = 0; i < 4; i++) b.add('ns', [`r-${i}-${'x'.repeat(20)}`]);
+    for (let i = 0; i < 4; i++) durable(b, 'ns', [`r-${i}-${'x'.repeat(20)}`]);
     disk.failOpen = false;
     expect(logs.records.filter((r) => r.message.startsWith('OutputError(411): Delivery ledger rotation failed'))).toHaveLength(1);
     // Nothing was lost meanwhile: the lines are in the renamed file.
     expect(readFileSync(path.join(dir, 'ledger.prev.log'), 'utf8')).toContain(`r-3-${'x'.repeat(20)}`);
-    for (let i = 0; i < 10; i++) b.add('ns', [`k-${i}-${'x'.repeat(20)}`]);
+    for (let i = 0; i < 10; i++) durable(b, 'ns', [`k-${i}-${'x'.repeat(20)}`]);
     // The owed section came first, then the rotation kept both files whole.
     const prev = readFileSync(path.join(dir, 'ledger.prev.log'), 'utf8');
     const sections = (readFileSync(path.join(dir, 'ledger.log'), 'utf8') + prev).split('\n').filter((l) => l.startsWith('["@"')).length;

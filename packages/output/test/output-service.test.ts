@@ -6,12 +6,13 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packRecords, recordTexts, textRecords, type EventBatch, type LaneAck, type OutputToSupervisorMessage } from '@devo-collector/common';
 import { formatBatch } from '../src/format.js';
-import { OutputService, SPOOL_FRAME_MAX_BYTES } from '../src/output-service.js';
+import { SPOOL_FRAME_MAX_BYTES } from '../src/intake.js';
+import { OutputService } from '../src/output-service.js';
 import { spoolDir } from '../src/spool.js';
 import { FRAME_HEADER_BYTES, scanFrames } from '../src/spool/frame-codec.js';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
-import { startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
+import { sampleBatch, startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
 
 let logs: ReturnType<typeof captureLogs>;
 let receiver: TcpReceiver | undefined;
@@ -26,15 +27,7 @@ afterEach(async () => {
 
 function batch(seq: number, size = 10): EventBatch {
   const records = Array.from({ length: size }, (_, k) => JSON.stringify({ n: seq * size + k }));
-  return {
-    batchId: `status:${seq}`,
-    group: 'standard',
-    inputName: 'darktrace',
-    serviceName: 'status',
-    tag: 'edr.darktrace.respond.status',
-    ...textRecords(records),
-    createdAtMs: Date.UTC(2024, 0, 1),
-  };
+  return sampleBatch(seq, records, { batchId: `status:${seq}`, serviceName: 'status', tag: 'edr.darktrace.respond.status', createdAtMs: Date.UTC(2024, 0, 1) });
 }
 
 const numbers = (text: string): number[] =>
@@ -231,20 +224,8 @@ describe('OutputService in-process (syslog output over plain TCP)', () => {
 });
 
 describe('OutputService delivery ledger (replayed batches after a crash)', () => {
-  const keyed = (seq: number, ids: number[], replay = false): EventBatch => {
-    const records = ids.map((n) => JSON.stringify({ n }));
-    return {
-      batchId: `modelbreaches:${seq}`,
-      group: 'standard',
-      inputName: 'darktrace',
-      serviceName: 'modelbreaches',
-      tag: 'edr.darktrace.respond.status',
-      ...textRecords(records),
-      keys: ids.map(String),
-      replay,
-      createdAtMs: Date.UTC(2024, 0, 1),
-    };
-  };
+  const keyed = (seq: number, ids: number[], replay = false): EventBatch =>
+    sampleBatch(seq, ids.map((n) => JSON.stringify({ n })), { tag: 'edr.darktrace.respond.status', keys: ids.map(String), replay, createdAtMs: Date.UTC(2024, 0, 1) });
 
   it('a replayed batch spools only the records not already durable, across an output restart, and is still acked', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-ledger-'));

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mulberry32 as rng } from '@devo-collector/darktrace-sim';
 import { openSpool, type Spool } from '../src/spool.js';
-import { currentBootId, ResumeFile } from '../src/spool/resume-file.js';
 import {
+  currentBootId,
+  ResumeFile,
   decodeResumeSlot,
   encodeResumeRecord,
   newestResumeRecord,
@@ -15,7 +16,7 @@ import {
   RESUME_SLOT_STRIDE,
   resumeSlotOffset,
   type ResumeRecord,
-} from '../src/spool/resume-record.js';
+} from '../src/spool/resume-file.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 const BOOT = parseBootId('66ac1295-cf91-4898-a42f-cb40ad9c32d3');
@@ -76,7 +77,7 @@ describe('resume file', () => {
   it('is created zero-filled 0600, writes alternate slots in place, a reopen reads the newest', async () => {
     const file = path.join(dir, 'resume.bin');
     const a = await ResumeFile.open(file, testLogger(), BOOT);
-    expect(a.record).toBeNull();
+    expect(a.newest).toBeNull();
     expect(statSync(file).size).toBe(RESUME_FILE_BYTES);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     a.file.write({ segment: 1, offset: 100 });
@@ -88,19 +89,23 @@ describe('resume file', () => {
     expect(decodeResumeSlot(bytes.subarray(RESUME_SLOT_STRIDE))).toMatchObject({ sequence: 3, segment: 2, offset: 50 });
     await a.file.close();
     const b = await ResumeFile.open(file, testLogger(), BOOT);
-    expect(b.record).toMatchObject({ sequence: 3, segment: 2, offset: 50 });
+    expect(b.newest).toMatchObject({ sequence: 3, segment: 2, offset: 50 });
     // The sequence goes on from the newest: the next write lands in the other slot and wins.
     b.file.write({ segment: 2, offset: 60 });
     await b.file.close();
     expect(newestResumeRecord(readFileSync(file))).toMatchObject({ sequence: 4, offset: 60 });
   });
 
-  it('ignores a record written before a reboot', async () => {
+  it('reads the newest record whatever its boot (resume-point.ts judges it) and goes on from its sequence', async () => {
     const file = path.join(dir, 'resume.bin');
     writeFileSync(file, fileWith(rec(9, 1, 100, OTHER_BOOT)));
     const r = await ResumeFile.open(file, testLogger(), BOOT);
-    expect(r).toMatchObject({ record: null, fromEarlierBoot: true });
+    expect(r.newest).toMatchObject({ sequence: 9, segment: 1, offset: 100 });
+    expect(r.newest?.bootId.equals(OTHER_BOOT)).toBe(true);
+    r.file.write({ segment: 1, offset: 150 });
     await r.file.close();
+    expect(newestResumeRecord(readFileSync(file))).toMatchObject({ sequence: 10, offset: 150 });
+    expect(newestResumeRecord(readFileSync(file))?.bootId.equals(BOOT)).toBe(true);
   });
 
   it.skipIf(!existsSync('/dev/full'))('a record that cannot be written removes the file (recovery falls back to the checkpoint) and logs an ERROR', async () => {
@@ -110,7 +115,7 @@ describe('resume file', () => {
       const file = path.join(dir, 'resume.bin');
       symlinkSync('/dev/full', file);
       const r = await ResumeFile.open(file, testLogger('Spool'), BOOT);
-      expect(r.record).toBeNull();
+      expect(r.newest).toBeNull();
       r.file.write({ segment: 1, offset: 10 });
       expect(existsSync(file)).toBe(false); // the link is gone, /dev/full itself untouched
       expect(existsSync('/dev/full')).toBe(true);
@@ -205,20 +210,6 @@ describe('file spool resume after a crash', () => {
     writeFileSync(file, fileWith(rec(newest.sequence + 5, newest.segment, 10_000, OTHER_BOOT)));
     expect(await recoverAfterCrash()).toEqual(['f2', 'f3']);
     expect(logs.records.some((r) => r.level === 'warn' && r.message.includes('predates a reboot'))).toBe(true);
-  });
-
-  it('ignores a record of the earlier format (DVR1: frames merely handed to the kernel)', async () => {
-    const s = await spoolWith(4);
-    s.settle((await s.next())!.seq);
-    await s.flushCheckpoint();
-    const file = path.join(dir, 'resume.bin');
-    const newest = newestResumeRecord(readFileSync(file))!;
-    const old = encodeResumeRecord({ sequence: newest.sequence + 1, segment: newest.segment, offset: 10_000, bootId: currentBootId() });
-    old.writeUInt32LE(0x31525644, 0); // "DVR1"; the CRC covers bytes 8.. only: a valid old record
-    const bytes = Buffer.alloc(RESUME_FILE_BYTES);
-    old.copy(bytes, resumeSlotOffset(newest.sequence + 1));
-    writeFileSync(file, bytes);
-    expect(await recoverAfterCrash()).toEqual(['f1', 'f2', 'f3']);
   });
 });
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { formatBatch } from '../src/format.js';
 import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
-import { createTlsSender } from '../src/senders/tls-sender.js';
+import { createSocketSender } from '../src/senders/socket-connect.js';
 import { generateTestCerts, type TestCerts } from '@devo-collector/testkit';
 import { outputConfig } from './helpers/config.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
@@ -43,7 +43,7 @@ describe.skipIf(!rsyslogAvailable())('TLS sender against rsyslog (imtcp + gtls, 
     const before = rsyslog.lines().length;
     const spool = await spoolWith(500, mkdtempSync(path.join(os.tmpdir(), 'rs-')));
     const out = outputConfig({ port: rsyslog.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
+    const sender = createSocketSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST }, true);
     sender.start();
     const lines = (await rsyslog.waitForLines(before + 500)).slice(before);
     expect(numbers(lines)).toEqual(Array.from({ length: 500 }, (_, i) => i));
@@ -60,7 +60,7 @@ describe.skipIf(!rsyslogAvailable())('TLS sender against rsyslog (imtcp + gtls, 
     copyFileSync(certs.otherCaPath, chain);
     const spool = await spoolWith(200, path.join(dir, 'spool'));
     const out = outputConfig({ port: rsyslog.port, chainPath: chain, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
+    const sender = createSocketSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST }, true);
     sender.start();
     await vi.waitFor(() => expect(logs.records.some((r) => r.level === 'error' && /certificate not trusted: chain verification failed/.test(r.message))).toBe(true), { timeout: 10_000, interval: 20 });
     expect(rsyslog.lines().length).toBe(before);
@@ -75,7 +75,7 @@ describe.skipIf(!rsyslogAvailable())('TLS sender against rsyslog (imtcp + gtls, 
     const before = rsyslog.lines().length;
     const spool = await spoolWith(50, mkdtempSync(path.join(os.tmpdir(), 'rs-')));
     const out = outputConfig({ port: rsyslog.port, chainPath: certs.caPath, certPath: certs.rogueClientCertPath, keyPath: certs.rogueClientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 300, backoff: FAST });
+    const sender = createSocketSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 300, backoff: FAST }, true);
     sender.start();
     await vi.waitFor(() => expect(logs.records.some((r) => r.level === 'error' && /lost|failed/.test(r.message))).toBe(true), { timeout: 10_000, interval: 20 });
     expect(rsyslog.lines().length).toBe(before);

@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSpool, type Spool } from '../src/spool.js';
-import { encodeFrame } from '../src/spool/frame-codec.js';
+import { FRAME_HEADER_BYTES, writeFrameHeader } from '../src/spool/frame-codec.js';
+
+/** A whole frame in one buffer, as the documented layout has it. */
+function encodeFrame(payload: Buffer, messages: number): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER_BYTES);
+  writeFrameHeader(payload, messages, header);
+  return Buffer.concat([header, payload]);
+}
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 let dir: string;

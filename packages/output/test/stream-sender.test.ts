@@ -7,7 +7,7 @@ import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSpool } from '../src/spool.js';
 import { readTxQueue, tcpRowOf } from '../src/senders/tcp-queue.js';
-import { createTcpSender } from '../src/senders/tcp-sender.js';
+import { createSocketSender } from '../src/senders/socket-connect.js';
 import { outputConfig } from './helpers/config.js';
 import { testLogger } from './helpers/log-capture.js';
 
@@ -60,7 +60,7 @@ describe('stream sender memory', () => {
     }
     // A margin and a quiet period far beyond the test: no frame is confirmed, the connection stays open throughout.
     const output = outputConfig({ port: rx.port, peerReceiveBufferBytes: 1 << 30 });
-    const sender = createTcpSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output, spool, logger: testLogger(), quietMs: 60_000 });
+    const sender = createSocketSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output, spool, logger: testLogger(), quietMs: 60_000 }, false);
     sender.start();
     cleanups.push(() => sender.stop(Date.now() + 1_000));
     const until = Date.now() + 20_000;

@@ -1,12 +1,13 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatBatch, splitFrameLines } from '../src/format.js';
-import { textRecords } from '@devo-collector/common';
+import { backoffDelayMs, textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
-import { deliveryResult, describeSocketError } from '../src/senders/delivery.js';
-import { createTlsSender } from '../src/senders/tls-sender.js';
+import { DEFAULT_BACKOFF, describeSocketError, isPermanent } from '../src/senders/delivery.js';
+import { connectorFor, createSocketSender } from '../src/senders/socket-connect.js';
 import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { outputConfig } from './helpers/config.js';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
@@ -38,20 +39,44 @@ async function appendRecords(spool: Spool, from: number, to: number, perBatch = 
 const received = (r: TlsReceiver): number[] =>
   splitFrameLines(r.bytes()).map((l) => (JSON.parse(l.slice(l.indexOf(': ') + 2)) as { n: number }).n);
 
-describe('delivery result', () => {
-  it('is one pure decision: delivered | retryable(backoff) | rejected', () => {
-    expect(deliveryResult(undefined, 1)).toEqual({ kind: 'delivered' });
-    expect(deliveryResult(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), 1, undefined, () => 1)).toEqual({
-      kind: 'retryable',
-      retryInMs: 2000,
-      cause: 'connection refused',
-    });
-    expect(deliveryResult(new TypeError('bad'), 1).kind).toBe('rejected');
-    // Attempt 3 of the default 2 s -> 60 s policy: 8 s, jittered down to half (common's table test).
-    expect(deliveryResult(Object.assign(new Error('x'), { code: 'ECONNRESET' }), 3, undefined, () => 0)).toMatchObject({ retryInMs: 4_000 });
+describe('a failed connection', () => {
+  it('is permanent only for a programming error; otherwise retried after the default 2 s -> 60 s backoff', () => {
+    expect(isPermanent(new TypeError('bad'))).toBe(true);
+    expect(isPermanent(Object.assign(new Error('x'), { code: 'ERR_INVALID_ARG_TYPE' }))).toBe(true);
+    expect(isPermanent(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(false);
+    expect(isPermanent(Object.assign(new Error('x'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }))).toBe(false);
+    expect(backoffDelayMs(0, DEFAULT_BACKOFF, () => 1)).toBe(2_000);
+    // The third attempt: 8 s, jittered down to half (common's table test).
+    expect(backoffDelayMs(2, DEFAULT_BACKOFF, () => 0)).toBe(4_000);
+    expect(describeSocketError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('connection refused');
     expect(describeSocketError(Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }))).toMatch(
       /^certificate not trusted: chain verification failed/,
     );
+  });
+
+  it('a TLS handshake that never completes fails after the connect timeout (ETIMEDOUT, the socket destroyed); a refused TCP connect at once', async () => {
+    const sockets: net.Socket[] = [];
+    let closed = 0;
+    // Accepts TCP, reads and ignores the ClientHello, never answers.
+    const silent = net.createServer((s) => {
+      sockets.push(s);
+      s.on('close', () => closed++).on('error', () => undefined).resume();
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const out = outputConfig({ port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
+      const startedAt = Date.now();
+      const err = await connectorFor(out, true)(300).then(() => null, (e: unknown) => e as NodeJS.ErrnoException);
+      expect(err).toMatchObject({ code: 'ETIMEDOUT', message: 'no TLS handshake within 300 ms' });
+      expect(describeSocketError(err)).toBe('timeout');
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(290);
+      await expect.poll(() => closed, { timeout: 5_000, interval: 20 }).toBe(1); // our end destroyed it
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+    await expect(connectorFor(outputConfig({ type: 'relay', port }), false)(1_000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
 
@@ -63,7 +88,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
+    const sender = createSocketSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST }, true);
     await appendRecords(spool, 0, 1000);
     sender.start();
     await receiver.waitFor((t) => t.endsWith('{"n":999}\n'));
@@ -80,8 +105,12 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
+    // No quiet close during the test (the shutdown's clean close confirms): with one, a sender whose
+    // TLS handshake takes longer than PROVE_MS + quietMs (1.1 s, a loaded machine) gives its first
+    // frame back while the first sender has already closed its tail, and that sender reconnects for
+    // it: a 4th connection, every record still exactly once.
     const senders = [0, 1, 2].map((i) =>
-      createTlsSender({ name: `DevoSender(standard_senders,devo_sender_${i})`, output: out, spool, logger: testLogger(), quietMs: 100, backoff: FAST }),
+      createSocketSender({ name: `DevoSender(standard_senders,devo_sender_${i})`, output: out, spool, logger: testLogger(), quietMs: 10_000, backoff: FAST }, true),
     );
     await appendRecords(spool, 0, 3000);
     for (const s of senders) s.start();
@@ -99,7 +128,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST });
+    const sender = createSocketSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 200, backoff: FAST }, true);
     const big = JSON.stringify({ n: 0, blob: 'x'.repeat(1024 * 1024) });
     await spool.append(formatBatch({ tag: 'my.app.big', ...textRecords([big]), createdAtMs: AT }, 'h', false), 1);
     sender.start();
@@ -116,7 +145,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     copyFileSync(certs.otherCaPath, chain);
     const spool = await spoolIn(path.join(dir, 'spool'));
     const out = outputConfig({ port: receiver.port, chainPath: chain, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger('DevoSender(standard_senders,devo_sender_0)'), quietMs: 200, backoff: FAST });
+    const sender = createSocketSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger('DevoSender(standard_senders,devo_sender_0)'), quietMs: 200, backoff: FAST }, true);
     await appendRecords(spool, 0, 100);
     sender.start();
     await vi.waitFor(() => expect(logs.records.some((r) => r.level === 'error' && r.message.includes('failed'))).toBe(true), { timeout: 10_000, interval: 20 });
@@ -135,7 +164,7 @@ describe('TLS sender against a byte-capturing mutual-TLS receiver', () => {
     receiver = await startTlsReceiver(certs);
     const spool = await spoolIn(mkdtempSync(path.join(os.tmpdir(), 'tls-')));
     const out = outputConfig({ port: receiver.port, chainPath: certs.caPath, certPath: certs.clientCertPath, keyPath: certs.clientKeyPath });
-    const sender = createTlsSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 500, backoff: FAST });
+    const sender = createSocketSender({ name: 'DevoSender(standard_senders,devo_sender_0)', output: out, spool, logger: testLogger(), quietMs: 500, backoff: FAST }, true);
     sender.start();
     const N = 20_000;
     const feeding = (async () => {

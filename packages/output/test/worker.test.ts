@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { textRecords, type EventBatch } from '@devo-collector/common';
+import type { EventBatch } from '@devo-collector/common';
 import { splitFrameLines } from '../src/format.js';
-import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
+import { generateTestCerts, sampleBatch, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
 import { compiledConfig, outputConfig } from './helpers/config.js';
 import { forkOutputWorker, type ForkedWorker } from './helpers/fork-worker.js';
 
@@ -30,16 +30,9 @@ function spawnWorker(): ForkedWorker {
 }
 
 function batch(seq: number, size: number): EventBatch {
-  const records = Array.from({ length: size }, (_, k) => JSON.stringify({ b: seq, n: seq * size + k }));
-  return {
-    batchId: `modelbreaches:${seq}`,
-    group: 'standard',
-    inputName: 'darktrace',
-    serviceName: 'modelbreaches',
-    tag: 'edr.darktrace.respond.model_breach',
-    ...textRecords(records),
+  return sampleBatch(seq, Array.from({ length: size }, (_, k) => JSON.stringify({ b: seq, n: seq * size + k })), {
     createdAtMs: Date.UTC(2024, 10, 19, 11, 32, 18, 861),
-  };
+  });
 }
 
 const numbersAt = (r: TlsReceiver): number[] =>

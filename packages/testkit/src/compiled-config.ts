@@ -3,6 +3,7 @@
  * input, with small windows and fast periods unless overridden.
  */
 import type { CompiledConfig, ServiceConfig, ServiceName } from '@devo-collector/common';
+import { compiledConfig } from './output-config.js';
 
 const TAGS: Record<ServiceName, string> = {
   modelbreaches: 'edr.darktrace.respond.model_breach',
@@ -66,23 +67,13 @@ export function makeCompiledConfig(p: {
   queueWrapMaxMessages?: number;
   persistence?: 'filesystem' | 'memory';
 }): CompiledConfig {
+  const base = compiledConfig(p.stateDir, [], { persistence: { type: p.persistence ?? 'filesystem', directory: p.stateDir }, queueWrapMaxMessages: p.queueWrapMaxMessages ?? 100 });
   return {
-    source: { configPath: null, definitionsPath: 'collector_definitions.yaml', mode: 'file' },
+    ...base,
+    source: { ...base.source, definitionsPath: 'collector_definitions.yaml' },
     collectorVersion: '1.0.0',
     hostname: 'localhost',
-    globals: {
-      id: 'dev',
-      name: 'dev',
-      debug: false,
-      persistence: { type: p.persistence ?? 'filesystem', directory: p.stateDir },
-      queueMaxSizeBytes: 64 * 1024 * 1024,
-      queueWrapMaxMessages: p.queueWrapMaxMessages ?? 100,
-      senderStatsPeriodMs: 300_000,
-      gcLogPeriodMs: 300_000,
-      shutdownGraceMs: 10_000,
-      web: { enabled: false, host: '127.0.0.1', port: 0 },
-    },
-    outputs: [],
+    globals: { ...base.globals, id: 'dev', name: 'dev' },
     inputs: [
       {
         name: 'darktrace',

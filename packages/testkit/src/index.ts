@@ -1,6 +1,10 @@
 export { generateTestCerts, type TestCerts } from './certs.js';
-export { startTlsReceiver, type TlsReceiver } from './tls-receiver.js';
+export { startTlsReceiver, type TlsReceiver, type ReceiverOptions } from './tls-receiver.js';
 export { startTcpReceiver, type TcpReceiver } from './tcp-receiver.js';
 export { WireDecoder } from './wire-decoder.js';
 export { freePort } from './ports.js';
 export { makeCompiledConfig, makeServiceConfig } from './compiled-config.js';
+export { compiledConfig, outputConfig, sampleBatch } from './output-config.js';
+export { alive, dirBytes, distMain, makeWorkspace, metricValue, repoRoot, runCollector, scrape, webBase, workerPid, writeConfig, type Collector, type RunOptions } from './collector.js';
+export { forkSimulator, type ForkedSimulator } from './sim-fork.js';
+export { settles, sleep, until } from './wait.js';

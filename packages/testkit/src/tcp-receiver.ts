@@ -4,6 +4,7 @@
  * array to keep lines across receivers on the same port). `stop()` destroys live sockets.
  */
 import net from 'node:net';
+import { until } from './wait.js';
 
 export interface TcpReceiver {
   port: number;
@@ -38,11 +39,7 @@ export async function startTcpReceiver(port = 0, lines: string[] = []): Promise<
     lines,
     text: () => Buffer.concat(chunks).toString('utf8'),
     async waitFor(pred, timeoutMs = 15_000) {
-      const until = Date.now() + timeoutMs;
-      while (!pred(r.text())) {
-        if (Date.now() > until) throw new Error('timed out waiting for the TCP receiver');
-        await new Promise((res) => setTimeout(res, 20));
-      }
+      await until(() => pred(r.text()), timeoutMs, 'the TCP receiver', undefined, 20);
     },
     async stop() {
       for (const s of sockets) s.destroy();

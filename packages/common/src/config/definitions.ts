@@ -54,8 +54,16 @@ const MODULE_GLOBAL_DEFAULTS: ModuleGlobals = {
   setupRetryPeriodSeconds: 60,
 };
 
-function positiveInt(v: unknown, fallback: number): number {
-  return Number.isInteger(v) && (v as number) > 0 ? (v as number) : fallback;
+/** A module_globals integer: `v` when it is one of at least `min`, else the default. */
+function intOr(v: unknown, fallback: number, min = 1): number {
+  return Number.isInteger(v) && (v as number) >= min ? (v as number) : fallback;
+}
+
+/** A mandatory non-negative integer property, with its three ids: missing, not an integer, negative. */
+function checkCount(v: unknown, name: string, [missing, notInteger, negative]: readonly [number, number, number]): void {
+  if (v === undefined || v === null || v === '') fail(missing, `"${name}" mandatory property is missing or empty`);
+  if (!Number.isInteger(v)) fail(notInteger, `"${name}" property must be an integer`);
+  if ((v as number) < 0) fail(negative, `"${name}" property can not be a negative value`);
 }
 
 function validateService(path: string, props: unknown): ServiceDefinition {
@@ -69,11 +77,7 @@ function validateService(path: string, props: unknown): ServiceDefinition {
   if (isMissingOrEmpty(p.endpoint)) fail(9, `"${path}.endpoint" mandatory property is missing or empty`);
   if (typeof p.endpoint !== 'string') fail(10, `"${path}.endpoint" property must be a string`);
   const tw = p.time_window_interval_in_minutes;
-  if (tw === undefined || tw === null || tw === '') {
-    fail(11, `"${path}.time_window_interval_in_minutes" mandatory property is missing or empty`);
-  }
-  if (!Number.isInteger(tw)) fail(12, `"${path}.time_window_interval_in_minutes" property must be an integer`);
-  if ((tw as number) < 0) fail(13, `"${path}.time_window_interval_in_minutes" property can not be a negative value`);
+  checkCount(tw, `${path}.time_window_interval_in_minutes`, [11, 12, 13]);
   // A lookup service (lookup_name) sends my.lookup.* lines: it has no devo_tag.
   const lookup = p.lookup_name !== undefined;
   if (lookup && (typeof p.lookup_name !== 'string' || !LOOKUP_NAME.test(p.lookup_name))) {
@@ -89,11 +93,7 @@ function validateService(path: string, props: unknown): ServiceDefinition {
     fail(16, `"${path}.unique_id" property must be a string`);
   }
   const pv = p.persistence_version;
-  if (pv === undefined || pv === null || pv === '') {
-    fail(17, `"${path}.persistence_version" mandatory property is missing or empty`);
-  }
-  if (!Number.isInteger(pv)) fail(18, `"${path}.persistence_version" property must be an integer`);
-  if ((pv as number) < 0) fail(19, `"${path}.persistence_version" property can not be a negative value`);
+  checkCount(pv, `${path}.persistence_version`, [17, 18, 19]);
   return {
     baseUrl: p.base_url as string,
     dateFormat: p.date_format as string,
@@ -118,17 +118,15 @@ export function validateDefinitions(raw: unknown, inputName = 'darktrace'): Defi
   if (!isDict(mg)) fail(2, '"module_globals" property must be a dictionary');
   const g = mg as Dict;
   const moduleGlobals: ModuleGlobals = {
-    requestPeriodSeconds: positiveInt(g.request_period_in_seconds, MODULE_GLOBAL_DEFAULTS.requestPeriodSeconds),
-    maxWindowsInFlight: positiveInt(g.max_windows_in_flight, MODULE_GLOBAL_DEFAULTS.maxWindowsInFlight),
-    overlapMinutes: Number.isInteger(g.overlap_in_minutes) && (g.overlap_in_minutes as number) >= 0
-      ? (g.overlap_in_minutes as number)
-      : MODULE_GLOBAL_DEFAULTS.overlapMinutes,
-    maxSeenIds: positiveInt(g.max_seen_ids, MODULE_GLOBAL_DEFAULTS.maxSeenIds),
-    requestsPerSecond: positiveInt(g.requests_per_second, MODULE_GLOBAL_DEFAULTS.requestsPerSecond),
-    requestTimeoutSeconds: positiveInt(g.request_timeout_in_seconds, MODULE_GLOBAL_DEFAULTS.requestTimeoutSeconds),
-    maxRetries: Number.isInteger(g.max_retries) && (g.max_retries as number) >= 0 ? (g.max_retries as number) : MODULE_GLOBAL_DEFAULTS.maxRetries,
-    maxResponseSizeMb: positiveInt(g.max_response_size_in_mb, MODULE_GLOBAL_DEFAULTS.maxResponseSizeMb),
-    setupRetryPeriodSeconds: positiveInt(g.setup_retry_period_in_seconds, MODULE_GLOBAL_DEFAULTS.setupRetryPeriodSeconds),
+    requestPeriodSeconds: intOr(g.request_period_in_seconds, MODULE_GLOBAL_DEFAULTS.requestPeriodSeconds),
+    maxWindowsInFlight: intOr(g.max_windows_in_flight, MODULE_GLOBAL_DEFAULTS.maxWindowsInFlight),
+    overlapMinutes: intOr(g.overlap_in_minutes, MODULE_GLOBAL_DEFAULTS.overlapMinutes, 0),
+    maxSeenIds: intOr(g.max_seen_ids, MODULE_GLOBAL_DEFAULTS.maxSeenIds),
+    requestsPerSecond: intOr(g.requests_per_second, MODULE_GLOBAL_DEFAULTS.requestsPerSecond),
+    requestTimeoutSeconds: intOr(g.request_timeout_in_seconds, MODULE_GLOBAL_DEFAULTS.requestTimeoutSeconds),
+    maxRetries: intOr(g.max_retries, MODULE_GLOBAL_DEFAULTS.maxRetries, 0),
+    maxResponseSizeMb: intOr(g.max_response_size_in_mb, MODULE_GLOBAL_DEFAULTS.maxResponseSizeMb),
+    setupRetryPeriodSeconds: intOr(g.setup_retry_period_in_seconds, MODULE_GLOBAL_DEFAULTS.setupRetryPeriodSeconds),
   };
   const servicesRaw = isDict(inputDict.services) ? inputDict.services : {};
   const services = {} as Record<ServiceName, ServiceDefinition>;

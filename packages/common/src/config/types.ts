@@ -164,7 +164,7 @@ export interface OutputConfig {
   /**
    * `peer_receive_buffer_in_mb` (default 8): the most bytes the receiver's kernel may hold
    * acknowledged but unread. A frame counts as delivered once the peer acknowledged this many
-   * bytes beyond it (or the connection closed cleanly); see stream-sender.ts.
+   * bytes beyond it (or the connection closed cleanly); see output/src/senders/confirm-rule.ts.
    */
   peerReceiveBufferBytes: number;
 }

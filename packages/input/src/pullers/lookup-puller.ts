@@ -5,11 +5,10 @@
  * inventory is committed only after the job's batch is acknowledged durable (the ack chain the
  * other pullers use): a crash before that sends the same diff again at the next start.
  */
-import { sleep } from '@devo-collector/common';
 import { buildLookupBatch } from '../delivery/lookup-batch.js';
 import { DEVICE_COLUMNS, DEVICE_KEY_INDEX, deviceRow } from './device-inventory.js';
 import { planLookupJob } from './lookup-plan.js';
-import { DEFAULT_PULL_RETRY, asPullError, pullRetryDelayMs, whenAborted, type Puller, type PullerOptions } from './puller.js';
+import { whenAborted, type Puller, type PullerOptions } from './puller.js';
 import { PeriodicPuller } from './puller-base.js';
 import { recordsOf } from './service-profile.js';
 
@@ -32,26 +31,12 @@ class LookupServicePuller extends PeriodicPuller {
 
   /** The inventory's rows, retried with backoff until it comes (or the puller stops: null). */
   private async fetchRows(signal: AbortSignal): Promise<{ rows: string[][]; received: number; requests: number } | null> {
-    const svc = this.opts.service;
-    for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) return null;
-      try {
-        const body = await this.opts.client.get(svc.endpoint, { ...DEVICES_QUERY }, { signal });
-        const records = recordsOf(body);
-        if (!records) throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(body)?.slice(0, 200)}`));
-        this.opts.metrics?.pullSucceeded(this.service);
-        const rows = records.map(deviceRow).filter((r): r is string[] => r !== null);
-        if (rows.length < records.length) this.log.warn(`${records.length - rows.length} of ${records.length} devices have no did and are left out of the lookup`);
-        return { rows, received: records.length, requests: attempt + 1 };
-      } catch (err) {
-        if (signal.aborted) return null;
-        const e = asPullError(err);
-        this.opts.metrics?.pullError(this.service, e);
-        const delay = pullRetryDelayMs(attempt, e, this.opts.retry ?? DEFAULT_PULL_RETRY);
-        this.log.error(`${e.toString()}; the pull will be retried in ${(delay / 1000).toFixed(1)} seconds`);
-        await sleep(delay, signal);
-      }
-    }
+    const got = await this.getUntilAnswered(signal, { ...DEVICES_QUERY }, recordsOf);
+    if (!got) return null;
+    const records = got.value;
+    const rows = records.map(deviceRow).filter((r): r is string[] => r !== null);
+    if (rows.length < records.length) this.log.warn(`${records.length - rows.length} of ${records.length} devices have no did and are left out of the lookup`);
+    return { rows, received: records.length, requests: got.requests };
   }
 
   protected async pullOnce(signal: AbortSignal): Promise<void> {

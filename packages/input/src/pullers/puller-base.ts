@@ -5,7 +5,8 @@
  * the device inventory): one cycle, then the period, and at stop the last cycle's ack.
  */
 import { createLogger, sleep, type Logger } from '@devo-collector/common';
-import { asPullError, whenAborted, type Puller, type PullerOptions, type PullerState } from './puller.js';
+import type { Query } from '../client.js';
+import { asPullError, DEFAULT_PULL_RETRY, pullRetryDelayMs, unexpectedShape, whenAborted, type Puller, type PullerOptions, type PullerState } from './puller.js';
 
 export abstract class PullerBase implements Puller {
   readonly service: string;
@@ -90,5 +91,30 @@ export abstract class PeriodicPuller extends PullerBase {
 
   protected async finish(deadlineMs: number): Promise<void> {
     await Promise.race([this.pendingAck, sleep(Math.max(0, deadlineMs - this.now()))]);
+  }
+
+  /**
+   * The service's whole answer, asked again with backoff (or after Retry-After) until it comes and
+   * `accept` can use it (null: an unexpected shape, retried too); null once the puller stops.
+   */
+  protected async getUntilAnswered<T>(signal: AbortSignal, query: Query | undefined, accept: (body: unknown) => T | null): Promise<{ value: T; requests: number } | null> {
+    const svc = this.opts.service;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return null;
+      try {
+        const body = await this.opts.client.get(svc.endpoint, query, { signal });
+        const value = accept(body);
+        if (value === null) throw unexpectedShape(svc.endpoint, body);
+        this.opts.metrics?.pullSucceeded(this.service);
+        return { value, requests: attempt + 1 };
+      } catch (err) {
+        if (signal.aborted) return null;
+        const e = asPullError(err);
+        this.opts.metrics?.pullError(this.service, e);
+        const delay = pullRetryDelayMs(attempt, e, this.opts.retry ?? DEFAULT_PULL_RETRY);
+        this.log.error(`${e.toString()}; the pull will be retried in ${(delay / 1000).toFixed(1)} seconds`);
+        await sleep(delay, signal);
+      }
+    }
   }
 }

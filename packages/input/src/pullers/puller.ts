@@ -50,6 +50,11 @@ export function asPullError(err: unknown): CollectorError {
   return new PullError(301, `Some error occurred while retrieving events from Darktrace server. Error details: ${err instanceof Error ? err.message : String(err)}`);
 }
 
+/** A 2xx answer the service cannot use (PullError 301), quoting its start. */
+export function unexpectedShape(endpoint: string, body: unknown): CollectorError {
+  return asPullError(new Error(`unexpected response shape from ${endpoint}: ${JSON.stringify(body)?.slice(0, 200)}`));
+}
+
 /** Wait before the next try of a failed pull: the appliance's Retry-After when the last attempt had one. */
 export function pullRetryDelayMs(attempt: number, e: CollectorError, policy: BackoffPolicy): number {
   return retryDelayMs(attempt, policy, e instanceof PullError ? e.retryAfterMs : null);

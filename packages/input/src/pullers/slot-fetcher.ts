@@ -6,7 +6,7 @@
 import { ResponseTooLargeError, sleep, type Logger } from '@devo-collector/common';
 import type { RawText } from '../client.js';
 import { formatSlotTime } from '../time-format.js';
-import { asPullError, DEFAULT_PULL_RETRY, pullRetryDelayMs, type PullerOptions } from './puller.js';
+import { asPullError, DEFAULT_PULL_RETRY, pullRetryDelayMs, unexpectedShape, type PullerOptions } from './puller.js';
 import { parsedRecord, pullRecord, type PulledRecord } from './pulled-record.js';
 import { recordsOf, type ServiceProfile } from './service-profile.js';
 import type { TimeSlot } from './time-slot.js';
@@ -64,9 +64,7 @@ export class SlotFetcher {
       return { records: answer.records };
     }
     const records = recordsOf(answer.body);
-    if (records === null) {
-      throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(answer.body).slice(0, 200)}`));
-    }
+    if (records === null) throw unexpectedShape(svc.endpoint, answer.body);
     this.opts.metrics?.pullSucceeded(svc.name);
     return { records: records.map((r) => parsedRecord(this.profile, r)) };
   }

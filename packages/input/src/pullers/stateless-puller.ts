@@ -3,18 +3,10 @@
  * the vendor's documented statistics lines. A failed request is retried with backoff within the
  * cycle; the next period starts after the snapshot is acknowledged.
  */
-import { sleep, textRecords } from '@devo-collector/common';
+import { textRecords } from '@devo-collector/common';
 import { newBatch } from '../delivery/batch-sink.js';
 import { InFlightGate } from '../delivery/inflight-gate.js';
-import {
-  DEFAULT_MAX_IN_FLIGHT_BYTES,
-  DEFAULT_PULL_RETRY,
-  asPullError,
-  pullRetryDelayMs,
-  whenAborted,
-  type Puller,
-  type PullerOptions,
-} from './puller.js';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, whenAborted, type Puller, type PullerOptions } from './puller.js';
 import { PeriodicPuller } from './puller-base.js';
 
 class StatelessServicePuller extends PeriodicPuller {
@@ -38,29 +30,11 @@ class StatelessServicePuller extends PeriodicPuller {
     const svc = this.opts.service;
     const pullingId = this.now();
     this.log.info('Pull Started');
-    let requests = 0;
-    let body: unknown;
-    for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) return;
-      requests += 1;
-      try {
-        body = await this.opts.client.get(svc.endpoint, undefined, { signal });
-        if (body === null || typeof body !== 'object') {
-          throw asPullError(new Error(`unexpected response shape from ${svc.endpoint}: ${JSON.stringify(body)?.slice(0, 200)}`));
-        }
-        this.opts.metrics?.pullSucceeded(this.service);
-        break;
-      } catch (err) {
-        if (signal.aborted) return;
-        const e = asPullError(err);
-        this.opts.metrics?.pullError(this.service, e);
-        const delay = pullRetryDelayMs(attempt, e, this.opts.retry ?? DEFAULT_PULL_RETRY);
-        this.log.error(`${e.toString()}; the pull will be retried in ${(delay / 1000).toFixed(1)} seconds`);
-        await sleep(delay, signal);
-      }
-    }
+    const got = await this.getUntilAnswered(signal, undefined, (body) => (body !== null && typeof body === 'object' ? body : null));
+    if (!got) return;
+    const requests = got.requests;
     this.opts.metrics?.receivedRecords(this.service, 1);
-    const batch = newBatch({ inputName: this.opts.inputName, serviceName: this.service, tag: svc.tag }, textRecords([JSON.stringify(body)]));
+    const batch = newBatch({ inputName: this.opts.inputName, serviceName: this.service, tag: svc.tag }, textRecords([JSON.stringify(got.value)]));
     try {
       await this.gate.acquire(batch.bytes, signal);
     } catch {

@@ -7,12 +7,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low, Memory } from 'lowdb';
-import { backoffDelayMs, createLogger, RuntimeError, type BackoffPolicy, type Logger } from '@devo-collector/common';
-import { AtomicJsonFileAdapter, StateFileUnusable } from './atomic-file-adapter.js';
+import { backoffDelayMs, createLogger, RuntimeError, sleep, type BackoffPolicy, type Logger } from '@devo-collector/common';
+import { AtomicJsonFileAdapter } from './atomic-file-adapter.js';
 import { emptyServiceState, type ServiceStateDoc } from './service-state.js';
-
-/** Upgrades a document from version `n` to `n + 1`. */
-export type StateMigration = (doc: Record<string, unknown>) => Record<string, unknown>;
+import { migrateState, readStoredState, type StateMigration } from './stored-state.js';
 
 export interface StateStoreOptions {
   mode: 'filesystem' | 'memory';
@@ -83,15 +81,9 @@ class LowStateStore implements StateStore {
   startTimeReset = false;
   private readonly fillers: Array<(doc: ServiceStateDoc) => void> = [];
   private lastWriteAt = 0;
-  /** Ends the spacing wait of the queued write, or a retry's backoff, at once (close). */
-  private hurry: (() => void) | null = null;
+  /** Aborted by close: ends the spacing wait of the queued write, or a retry's backoff, at once. */
+  private readonly hurry = new AbortController();
   writeBlocked: StateStore['writeBlocked'] = null;
-  /** Resolved by the first failed write (open does not wait for a full disk, see openStateStore). */
-  private firstFailure: { promise: Promise<void>; resolve: () => void } = (() => {
-    let resolve = (): void => undefined;
-    const promise = new Promise<void>((r) => (resolve = r));
-    return { promise, resolve };
-  })();
 
   constructor(
     private readonly db: Low<ServiceStateDoc>,
@@ -145,7 +137,6 @@ class LowStateStore implements StateStore {
       } catch (err) {
         const delay = backoffDelayMs(attempt, this.retry);
         const message = `cannot write the state file ${this.filePath ?? '<memory>'}: ${(err as Error).message}`;
-        this.firstFailure.resolve();
         if (!this.writeBlocked) {
           this.writeBlocked = { code: STATE_WRITE_ERROR, message, sinceMs: Date.now() };
           this.onWriteBlocked({ ...this.writeBlocked });
@@ -169,25 +160,9 @@ class LowStateStore implements StateStore {
     }
   }
 
-  /** Waits `ms` (nothing when <= 0 or closed); `hurry` (close) ends the wait at once. */
+  /** Waits `ms` (nothing when <= 0 or closed); close ends the wait at once. */
   private wait(ms: number): Promise<void> {
-    if (ms <= 0 || this.closed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        this.hurry = null;
-        resolve();
-      }, ms);
-      this.hurry = () => {
-        clearTimeout(t);
-        this.hurry = null;
-        resolve();
-      };
-    });
-  }
-
-  /** Resolves once a write has failed (never, if none does). */
-  whenAWriteFailed(): Promise<void> {
-    return this.firstFailure.promise;
+    return ms <= 0 || this.closed ? Promise.resolve() : sleep(ms, this.hurry.signal);
   }
 
   beforeWrite(fn: (doc: ServiceStateDoc) => void): void {
@@ -196,7 +171,7 @@ class LowStateStore implements StateStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.hurry?.();
+    this.hurry.abort();
     await this.writing;
   }
 }
@@ -220,16 +195,23 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     const adapter = new AtomicJsonFileAdapter<ServiceStateDoc>(filePath);
     db = new Low<ServiceStateDoc>(adapter, fresh());
     plog(`Created persistence instance, filename_path: ${filePath}`);
-    stored = await readStored(adapter, opts);
+    stored = await readStoredState(adapter, opts.startTimeText);
   }
-  const store = new LowStateStore(db, filePath, main, opts.writeRetry ?? DEFAULT_WRITE_RETRY, opts.onWriteBlocked ?? (() => undefined), filePath === null ? 0 : STATE_WRITE_SPACING_MS);
+  // Resolved by the first failed write: the open does not wait for a full disk (below).
+  let writeFailed = (): void => undefined;
+  const aWriteFailed = new Promise<void>((r) => (writeFailed = r));
+  const onWriteBlocked = (b: StateStore['writeBlocked']): void => {
+    if (b) writeFailed();
+    opts.onWriteBlocked?.(b);
+  };
+  const store = new LowStateStore(db, filePath, main, opts.writeRetry ?? DEFAULT_WRITE_RETRY, onWriteBlocked, filePath === null ? 0 : STATE_WRITE_SPACING_MS);
 
   if (stored === null) {
     plog('There is no data persisted with the latest format, any previous persisted data will be migrated');
     plog(`No previous persistence file exists (Version ${opts.version}), filename_path: "${filePath ?? '<memory>'}"`);
     db.data = fresh();
   } else {
-    db.data = migrate(stored, opts, plog) ?? fresh();
+    db.data = migrateState(stored, opts, plog) ?? fresh();
   }
 
   plog('Checking if old persisted data must be removed');
@@ -252,7 +234,7 @@ export async function openStateStore(opts: StateStoreOptions): Promise<StateStor
     // store retries in the background and the service starts (its output side frees the disk).
     const first = store.update(() => undefined);
     first.catch(() => undefined);
-    await Promise.race([first, store.whenAWriteFailed()]);
+    await Promise.race([first, aWriteFailed]);
   }
   return store;
 }
@@ -275,66 +257,4 @@ function noteFilterChange(previous: string, current: string, owner: Logger): voi
       '(and to the overlap re-read before it); records of already collected windows that the previous filters excluded are not fetched. ' +
       'To collect the past again with the new filters, change start_time_in_utc_format (this resets the state and sends those windows again)',
   );
-}
-
-/**
- * The persisted document, or null when there is none. A file that exists but cannot be used stops
- * the start with RuntimeError(501): resetting it would silently collect again (or skip) what the
- * cursor covered, so the operator decides, and the file is left exactly as it was.
- */
-async function readStored(adapter: AtomicJsonFileAdapter<ServiceStateDoc>, opts: StateStoreOptions): Promise<Record<string, unknown> | null> {
-  let doc: unknown;
-  try {
-    doc = await adapter.read();
-  } catch (err) {
-    if (err instanceof StateFileUnusable) throw stateFileError(err.filePath, err.problem, opts);
-    throw err;
-  }
-  if (doc === null) return null;
-  const d = doc as Record<string, unknown>;
-  const problem =
-    typeof doc !== 'object' || Array.isArray(doc) ? 'is not a state document (a JSON object)'
-      : d.persistence_version !== undefined && typeof d.persistence_version !== 'number' ? 'has a persistence_version that is not a number'
-      : d.cursor_ms !== undefined && d.cursor_ms !== null && typeof d.cursor_ms !== 'number' ? 'has a cursor_ms that is not a number'
-      : d.seen !== undefined && !Array.isArray(d.seen) ? 'has a seen list that is not a list'
-      : d.lookup !== undefined && d.lookup !== null && (typeof d.lookup !== 'object' || typeof (d.lookup as Record<string, unknown>).rows !== 'object') ? 'has a lookup inventory that is not one'
-      : null;
-  if (problem) throw stateFileError(adapter.filePath, problem, opts);
-  return d;
-}
-
-function stateFileError(file: string, problem: string, opts: StateStoreOptions): RuntimeError {
-  const from = opts.startTimeText === null
-    ? 'the service then takes its next snapshot at once'
-    : opts.startTimeText
-      ? `the service then collects again from start_time_in_utc_format (${opts.startTimeText}); records still in the output's delivery ledger (the most recently spooled) are not sent twice, older ones are sent again`
-      : 'the service then starts one window before now (no start_time_in_utc_format is set): what happened between its last collected window and then is not collected';
-  return new RuntimeError(
-    501,
-    `The state file "${file}" ${problem}. Nothing was changed. Restore it from a backup, or remove it to start this service's state again (${from})`,
-  );
-}
-
-function migrate(
-  stored: Record<string, unknown>,
-  opts: StateStoreOptions,
-  plog: (m: string) => void,
-): ServiceStateDoc | null {
-  let doc = stored;
-  let v = typeof doc.persistence_version === 'number' ? doc.persistence_version : 0;
-  if (v > opts.version) {
-    plog(`Persisted data has a newer format (Version ${v}) than this build (Version ${opts.version}); the persisted values will be removed`);
-    return null;
-  }
-  while (v < opts.version) {
-    const step = opts.migrations?.[v];
-    if (!step) {
-      plog(`No migration from Version ${v} to Version ${v + 1}; the persisted values will be removed`);
-      return null;
-    }
-    doc = { ...step(doc), persistence_version: v + 1 };
-    plog(`Migrated persisted data from Version ${v} to Version ${v + 1}`);
-    v += 1;
-  }
-  return doc as unknown as ServiceStateDoc;
 }

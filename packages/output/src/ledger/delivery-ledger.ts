@@ -3,8 +3,7 @@
  * made durable recently. It exists for one job: after a crash the input sends again what it had in
  * flight (an input restart pulls those windows again; an output restart makes the input re-send its
  * unacknowledged batches), and the output must not spool a second copy of a record it already
- * holds. Batches the input marks `replay` are filtered against the ledger; every batch's keys are
- * added once its spool append is durable, before its ack leaves.
+ * holds (intake.ts filters the batches the input marks `replay`).
  *
  * A batch's keys reach the file in two steps, because a crash of this process can come between
  * the spool's write and its fsync (the fsync takes milliseconds, the write a few microseconds: at
@@ -23,8 +22,7 @@
  * duplicate through; it never claims a record the spool cannot recover. Persistence against process
  * death: one `writeSync` per step (the page cache survives a kill -9; no fsync needed for that).
  * Two files rotate (`ledger.log` → `ledger.prev.log`) so the disk use stays bounded. Keys are
- * record ids, never secrets. Files 0600, directory 0700. Lines `[ns, keys]` (durable, written by
- * earlier versions) are still read.
+ * record ids, never secrets. Files 0600, directory 0700.
  *
  * A full disk (ENOSPC) never fails a batch here and never leaves half a line: a failed write is
  * truncated away, logged once as OutputError(411) until a write succeeds again. A lost `?` or
@@ -47,11 +45,10 @@ export interface DeliveryLedger {
    * restart after a crash of this process (not yet for `has`). Returns the id `add`/`revoke` take.
    */
   pending(ns: string, keys: readonly string[]): number;
-  /** Records keys whose spool append is durable (`pendingId`: their `pending` call). Call before the batch's ack is sent. */
+  /** Records keys whose spool append is durable, before the ack (`pendingId`: their `pending` call; none: no spool took a frame, memory only). */
   add(ns: string, keys: readonly string[], pendingId?: number): void;
   /** The append of a `pending` batch failed: its keys must not count after a restart. */
   revoke(pendingId: number): void;
-  readonly size: number;
   close(): void;
 }
 
@@ -70,9 +67,7 @@ interface LedgerOptions {
 type SectionLine = [section: '@', bootId: string, session: string];
 type PendingLine = [pending: '?', id: number, ns: string, keys: string[]];
 type IdLine = [confirmedOrRevoked: '!' | 'x', id: number];
-/** Durable keys in one line (earlier versions; still written when there was no pending step). */
-type DurableLine = [ns: string, keys: string[]];
-type Line = SectionLine | PendingLine | IdLine | DurableLine;
+type Line = SectionLine | PendingLine | IdLine;
 
 /** 200k keys of ~20-40 bytes: ~15 MB of memory, minutes of traffic even at 10k records/s. */
 const DEFAULT_LEDGER_CAPACITY = 200_000;
@@ -89,17 +84,81 @@ export function ledgerFileBytesFor(fsBytes: number): number {
 }
 const SEP = '\u0000';
 
+/** A Set keeps insertion order: its first element is the oldest, so eviction is O(1). */
+function remember(keys: Set<string>, capacity: number, k: string): void {
+  keys.delete(k); // re-adding moves it to the newest end
+  keys.add(k);
+  if (keys.size > capacity) keys.delete(keys.values().next().value as string);
+}
+
+/** One ledger file as read: its text ('' when there is none), or the code its read failed with. */
+export type LedgerFileRead = { file: string; text: string } | { file: string; code: string };
+
+/**
+ * `keys`: `<ns>\0<key>` trusted, oldest first, at most `capacity`; `torn`: lines skipped (cut by a
+ * crash mid-write, their batch never acked; or no line of this format); `unconfirmed`: pending
+ * batches of a section before a reboot, ignored; `openLine`: the last file ends mid-line.
+ */
+export interface LoadedLedger { keys: Set<string>; torn: number; unconfirmed: number; openLine: boolean }
+
+/** The ledger's state from its files (oldest first), without I/O (see the header); an unreadable file is RuntimeError(502). */
+export function loadLedger(files: readonly LedgerFileRead[], bootId: string, capacity: number): LoadedLedger {
+  const state: LoadedLedger = { keys: new Set(), torn: 0, unconfirmed: 0, openLine: false };
+  // Pending lines of the section being read, until confirmed, revoked, or the section ends.
+  let section = { boot: '', session: '' };
+  let pending = new Map<number, PendingLine>();
+  const trust = ([, , ns, list]: PendingLine): void => {
+    for (const k of list) remember(state.keys, capacity, ns + SEP + k);
+  };
+  const endSection = (): void => {
+    if (section.boot === bootId) for (const p of pending.values()) trust(p);
+    else state.unconfirmed += pending.size;
+    pending = new Map();
+  };
+  for (const f of files) {
+    if ('code' in f) {
+      // Forgetting it would let duplicates in without a word: the operator decides.
+      throw new RuntimeError(
+        502,
+        `The delivery ledger "${f.file}" cannot be read (${f.code}). Nothing was changed. Make it readable, or remove it: ` +
+          'records sent again after the last crash may then be spooled twice',
+      );
+    }
+    state.openLine = f.text !== '' && !f.text.endsWith('\n');
+    for (const raw of f.text.split('\n')) {
+      if (raw === '') continue;
+      let l: Line | [] = [];
+      try {
+        const line: unknown = JSON.parse(raw);
+        if (Array.isArray(line)) l = line as Line;
+      } catch {
+        // stays []: torn, counted below
+      }
+      if (l[0] === '@') {
+        // A rotation repeats the header of its session: the section goes on.
+        if (l[2] !== section.session) {
+          endSection();
+          section = { boot: l[1], session: l[2] };
+        }
+      } else if (l[0] === '?') {
+        pending.set(l[1], l);
+      } else if (l[0] === '!' || l[0] === 'x') {
+        const p = pending.get(l[1]);
+        if (p && l[0] === '!') trust(p);
+        pending.delete(l[1]);
+      } else {
+        state.torn += 1;
+      }
+    }
+  }
+  endSection();
+  return state;
+}
+
 export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
   const capacity = Math.max(1, opts.capacity ?? DEFAULT_LEDGER_CAPACITY);
   let maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  // A Set keeps insertion order: its first element is the oldest, so eviction is O(1).
-  const keys = new Set<string>();
-  const remember = (k: string): void => {
-    keys.delete(k); // re-adding moves it to the newest end
-    keys.add(k);
-    if (keys.size > capacity) keys.delete(keys.values().next().value as string);
-  };
-
+  let keys = new Set<string>();
   let fd: number | null = null;
   let fileBytes = 0;
   /** Lines that must still be written before any other (see the header). */
@@ -112,95 +171,30 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
   const previous = opts.dir ? path.join(opts.dir, 'ledger.prev.log') : '';
 
   const bootId = (opts.bootId ?? currentBootId()).toString('hex');
-  const session = randomBytes(8).toString('hex');
-  const section = Buffer.from(`${JSON.stringify(['@', bootId, session])}\n`, 'utf8');
+  const section = Buffer.from(`${JSON.stringify(['@', bootId, randomBytes(8).toString('hex')])}\n`, 'utf8');
   if (opts.dir) {
     fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     if (opts.maxFileBytes === undefined) {
       const st = fs.statfsSync(opts.dir);
       maxFileBytes = ledgerFileBytesFor(st.bsize * st.blocks);
     }
-    let loaded = 0;
-    let torn = 0;
-    let unconfirmed = 0;
-    // Pending lines of the section being read, until confirmed, revoked, or the section ends.
-    let sectionBoot = '';
-    let sectionSession = '';
-    let pending = new Map<number, [string, string[]]>();
-    const trust = (ns: string, list: readonly string[]): void => {
-      for (const k of list) remember(ns + SEP + k);
-      loaded += list.length;
-    };
-    const endSection = (): void => {
-      if (sectionBoot === bootId) for (const [ns, list] of pending.values()) trust(ns, list);
-      else unconfirmed += pending.size;
-      pending = new Map();
-    };
-    for (const file of [previous, current]) {
-      let text: string;
+    const read = (file: string): LedgerFileRead => {
       try {
-        text = fs.readFileSync(file, 'utf8');
+        return { file, text: fs.readFileSync(file, 'utf8') };
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') continue;
-        // Forgetting it would let duplicates in without a word: the operator decides.
-        throw new RuntimeError(
-          502,
-          `The delivery ledger "${file}" cannot be read (${code ?? 'error'}). Nothing was changed. Make it readable, or remove it: ` +
-            'records sent again after the last crash may then be spooled twice',
-        );
+        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+        return code === 'ENOENT' ? { file, text: '' } : { file, code };
       }
-      for (const raw of text.split('\n')) {
-        if (raw === '') continue;
-        let line: Line;
-        try {
-          line = JSON.parse(raw) as Line;
-        } catch {
-          torn += 1; // a line cut by a crash mid-write: its batch was never acked
-          continue;
-        }
-        switch (line[0]) {
-          case '@': {
-            // A rotation repeats the header of its session: the section goes on.
-            const [, boot, sess] = line as SectionLine;
-            if (sess !== sectionSession) {
-              endSection();
-              sectionBoot = boot;
-              sectionSession = sess;
-            }
-            break;
-          }
-          case '?': {
-            const [, id, ns, list] = line as PendingLine;
-            pending.set(id, [ns, list]);
-            break;
-          }
-          case '!': {
-            const p = pending.get((line as IdLine)[1]);
-            if (p) trust(p[0], p[1]);
-            pending.delete((line as IdLine)[1]);
-            break;
-          }
-          case 'x':
-            pending.delete((line as IdLine)[1]);
-            break;
-          default:
-            trust(...(line as DurableLine));
-        }
-      }
-    }
-    endSection();
-    if (loaded > 0 || torn > 0 || unconfirmed > 0) {
-      opts.logger.info(
-        `Delivery ledger: ${keys.size} recently spooled record ids loaded` +
-          `${torn ? ` (${torn} torn lines skipped)` : ''}` +
-          `${unconfirmed ? ` (${unconfirmed} batches written before a reboot and never confirmed durable ignored)` : ''}`,
-      );
-    }
+    };
+    const loaded = loadLedger([previous, current].map(read), bootId, capacity);
+    keys = loaded.keys;
+    const torn = loaded.torn ? ` (${loaded.torn} torn lines skipped)` : '';
+    const unconfirmed = loaded.unconfirmed ? ` (${loaded.unconfirmed} batches written before a reboot and never confirmed durable ignored)` : '';
+    if (keys.size > 0 || torn || unconfirmed) opts.logger.info(`Delivery ledger: ${keys.size} recently spooled record ids loaded${torn}${unconfirmed}`);
     fd = fs.openSync(current, 'a', 0o600);
     fileBytes = fs.fstatSync(fd).size;
     // End a line torn by a crash, or the next line would be glued to it and lost as well.
-    if (fileBytes > 0 && !fs.readFileSync(current).subarray(-1).equals(Buffer.from('\n'))) owed.push(Buffer.from('\n'));
+    if (loaded.openLine) owed.push(Buffer.from('\n'));
     owed.push(section);
     flushOwed();
   }
@@ -288,15 +282,11 @@ export function openDeliveryLedger(opts: LedgerOptions): DeliveryLedger {
       return id;
     },
     add(ns, list, pendingId) {
-      if (list.length === 0) return;
-      for (const k of list) remember(ns + SEP + k);
-      write(pendingId === undefined ? [ns, list as string[]] : ['!', pendingId]);
+      for (const k of list) remember(keys, capacity, ns + SEP + k);
+      if (list.length > 0 && pendingId !== undefined) write(['!', pendingId]);
     },
     revoke(pendingId) {
       write(['x', pendingId], true);
-    },
-    get size() {
-      return keys.size;
     },
     close() {
       if (fd !== null) fs.closeSync(fd);

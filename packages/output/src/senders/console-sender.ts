@@ -3,10 +3,10 @@
  * `{"message_timestamp","message_tag","message_content"}` like the vendor's console sender.
  */
 import type { Writable } from 'node:stream';
-import type { Logger } from '@devo-collector/common';
+import { sleep, type Logger } from '@devo-collector/common';
 import { parseDevoLine, splitFrameLines } from '../format.js';
-import type { Spool } from '../spool.js';
-import type { Sender, SenderCounters } from './types.js';
+import type { Spool, SpoolFrame } from '../spool.js';
+import { nextFrame, type Sender, type SenderCounters } from './types.js';
 
 export interface ConsoleSenderOptions {
   name: string;
@@ -29,13 +29,7 @@ export function createConsoleSender(opts: ConsoleSenderOptions): Sender {
     });
 
   async function run(): Promise<void> {
-    for (;;) {
-      const draining = abort.signal.aborted;
-      const frame = draining ? await opts.spool.nextReady() : await opts.spool.next(abort.signal);
-      if (!frame) {
-        if (!draining && abort.signal.aborted) continue; // woken by stop(): drain what is ready
-        return;
-      }
+    for (let frame: SpoolFrame | null; (frame = await nextFrame(opts.spool, abort.signal)); ) {
       const started = Date.now();
       let text = '';
       for (const line of splitFrameLines(frame.payload)) {
@@ -62,11 +56,10 @@ export function createConsoleSender(opts: ConsoleSenderOptions): Sender {
     },
     async stop(deadlineAtMs) {
       abort.abort();
-      if (loop) await Promise.race([loop, new Promise((r) => setTimeout(r, Math.max(0, deadlineAtMs - Date.now())).unref())]);
+      if (loop) await Promise.race([loop, sleep(Math.max(0, deadlineAtMs - Date.now()))]);
     },
     status: () => ({ internal_queue_size: 0, is_connection_open: true }),
     counters: () => ({ ...count }),
     health: () => ({ state: 'ok' }),
-    check: () => Promise.resolve({ kind: 'delivered' }),
   };
 }

@@ -1,16 +1,11 @@
 /**
- * What a failed connect or write means, decided in one pure function (OTel's is-export-retryable
- * pattern): `delivered | retryable(retryInMs) | rejected`. Retry waits are common's jittered
- * exponential backoff, 2 s doubling up to 60 s (attempts count from 1: attempt 1 waits ~2 s).
- * Data is never dropped on `rejected`: it stays in the spool and the sender stops until the
- * operator fixes the cause and restarts.
+ * What a failed connect or write means: a short cause for the log line, and whether it is permanent
+ * (`isPermanent`). Anything else is retried after common's jittered exponential backoff,
+ * DEFAULT_BACKOFF: 2 s doubling up to 60 s (connection-keeper.ts). Data is never dropped on a
+ * permanent failure: it stays in the spool and the sender stops until the operator fixes the cause
+ * and restarts.
  */
-import { backoffDelayMs, type BackoffPolicy } from '@devo-collector/common';
-
-export type DeliveryResult =
-  | { kind: 'delivered' }
-  | { kind: 'retryable'; retryInMs: number; cause: string }
-  | { kind: 'rejected'; cause: string };
+import type { BackoffPolicy } from '@devo-collector/common';
 
 export type { BackoffPolicy };
 
@@ -68,20 +63,9 @@ export function describeSocketError(err: unknown): string {
 }
 
 /**
- * Decides what to do after an attempt. `err` undefined = the bytes were written. Programming errors
- * (bad arguments) are `rejected`; anything about the network or TLS, including a distrusted
- * certificate that an operator may fix by replacing chain.crt, is retryable with backoff.
+ * Programming errors (bad arguments) are permanent; anything about the network or TLS, including a
+ * distrusted certificate that an operator may fix by replacing chain.crt, is retried.
  */
-export function deliveryResult(
-  err: unknown,
-  attempt: number,
-  policy: BackoffPolicy = DEFAULT_BACKOFF,
-  random: () => number = Math.random,
-): DeliveryResult {
-  if (err === undefined || err === null) return { kind: 'delivered' };
-  const code = (err as ErrLike).code ?? '';
-  if (err instanceof TypeError || err instanceof RangeError || code.startsWith('ERR_INVALID_ARG')) {
-    return { kind: 'rejected', cause: describeSocketError(err) };
-  }
-  return { kind: 'retryable', retryInMs: backoffDelayMs(attempt - 1, policy, random), cause: describeSocketError(err) };
+export function isPermanent(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof RangeError || ((err as ErrLike).code ?? '').startsWith('ERR_INVALID_ARG');
 }

@@ -1,4 +1,4 @@
-import type { DeliveryResult } from './delivery.js';
+import type { Spool, SpoolFrame } from '../spool.js';
 
 /** What the monitor prints: `status: {"internal_queue_size": 0, "is_connection_open": false}`. */
 export interface SenderStatus {
@@ -29,6 +29,16 @@ export interface Sender {
   status(): SenderStatus;
   counters(): SenderCounters;
   health(): SenderHealth;
-  /** `--validate`: connect once (TLS handshake included), close, report. */
-  check(): Promise<DeliveryResult>;
+}
+
+/**
+ * The next frame a sender takes: waits for one until `signal` aborts (stop), then takes only what
+ * is ready now, while `draining()` allows (shutdown drains it); null: no more.
+ */
+export async function nextFrame(spool: Spool, signal: AbortSignal, draining: () => boolean = () => true): Promise<SpoolFrame | null> {
+  if (!signal.aborted) {
+    const frame = await spool.next(signal);
+    if (frame || !signal.aborted) return frame;
+  }
+  return draining() ? spool.nextReady() : null;
 }

@@ -25,14 +25,6 @@ export function writeFrameHeader(payload: Buffer, messages: number, out: Buffer,
   out.writeUInt32LE(crc32(payload, crc32(out.subarray(at + 4, at + 12))) >>> 0, at + 12);
 }
 
-/** A whole frame in one buffer (tests, tools); the store writes header and payload separately. */
-export function encodeFrame(payload: Buffer, messages: number): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  writeFrameHeader(payload, messages, out, 0);
-  payload.copy(out, FRAME_HEADER_BYTES);
-  return out;
-}
-
 type ScanEntry =
   | { kind: 'frame'; offset: number; end: number; length: number; messages: number }
   /** Not enough bytes left for the declared frame: a write torn by a crash. */

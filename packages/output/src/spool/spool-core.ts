@@ -1,247 +1,129 @@
 /**
- * The spool logic shared by the disk and memory backends: byte bound with FIFO waiting appends,
- * group commit (appends of the same tick share one store write + fsync), in-order hand-out to any
- * number of senders with release/redelivery, and a checkpoint that advances over the longest
- * settled prefix, written at most every `checkpointIntervalMs`.
+ * A spool (`Spool`, types.ts) over either store: the frames it holds, in order, and who has them.
+ * Appends come in through append-queue.ts. `ready` frames go out oldest first to any number of
+ * senders; a `leased` one is settled once the receiver confirmed it, or released and then goes out
+ * again before newer ones. Only the longest settled prefix is forgotten: its end is where a restart
+ * resumes, recorded at once in the store's resume record (resume-file.ts: a kill -9 re-sends only
+ * unconfirmed frames) and later in the checkpoint (checkpointer.ts).
  *
- * The resume position (where a restart after a crash of this process starts sending) is the end of
- * the longest settled prefix: a frame settles only once the receiver confirmed it (stream-sender.ts),
- * and bytes merely handed to our kernel prove nothing (a stalled peer loses what its buffers hold).
- * The store records it synchronously (`recordResume`) in the very call that moves it, so a kill -9
- * re-sends only frames that were not confirmed yet; it never moves back (a settled frame stays so).
- *
- * Memory: the payload of a freshly appended frame stays in memory (up to `memoryBytes`, default
- * 32 MiB) so that the sender does not read it back from the segment it was just written to. It is
- * dropped when the frame is handed out (the sender holds it until its write completes, then keeps
- * none); frames beyond the budget, recovered frames and released frames are read from disk, a run of
- * consecutive frames (up to 1 MiB, which may exceed the budget by that much) per read.
+ * Memory: the payload of a freshly appended frame stays in memory (up to `memoryBytes`) so that the
+ * sender does not read it back from the segment it was just written to. It is dropped when the
+ * frame is handed out (the sender holds it until its write completes, then keeps none); frames
+ * beyond the budget, recovered frames and released frames are read from disk, a run of consecutive
+ * frames (up to 1 MiB, which may exceed the budget by that much) per read.
  */
-import type { Logger } from '@devo-collector/common';
-import type { SpoolPosition } from './resume-record.js';
-import { OUTPUT_ERROR } from '../errors.js';
-import type { RecoveryReport, Spool, SpoolFrame, SpoolStats, SpoolStore, StoredFrame } from './types.js';
-
-type EntryState = 'ready' | 'leased' | 'settled';
+import { AppendQueue } from './append-queue.js';
+import { Checkpointer } from './checkpointer.js';
+import type { RecoveryReport, Spool, SpoolCoreOptions, SpoolFrame, SpoolStats, StoredFrame } from './types.js';
 
 interface Entry {
   seq: number;
   stored: StoredFrame;
-  state: EntryState;
+  state: 'ready' | 'leased' | 'settled';
   /** The payload while it is worth keeping (see memoryBytes); else it is read from the store. */
   payload?: Buffer;
 }
 
-interface PendingAppend {
-  payload: Buffer;
-  messages: number;
-  onWritten?: () => void;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
+/** A `next` call waiting for a frame. */
+interface Reader { resolve: (f: SpoolFrame | null) => void; signal?: AbortSignal; onAbort: () => void }
 
-interface Reader {
-  resolve: (f: SpoolFrame | null) => void;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
-
-interface SpoolCoreOptions {
-  name: string;
-  store: SpoolStore;
-  maxBytes: number;
-  checkpointIntervalMs?: number;
-  /** Budget for payloads kept in memory between append and write (default 32 MiB). */
-  memoryBytes?: number;
-  logger: Logger;
-}
-
-const DEFAULT_SPOOL_MEMORY_BYTES = 32 * 1024 * 1024;
 /** Most bytes of consecutive frames read back from a segment at once (see readRun). */
 const READ_AHEAD_BYTES = 1024 * 1024;
 
 export class SpoolCore implements Spool {
   readonly name: string;
-  private readonly store: SpoolStore;
-  private readonly maxBytes: number;
-  private readonly checkpointIntervalMs: number;
   private readonly memoryBytes: number;
-  private readonly log: Logger;
+  private readonly appends: AppendQueue;
+  private readonly checkpoints: Checkpointer;
   /** Bytes of the payloads kept in entries (Entry.payload). */
   private cachedBytes = 0;
-
-  /** Unsettled entries in seq order; entries[i].seq === baseSeq + i - head. */
+  /** Unsettled entries in seq order from `head`; entries[i].seq === entries[head].seq + i - head. */
   private entries: Entry[] = [];
   private head = 0;
+  /** No ready entry before this index. */
   private scanFrom = 0;
   private nextSeq = 0;
-
-  private reservedBytes = 0;
-  private heldMessages = 0;
-  private spaceWaiters: Array<{ bytes: number; go: () => void; fail: (err: Error) => void }> = [];
-  private batch: PendingAppend[] = [];
-  private writing: Promise<void> | null = null;
   private readers: Reader[] = [];
-
-  private lastSettled: StoredFrame | null = null;
-  /** End of the last settled frame, or where recovery started when none settled yet: the resume position. */
-  private basePos: SpoolPosition = { segment: 0, offset: 0 };
-  private checkpointDirty = false;
-  private checkpointTimer: NodeJS.Timeout | null = null;
-  private checkpointWrite: Promise<void> = Promise.resolve();
+  private counts = { pendingMessages: 0, settledMessages: 0, settledBytes: 0, corruptFrames: 0, quarantinedSegments: 0 };
   private closed = false;
   private closing: Promise<void> | null = null;
-  /** Set while writes fail (ENOSPC, EIO): readiness reports it; cleared by the next good write. */
-  private writeBlocked: SpoolStats['writeBlocked'] = null;
-  /** The checkpoint write is failing (logged once per episode). */
-  private checkpointFailing = false;
-  private counters = { appendedFrames: 0, appendedMessages: 0, settledMessages: 0, settledBytes: 0, corruptFrames: 0, quarantinedSegments: 0 };
 
-  constructor(opts: SpoolCoreOptions) {
-    this.name = opts.name;
-    this.store = opts.store;
-    this.maxBytes = opts.maxBytes;
-    // The resume record already survives a crash at once; the checkpoint only moves the settled
-    // position (segment deletion, the fallback after a reboot), so it need not be frequent.
-    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 200;
-    this.memoryBytes = opts.memoryBytes ?? DEFAULT_SPOOL_MEMORY_BYTES;
-    this.log = opts.logger;
+  constructor(private readonly o: SpoolCoreOptions) {
+    this.name = o.name;
+    this.memoryBytes = o.memoryBytes ?? 32 * 1024 * 1024;
+    this.appends = new AppendQueue(o, (stored, group) => {
+      stored.forEach((s, i) => this.push(s, group[i]?.payload));
+      this.wakeReaders();
+    });
+    this.checkpoints = new Checkpointer(o);
   }
 
   /** Loads what the store still holds (unsent after the checkpoint) and logs the documented lines. */
   async open(): Promise<RecoveryReport> {
     const started = Date.now();
-    this.log.info('[EMERGENCY_PERSISTENCE_SYSTEM] Recovering any available content from the persistence system');
-    const { frames, corruptFrames, quarantinedSegments, start } = await this.store.recover();
-    this.basePos = start;
-    let bytes = 0;
-    let messages = 0;
-    for (const f of frames) {
-      this.entries.push({ seq: this.nextSeq++, stored: f, state: 'ready' });
-      this.reservedBytes += f.length;
-      this.heldMessages += f.messages;
-      bytes += f.length;
-      messages += f.messages;
-    }
-    this.counters.corruptFrames += corruptFrames;
-    this.counters.quarantinedSegments += quarantinedSegments;
-    if (frames.length === 0) this.log.info('[EMERGENCY_PERSISTENCE_SYSTEM] Nothing available in the persistence system');
-    else this.log.info(`[EMERGENCY_PERSISTENCE_SYSTEM] Recovered ${messages} messages (${bytes} bytes)`);
+    const log = this.o.logger;
+    log.info('[EMERGENCY_PERSISTENCE_SYSTEM] Recovering any available content from the persistence system');
+    const { frames, corruptFrames, quarantinedSegments } = await this.o.store.recover();
+    for (const f of frames) this.push(f);
+    const bytes = frames.reduce((n, f) => n + f.length, 0);
+    const messages = frames.reduce((n, f) => n + f.messages, 0);
+    this.appends.hold(bytes);
+    Object.assign(this.counts, { corruptFrames, quarantinedSegments });
+    if (frames.length === 0) log.info('[EMERGENCY_PERSISTENCE_SYSTEM] Nothing available in the persistence system');
+    else log.info(`[EMERGENCY_PERSISTENCE_SYSTEM] Recovered ${messages} messages (${bytes} bytes)`);
     const elapsedMs = Date.now() - started;
-    this.log.info(`[EMERGENCY_PERSISTENCE_SYSTEM] Elapsed seconds: ${(elapsedMs / 1000).toFixed(2)}`);
+    log.info(`[EMERGENCY_PERSISTENCE_SYSTEM] Elapsed seconds: ${(elapsedMs / 1000).toFixed(2)}`);
     return { frames: frames.length, messages, bytes, corruptFrames, quarantinedSegments, elapsedMs };
   }
 
   append(payload: Buffer, messages: number, onWritten?: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`spool ${this.name} is closed`));
-    const bytes = payload.length;
-    // FIFO: once someone waits, later appends queue behind it so the order (and ack order) holds.
-    // A frame larger than the whole bound still passes when the spool is empty, or it never would.
-    const fits = this.spaceWaiters.length === 0 && (this.reservedBytes === 0 || this.reservedBytes + bytes <= this.maxBytes);
-    return new Promise<void>((resolve, reject) => {
-      const go = (): void => {
-        this.reservedBytes += bytes;
-        this.batch.push({ payload, messages, onWritten, resolve, reject });
-        this.scheduleWrite();
-      };
-      if (fits) go();
-      else this.spaceWaiters.push({ bytes, go, fail: reject });
-    });
+    return this.appends.append(payload, messages, onWritten);
   }
 
-  private scheduleWrite(): void {
-    if (this.writing) return;
-    this.writing = new Promise<void>((done) => setImmediate(done)).then(() => this.writeLoop());
-  }
-
-  /**
-   * Group commit. A failed store write (a full disk: ENOSPC) rejects the group's appends (their
-   * batches answer `batch-failed` and the input re-sends them later: pulling pauses, nothing is
-   * lost) and marks the spool write-blocked; frames already spooled keep draining, their
-   * segments are deleted as they are sent, and the first write that succeeds clears the block.
-   */
-  private async writeLoop(): Promise<void> {
-    while (this.batch.length > 0) {
-      const group = this.batch;
-      this.batch = [];
-      try {
-        const stored = await this.store.write(group, () => this.written(group));
-        if (this.writeBlocked) {
-          this.log.info(`Spool ${this.name}: writing again after ${((Date.now() - this.writeBlocked.sinceMs) / 1000).toFixed(1)} s (${this.writeBlocked.message})`);
-          this.writeBlocked = null;
-        }
-        stored.forEach((s, i) => {
-          const e: Entry = { seq: this.nextSeq++, stored: s, state: 'ready' };
-          const payload = (group[i] as PendingAppend).payload;
-          // The memory store keeps payloads itself (s.payload); only the disk store needs the cache.
-          if (!s.payload && this.cachedBytes + payload.length <= this.memoryBytes) {
-            e.payload = payload;
-            this.cachedBytes += payload.length;
-          }
-          this.entries.push(e);
-          this.heldMessages += s.messages;
-          this.counters.appendedFrames++;
-          this.counters.appendedMessages += s.messages;
-          group[i]?.resolve();
-        });
-        this.wakeReaders();
-      } catch (err) {
-        const message = (err as Error).message;
-        if (!this.writeBlocked) {
-          this.writeBlocked = { code: OUTPUT_ERROR.spoolAppend, message, sinceMs: Date.now() };
-          this.log.error(
-            `Spool ${this.name} cannot write (${message}): batches are refused (the input keeps them and re-sends them later) ` +
-              'until a write succeeds; what is spooled keeps being sent and frees its space',
-          );
-        } else {
-          this.writeBlocked.message = message;
-        }
-        for (const p of group) {
-          this.reservedBytes -= p.payload.length;
-          p.reject(err);
-        }
-        this.wakeSpaceWaiters();
-      }
-    }
-    this.writing = null;
-  }
-
-  /** The group is in the store's file (not yet fsynced): tell the appenders that asked. */
-  private written(group: readonly PendingAppend[]): void {
-    for (const p of group) {
-      try {
-        p.onWritten?.();
-      } catch (err) {
-        // The caller's bookkeeping must not turn a good write into a failed one.
-        this.log.error(`Spool ${this.name}: onWritten failed: ${(err as Error).message}`);
-      }
-    }
+  /** Adds a stored frame at the end; its `payload` is kept while the budget allows (the memory store keeps its own). */
+  private push(stored: StoredFrame, payload?: Buffer): void {
+    const e: Entry = { seq: this.nextSeq++, stored, state: 'ready' };
+    if (payload && !stored.payload && this.cachedBytes + payload.length <= this.memoryBytes) this.keep(e, payload);
+    this.entries.push(e);
+    this.counts.pendingMessages += stored.messages;
   }
 
   next(signal?: AbortSignal): Promise<SpoolFrame | null> {
     if (this.closed || signal?.aborted) return Promise.resolve(null);
-    const entry = this.leaseNext();
+    const entry = this.lease();
     if (entry) return this.load(entry, signal);
     return new Promise<SpoolFrame | null>((resolve) => {
-      const reader: Reader = { resolve };
-      if (signal) {
-        reader.signal = signal;
-        reader.onAbort = () => {
-          this.readers = this.readers.filter((r) => r !== reader);
-          resolve(null);
-        };
-        signal.addEventListener('abort', reader.onAbort, { once: true });
-      }
-      this.readers.push(reader);
+      const onAbort = (): void => {
+        this.readers = this.readers.filter((r) => r.resolve !== resolve);
+        resolve(null);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.readers.push({ resolve, signal, onAbort });
     });
   }
 
   nextReady(): Promise<SpoolFrame | null> {
-    if (this.closed) return Promise.resolve(null);
-    const entry = this.leaseNext();
+    const entry = this.closed ? undefined : this.lease();
     return entry ? this.load(entry) : Promise.resolve(null);
   }
 
-  private leaseNext(): Entry | undefined {
+  /** Hands ready frames to the waiting readers, oldest reader first. */
+  private wakeReaders(): void {
+    while (this.readers.length > 0) {
+      const entry = this.lease();
+      if (!entry) return;
+      const r = this.unwait(this.readers.shift() as Reader);
+      void this.load(entry, r.signal).then(r.resolve);
+    }
+  }
+
+  private unwait(r: Reader): Reader {
+    r.signal?.removeEventListener('abort', r.onAbort);
+    return r;
+  }
+
+  private lease(): Entry | undefined {
     for (let i = Math.max(this.scanFrom, this.head); i < this.entries.length; i++) {
       const e = this.entries[i];
       if (e && e.state === 'ready') {
@@ -255,29 +137,25 @@ export class SpoolCore implements Spool {
   }
 
   private async load(e: Entry, signal?: AbortSignal): Promise<SpoolFrame | null> {
+    const frame = (payload: Buffer): SpoolFrame => ({ seq: e.seq, payload, messages: e.stored.messages });
     if (e.payload) {
       // The sender holds it from here until it is in the kernel; the spool keeps no second copy.
       const payload = e.payload;
-      this.dropPayload(e);
-      return { seq: e.seq, payload, messages: e.stored.messages };
+      this.drop(e);
+      return frame(payload);
     }
     try {
       const run = this.readRun(e);
-      const payloads = await this.store.read(run.map((x) => x.stored));
+      const payloads = await this.o.store.read(run.map((x) => x.stored));
       // The frames read along with `e` keep their payload until they are handed out.
-      for (let i = 1; i < run.length; i++) {
-        const x = run[i] as Entry;
-        const p = payloads[i] as Buffer;
-        if (x.payload || x.state !== 'ready') continue;
-        x.payload = p;
-        this.cachedBytes += p.length;
-      }
-      return { seq: e.seq, payload: payloads[0] as Buffer, messages: e.stored.messages };
+      run.forEach((x, i) => {
+        if (i > 0 && !x.payload && x.state === 'ready') this.keep(x, payloads[i] as Buffer);
+      });
+      return frame(payloads[0] as Buffer);
     } catch (err) {
       // An I/O error on our own file: keep the frame, log, and try again a little later.
-      this.log.error(`Cannot read spooled frame #${e.seq}: ${(err as Error).message}; retrying in 1 s`);
-      e.state = 'ready';
-      this.scanFrom = Math.min(this.scanFrom, this.indexOf(e.seq));
+      this.o.logger.error(`Cannot read spooled frame #${e.seq}: ${(err as Error).message}; retrying in 1 s`);
+      this.unlease(e);
       await new Promise((r) => setTimeout(r, 1_000).unref());
       return this.next(signal);
     }
@@ -303,14 +181,67 @@ export class SpoolCore implements Spool {
     return run;
   }
 
-  private wakeReaders(): void {
-    while (this.readers.length > 0) {
-      const entry = this.leaseNext();
-      if (!entry) return;
-      const r = this.readers.shift() as Reader;
-      if (r.signal && r.onAbort) r.signal.removeEventListener('abort', r.onAbort);
-      void this.load(entry, r.signal).then(r.resolve);
+  settle(seq: number): void {
+    const e = this.leased(seq);
+    if (!e) return;
+    e.state = 'settled';
+    this.drop(e);
+    let last: StoredFrame | null = null;
+    let bytes = 0;
+    while (this.entries[this.head]?.state === 'settled') {
+      last = (this.entries[this.head++] as Entry).stored;
+      bytes += last.length;
+      this.counts.pendingMessages -= last.messages;
+      this.counts.settledMessages += last.messages;
+      this.counts.settledBytes += last.length;
     }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.scanFrom = Math.max(0, this.scanFrom - this.head);
+      this.head = 0;
+    }
+    if (!last) return;
+    // A crash from now on resumes here (synchronous: nothing confirmed is sent twice).
+    this.o.store.recordResume({ segment: last.segment, offset: last.end });
+    this.checkpoints.moved(last);
+    this.appends.hold(-bytes);
+  }
+
+  release(seq: number): void {
+    const e = this.leased(seq);
+    if (!e) return;
+    this.unlease(e);
+    this.wakeReaders();
+  }
+
+  flushCheckpoint(): Promise<void> {
+    return this.checkpoints.flush();
+  }
+
+  stats(): SpoolStats {
+    return { ...this.appends.stats(), pendingFrames: this.entries.length - this.head, ...this.counts, cachedBytes: this.cachedBytes };
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.doClose());
+  }
+
+  private async doClose(): Promise<void> {
+    await this.appends.close();
+    this.closed = true;
+    for (const r of this.readers.splice(0)) this.unwait(r).resolve(null);
+    await this.checkpoints.close();
+    await this.o.store.close();
+  }
+
+  private unlease(e: Entry): void {
+    e.state = 'ready';
+    this.scanFrom = Math.min(this.scanFrom, this.indexOf(e.seq));
+  }
+
+  private leased(seq: number): Entry | undefined {
+    const e = this.entries[this.indexOf(seq)];
+    return e?.seq === seq && e.state === 'leased' ? e : undefined;
   }
 
   private indexOf(seq: number): number {
@@ -318,119 +249,14 @@ export class SpoolCore implements Spool {
     return first ? this.head + (seq - first.seq) : -1;
   }
 
-  private dropPayload(e: Entry): void {
+  private keep(e: Entry, payload: Buffer): void {
+    e.payload = payload;
+    this.cachedBytes += payload.length;
+  }
+
+  private drop(e: Entry): void {
     if (!e.payload) return;
     this.cachedBytes -= e.payload.length;
     e.payload = undefined;
-  }
-
-  settle(seq: number): void {
-    const e = this.entries[this.indexOf(seq)];
-    if (!e || e.seq !== seq || e.state !== 'leased') return;
-    e.state = 'settled';
-    this.dropPayload(e);
-    let last: Entry | undefined;
-    while (this.head < this.entries.length && this.entries[this.head]?.state === 'settled') {
-      last = this.entries[this.head] as Entry;
-      this.head++;
-      this.reservedBytes -= last.stored.length;
-      this.heldMessages -= last.stored.messages;
-      this.counters.settledMessages += last.stored.messages;
-      this.counters.settledBytes += last.stored.length;
-    }
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.scanFrom = Math.max(0, this.scanFrom - this.head);
-      this.head = 0;
-    }
-    if (last) {
-      this.lastSettled = last.stored;
-      this.basePos = { segment: last.stored.segment, offset: last.stored.end };
-      // A crash from now on resumes here (synchronous: nothing confirmed is sent twice).
-      this.store.recordResume(this.basePos);
-      this.checkpointDirty = true;
-      this.scheduleCheckpoint();
-      this.wakeSpaceWaiters();
-    }
-  }
-
-  release(seq: number): void {
-    const i = this.indexOf(seq);
-    const e = this.entries[i];
-    if (!e || e.seq !== seq || e.state !== 'leased') return;
-    e.state = 'ready';
-    this.scanFrom = Math.min(this.scanFrom, i);
-    this.wakeReaders();
-  }
-
-  private wakeSpaceWaiters(): void {
-    while (this.spaceWaiters.length > 0) {
-      const w = this.spaceWaiters[0] as { bytes: number; go: () => void; fail: (err: Error) => void };
-      if (this.reservedBytes !== 0 && this.reservedBytes + w.bytes > this.maxBytes) return;
-      this.spaceWaiters.shift();
-      w.go();
-    }
-  }
-
-  private scheduleCheckpoint(delayMs = this.checkpointIntervalMs): void {
-    if (this.checkpointTimer || this.closed) return;
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointTimer = null;
-      void this.flushCheckpoint();
-    }, delayMs);
-    this.checkpointTimer.unref();
-  }
-
-  flushCheckpoint(): Promise<void> {
-    this.checkpointWrite = this.checkpointWrite.then(async () => {
-      if (!this.checkpointDirty) return;
-      this.checkpointDirty = false;
-      try {
-        await this.store.checkpoint(this.lastSettled);
-        if (this.checkpointFailing) this.log.info(`Spool ${this.name}: the checkpoint is written again`);
-        this.checkpointFailing = false;
-      } catch (err) {
-        // Retried with the next checkpoint (sent segments are deleted before it is written, so a
-        // full disk frees space first); a crash meanwhile only re-sends from the older checkpoint.
-        if (!this.checkpointFailing) {
-          this.log.error(`OutputError(${OUTPUT_ERROR.checkpointWrite}): Spool ${this.name}: cannot write the checkpoint: ${(err as Error).message}; retrying`);
-        }
-        this.checkpointFailing = true;
-        this.checkpointDirty = true;
-        if (!this.closed) this.scheduleCheckpoint(1_000);
-      }
-    });
-    return this.checkpointWrite;
-  }
-
-  stats(): SpoolStats {
-    return {
-      pendingBytes: this.reservedBytes,
-      pendingFrames: this.entries.length - this.head,
-      pendingMessages: this.heldMessages,
-      ...this.counters,
-      blockedAppends: this.spaceWaiters.length,
-      cachedBytes: this.cachedBytes,
-      writeBlocked: this.writeBlocked ? { ...this.writeBlocked } : null,
-    };
-  }
-
-  close(): Promise<void> {
-    if (!this.closing) this.closing = this.doClose();
-    return this.closing;
-  }
-
-  private async doClose(): Promise<void> {
-    for (const w of this.spaceWaiters.splice(0)) w.fail(new Error(`spool ${this.name} closed while waiting for space`));
-    while (this.writing) await this.writing;
-    this.closed = true;
-    for (const r of this.readers.splice(0)) {
-      if (r.signal && r.onAbort) r.signal.removeEventListener('abort', r.onAbort);
-      r.resolve(null);
-    }
-    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
-    this.checkpointTimer = null;
-    await this.flushCheckpoint();
-    await this.store.close();
   }
 }

@@ -1,5 +1,19 @@
 /** Public surface of a spool and the storage backend it runs on (disk or memory). */
-import type { SpoolPosition } from './resume-record.js';
+import type { Logger } from '@devo-collector/common';
+import type { SpoolPosition } from './resume-file.js';
+
+export interface SpoolCoreOptions {
+  name: string;
+  store: SpoolStore;
+  /** The byte bound (globals.queueMaxSizeBytes): appends wait beyond it. */
+  maxBytes: number;
+  /** How often a moved checkpoint is written (default 200 ms). */
+  checkpointIntervalMs?: number;
+  /** Payload bytes kept in memory between append and write (default 32 MiB); the rest is read back. */
+  memoryBytes?: number;
+  /** Component logger for the `[EMERGENCY_PERSISTENCE_SYSTEM]` lines. */
+  logger: Logger;
+}
 
 /** A frame handed to a sender: it must be `settle`d (written) or `release`d (give back) exactly once. */
 export interface SpoolFrame {
@@ -8,28 +22,21 @@ export interface SpoolFrame {
   readonly messages: number;
 }
 
-export interface RecoveryReport {
+export interface RecoveryReport extends Omit<RecoveredStore, 'frames'> {
   frames: number;
   messages: number;
   bytes: number;
-  /** Damaged frames found (bad CRC/magic or torn tail); each is logged as ERROR. */
-  corruptFrames: number;
-  /** Segments copied to `quarantine/` because of damage. */
-  quarantinedSegments: number;
   elapsedMs: number;
 }
 
-export interface SpoolStats {
+export interface SpoolStats extends Omit<RecoveredStore, 'frames'> {
   /** Bytes held (unsent + being appended): what the byte bound applies to. */
   pendingBytes: number;
   pendingFrames: number;
   pendingMessages: number;
   appendedFrames: number;
-  appendedMessages: number;
   settledMessages: number;
   settledBytes: number;
-  quarantinedSegments: number;
-  corruptFrames: number;
   /** Appends currently waiting for space. */
   blockedAppends: number;
   /** Payload bytes kept in memory for the senders (bounded by the spool's memory budget). */
@@ -54,7 +61,7 @@ export interface Spool {
   next(signal?: AbortSignal): Promise<SpoolFrame | null>;
   /** Like `next` but never waits: null when no frame is ready now (used to drain at shutdown). */
   nextReady(): Promise<SpoolFrame | null>;
-  /** The receiver confirmed the frame (stream-sender.ts): it may be forgotten (resume record, checkpoint). */
+  /** The receiver confirmed the frame (senders/confirm-rule.ts): it may be forgotten (resume record, checkpoint). */
   settle(seq: number): void;
   /** The frame was not (surely) delivered: hand it out again, in order, before newer frames. */
   release(seq: number): void;
@@ -66,9 +73,7 @@ export interface Spool {
 }
 
 /** Where a stored frame lives; `payload` only for the memory store. */
-export interface StoredFrame {
-  segment: number;
-  offset: number;
+export interface StoredFrame extends SpoolPosition {
   end: number;
   length: number;
   messages: number;
@@ -78,10 +83,10 @@ export interface StoredFrame {
 export interface RecoveredStore {
   /** Frames after the resume position, in order. */
   frames: StoredFrame[];
+  /** Damaged frames found (bad CRC/magic or torn tail); each is logged as ERROR. */
   corruptFrames: number;
+  /** Segments copied to `quarantine/` because of damage. */
   quarantinedSegments: number;
-  /** Where recovery resumed: the position just before the first recovered frame. */
-  start: SpoolPosition;
 }
 
 export interface SpoolStore {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, type TestCerts } from '@devo-collector/testkit';
+import { freePort, until, type TestCerts } from '@devo-collector/testkit';
 
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 export const rsyslogAvailable = (): boolean => existsSync(RSYSLOGD);
@@ -22,9 +22,8 @@ export interface Rsyslog {
 
 
 async function waitListening(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
+  const probe = (): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
       const c = net.connect(port, '127.0.0.1');
       c.once('connect', () => {
         c.destroy();
@@ -32,10 +31,7 @@ async function waitListening(port: number, timeoutMs: number): Promise<void> {
       });
       c.once('error', () => resolve(false));
     });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`rsyslogd did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(probe, timeoutMs, `rsyslogd listening on ${port}`);
 }
 
 export async function startRsyslog(certs: TestCerts): Promise<Rsyslog> {
@@ -72,14 +68,8 @@ template(name="raw" type="string" string="%rawmsg%\\n")
     port,
     outFile,
     lines,
-    async waitForLines(n, timeoutMs = 20_000) {
-      const until = Date.now() + timeoutMs;
-      while (lines().length < n) {
-        if (Date.now() > until) throw new Error(`rsyslog got ${lines().length}/${n} lines`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return lines();
-    },
+    waitForLines: (n, timeoutMs = 20_000) =>
+      until(() => lines().length >= n && lines(), timeoutMs, `${n} rsyslog lines`, () => `got ${lines().length}`, 50),
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
