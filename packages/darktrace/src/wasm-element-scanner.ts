@@ -9,8 +9,8 @@
  * the window stops every walk at its end; an element cut by the window's end fails or ends exactly
  * there, and is scanned again from a window that starts with it.
  *
- * Null (instead of slices) when WebAssembly is not available (`node --jitless`) or the wanted
- * fields do not fit the module's key slots: the caller then uses the JavaScript scanner.
+ * Undefined (instead of slices) when WebAssembly is not available (`node --jitless`) or the wanted
+ * fields do not fit the module's key slots; `splitJsonArray` turns that into an error.
  */
 import { JSON_SCAN_WASM } from './json-scan-wasm.js';
 import type { ElementSlice } from './json-array-split.js';

@@ -4,8 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateExpiryMonitor, certificateTargets, expiryWarningLine, readCertificateExpiry } from '../src/cert-expiry.js';
-import { generateTestCerts, type TestCerts } from '@devo-collector/testkit';
-import { outputConfig } from './helpers/config.js';
+import { generateTestCerts, type TestCerts, outputConfig } from '@devo-collector/testkit';
 import { captureLogs } from './helpers/log-capture.js';
 
 const DAY = 86_400_000;

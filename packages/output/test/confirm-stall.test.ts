@@ -12,8 +12,7 @@ import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
 import { createSocketSender } from '../src/senders/socket-connect.js';
 import type { Sender } from '../src/senders/types.js';
-import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
-import { outputConfig } from './helpers/config.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver, outputConfig } from '@devo-collector/testkit';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 let certs: TestCerts;

@@ -15,8 +15,7 @@ import { SPOOL_FRAME_MAX_BYTES } from '../src/intake.js';
 import { OutputService } from '../src/output-service.js';
 import { spoolDir } from '../src/spool.js';
 import { FRAME_HEADER_BYTES, scanFrames } from '../src/spool/frame-codec.js';
-import { generateTestCerts, type TestCerts, startTlsReceiver, WireDecoder } from '@devo-collector/testkit';
-import { compiledConfig, outputConfig } from './helpers/config.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, WireDecoder, compiledConfig, outputConfig } from '@devo-collector/testkit';
 import { captureLogs } from './helpers/log-capture.js';
 import { fixturesDir, sharedWireCaptures } from './helpers/paths.js';
 

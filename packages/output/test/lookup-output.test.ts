@@ -11,9 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serializeLookupJob, textRecords, type EventBatch, type LaneAck, type LookupJob, type OutputToSupervisorMessage } from '@devo-collector/common';
 import { lookupJobLines } from '../src/lookup-format.js';
 import { OutputService } from '../src/output-service.js';
-import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
-import { startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
+import { startTcpReceiver, type TcpReceiver, compiledConfig, outputConfig } from '@devo-collector/testkit';
 
 let logs: ReturnType<typeof captureLogs>;
 const receivers: TcpReceiver[] = [];

@@ -1,6 +1,7 @@
 /** The vendor's sender/monitor line shapes, character for character (darktrace-collector-doc.txt). */
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { outputConfig } from '@devo-collector/testkit';
 import {
   createdSenderLine,
   enqueuedStatsLine,
@@ -10,7 +11,6 @@ import {
   vendorIso,
   vendorIsoT,
 } from '../src/monitor-lines.js';
-import { outputConfig } from './helpers/config.js';
 
 const SINCE = Date.UTC(2024, 10, 19, 6, 12, 18, 957);
 const TO = Date.UTC(2024, 10, 19, 6, 17, 18, 958);

@@ -10,9 +10,8 @@ import { SPOOL_FRAME_MAX_BYTES } from '../src/intake.js';
 import { OutputService } from '../src/output-service.js';
 import { spoolDir } from '../src/spool.js';
 import { FRAME_HEADER_BYTES, scanFrames } from '../src/spool/frame-codec.js';
-import { compiledConfig, outputConfig } from './helpers/config.js';
 import { captureLogs } from './helpers/log-capture.js';
-import { sampleBatch, startTcpReceiver, type TcpReceiver } from '@devo-collector/testkit';
+import { sampleBatch, startTcpReceiver, type TcpReceiver, compiledConfig, outputConfig } from '@devo-collector/testkit';
 
 let logs: ReturnType<typeof captureLogs>;
 let receiver: TcpReceiver | undefined;

@@ -6,8 +6,7 @@ import { formatBatch } from '../src/format.js';
 import { textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
 import { createSocketSender } from '../src/senders/socket-connect.js';
-import { generateTestCerts, type TestCerts } from '@devo-collector/testkit';
-import { outputConfig } from './helpers/config.js';
+import { generateTestCerts, type TestCerts, outputConfig } from '@devo-collector/testkit';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 import { rsyslogAvailable, startRsyslog, type Rsyslog } from './helpers/rsyslog.js';
 

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openSpool } from '../src/spool.js';
 import { readTxQueue, tcpRowOf } from '../src/senders/tcp-queue.js';
 import { createSocketSender } from '../src/senders/socket-connect.js';
-import { outputConfig } from './helpers/config.js';
 import { testLogger } from './helpers/log-capture.js';
+import { outputConfig } from '@devo-collector/testkit';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;

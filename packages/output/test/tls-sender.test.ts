@@ -8,8 +8,7 @@ import { backoffDelayMs, textRecords } from '@devo-collector/common';
 import { openSpool, type Spool } from '../src/spool.js';
 import { DEFAULT_BACKOFF, describeSocketError, isPermanent } from '../src/senders/delivery.js';
 import { connectorFor, createSocketSender } from '../src/senders/socket-connect.js';
-import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
-import { outputConfig } from './helpers/config.js';
+import { generateTestCerts, type TestCerts, startTlsReceiver, type TlsReceiver, outputConfig } from '@devo-collector/testkit';
 import { captureLogs, testLogger } from './helpers/log-capture.js';
 
 let certs: TestCerts;

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EventBatch } from '@devo-collector/common';
 import { splitFrameLines } from '../src/format.js';
-import { generateTestCerts, sampleBatch, type TestCerts, startTlsReceiver, type TlsReceiver } from '@devo-collector/testkit';
-import { compiledConfig, outputConfig } from './helpers/config.js';
+import { generateTestCerts, sampleBatch, type TestCerts, startTlsReceiver, type TlsReceiver, compiledConfig, outputConfig } from '@devo-collector/testkit';
 import { forkOutputWorker, type ForkedWorker } from './helpers/fork-worker.js';
 
 const TUNING = { quietMs: 300, checkpointIntervalMs: 50, backoff: { baseMs: 100, capMs: 500 } };
