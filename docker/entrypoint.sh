@@ -7,7 +7,7 @@
 # globals.shutdown_grace_period_in_sec (default 10 s) and exits 0. Give the engine a longer stop
 # timeout than that (compose: stop_grace_period 15s; docker run/stop: -t 15).
 #
-#   (no arguments)          node dist/main.js --config "$CONFIG_FILE"
+#   (no arguments)          node --lite-mode --no-expose-wasm dist/main.js --config "$CONFIG_FILE"
 #   --validate, --debug...  options are appended to that command line
 #   sh, node ...            anything else is run instead of the collector (debugging)
 #
@@ -15,6 +15,9 @@
 # CONFIG_FILE set to an empty value, or no such file while both Collector Server files
 # (/etc/devo/job/job_config.json, /etc/devo/collector/collector_config.json) exist, starts the
 # collector in Collector Server mode.
+# --lite-mode (no JIT, a small heap) is for the supervisor alone, which only routes messages: ~17 MB
+# less RSS at a burst (docs/BENCHMARKS.md, "Memory"); it does not pass it on to its two workers.
+# --no-expose-wasm only silences V8's warning that lite mode has no WebAssembly.
 set -eu
 cd /devo-collector
 
@@ -46,6 +49,6 @@ config_exists() {
 }
 
 if [ -n "${CONFIG_FILE:-}" ] && { config_exists "$CONFIG_FILE" || [ ! -f "$JOB_CONFIG" ] || [ ! -f "$COLLECTOR_CONFIG" ]; }; then
-  exec node /devo-collector/dist/main.js --config "$CONFIG_FILE" "$@"
+  exec node --lite-mode --no-expose-wasm /devo-collector/dist/main.js --config "$CONFIG_FILE" "$@"
 fi
-exec node /devo-collector/dist/main.js "$@"
+exec node --lite-mode --no-expose-wasm /devo-collector/dist/main.js "$@"

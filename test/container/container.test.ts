@@ -334,9 +334,10 @@ describe('container image (podman)', () => {
     const hc = await run('podman', ['healthcheck', 'run', nameA], { allowFail: true });
     expect(hc.code, `image HEALTHCHECK: ${hc.stdout}${withoutNoise(hc.stderr)}`).toBe(0);
     expect((await run('podman', ['exec', nameA, 'id', '-u'])).stdout.trim()).toBe('1000');
-    // exec-form entrypoint + `exec node`: the collector itself is PID 1 and receives SIGTERM.
+    // exec-form entrypoint + `exec node`: the collector itself is PID 1 and receives SIGTERM; the
+    // supervisor alone runs in lite mode (docs/operations.md), its workers keep the JIT.
     const cmdline = (await run('podman', ['exec', nameA, 'cat', '/proc/1/cmdline'])).stdout.split('\0');
-    expect(cmdline.slice(0, 4)).toEqual(['node', '/devo-collector/dist/main.js', '--config', 'config.yaml']);
+    expect(cmdline.slice(0, 6)).toEqual(['node', '--lite-mode', '--no-expose-wasm', '/devo-collector/dist/main.js', '--config', 'config.yaml']);
 
     const stateFiles = SERVICES.map((s) => `darktrace;${INPUT_ID};${s}.json`);
     await until(async () => {

@@ -11,18 +11,21 @@ type WorkerState = 'starting' | 'ready' | 'stopping' | 'stopped' | 'exited';
 
 import { ROLE_ENV } from './role-env.js';
 
+/** The supervisor's alone (the image's lite mode): the workers need the JIT and WebAssembly. */
+const SUPERVISOR_ONLY = new Set(['--lite-mode', '--lite_mode', '--jitless', '--no-expose-wasm', '--no-expose_wasm']);
+
 /**
- * The supervisor's own node flags (a loader in tests, say) plus, once each:
+ * The supervisor's own node flags (a loader in tests, say), less SUPERVISOR_ONLY, plus once each:
  * - --expose-gc (the [GC] line, below);
- * - --max-semi-space-size=2 (MiB): V8 grows each young-generation semi-space up to 16 MiB under
- *   allocation; the workers' young objects are small (records stay in Buffers), so a larger young
- *   generation only holds garbage longer (docs/BENCHMARKS.md, "Memory"). A flag the operator gave
- *   the supervisor (NODE_OPTIONS or the command line) wins.
+ * - --max-semi-space-size=2 (MiB): V8 grows each young semi-space up to 16 MiB under allocation;
+ *   the workers' young objects are small (records stay in Buffers), so a larger young generation
+ *   only holds garbage longer (docs/BENCHMARKS.md, "Memory"). An operator's flag (NODE_OPTIONS or
+ *   the command line) wins.
  */
 export function workerExecArgv(parent: readonly string[], nodeOptions = ''): string[] {
   const given = [...parent, ...nodeOptions.split(/\s+/).filter(Boolean)];
   const has = (...names: string[]) => given.some((a) => names.some((n) => a === n || a.startsWith(`${n}=`)));
-  const out = [...parent];
+  const out = parent.filter((a) => !SUPERVISOR_ONLY.has(a));
   if (!has('--expose-gc', '--expose_gc')) out.push('--expose-gc');
   if (!has('--max-semi-space-size', '--max_semi_space_size')) out.push('--max-semi-space-size=2');
   return out;
@@ -39,10 +42,7 @@ export function workerEnv(parent: NodeJS.ProcessEnv): Record<string, string> {
   return parent.MALLOC_MMAP_THRESHOLD_ === undefined ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {};
 }
 
-interface WorkerExit {
-  code: number | null;
-  signal: string | null;
-}
+type WorkerExit = { code: number | null; signal: string | null };
 
 export class WorkerHandle<In extends { type: string }, Out extends { type: string }> {
   state: WorkerState = 'starting';

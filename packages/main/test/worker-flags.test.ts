@@ -15,6 +15,10 @@ describe('worker flags', () => {
     expect(workerExecArgv([], '--max_semi_space_size=8 --expose_gc')).toEqual([]);
   });
 
+  it('drops the supervisor-only --lite-mode, --jitless, --no-expose-wasm (the workers need the JIT and WebAssembly)', () => {
+    expect(workerExecArgv(['--lite-mode', '--no-expose-wasm', '--import', 'tsx', '--jitless'])).toEqual(['--import', 'tsx', '--expose-gc', '--max-semi-space-size=2']);
+  });
+
   it('fixes the malloc mmap threshold unless the operator set one', () => {
     expect(workerEnv({})).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
     expect(workerEnv({ MALLOC_MMAP_THRESHOLD_: '65536' })).toEqual({});
