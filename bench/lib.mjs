@@ -155,9 +155,12 @@ export function collectorConfig({ simUrl, start, services, outputs, globals = {}
   };
 }
 
-/** Runs dist/main.js (or $BENCH_DIST's) with $BENCH_NODE_ARGS; every output line is kept (and appended to $BENCH_LOG when set). */
+/** The supervisor's node flags in the image (docker/entrypoint.sh): the bench measures the collector as it is deployed. */
+const IMAGE_NODE_ARGS = '--lite-mode --no-expose-wasm';
+
+/** Runs dist/main.js (or $BENCH_DIST's) with $BENCH_NODE_ARGS (default: the image's flags); every output line is kept (and appended to $BENCH_LOG when set). */
 export const runCollector = (cwd, o = {}) =>
-  tk.runCollector(cwd, { main: distMain, logFile: process.env.BENCH_LOG, nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...o });
+  tk.runCollector(cwd, { main: distMain, logFile: process.env.BENCH_LOG, nodeArgs: (process.env.BENCH_NODE_ARGS ?? IMAGE_NODE_ARGS).split(' ').filter(Boolean), ...o });
 
 /** utime+stime of a process in seconds (/proc/<pid>/stat, clock ticks of 10 ms). */
 export function cpuSeconds(pid) {
