@@ -50,11 +50,7 @@ export interface RecordsOptions<T> {
   each: RecordMapper<T>;
 }
 
-/**
- * A `getRecords` answer: the mapped elements, or the parsed body when it is not an array.
- * `release` frees the body the records' bytes are views of (BodyBuffer.release): call it once
- * nothing will read them again.
- */
+/** A `getRecords` answer: the mapped elements (`release`: BodyBuffer.release), or the parsed body when it is not an array. */
 export type RecordsAnswer<T> = { records: T[]; release: () => void } | { body: unknown };
 
 /** The elements of an array answer, already mapped (an `ok` outcome's body). */

@@ -12,10 +12,7 @@ import { recordsOf, type ServiceProfile } from './service-profile.js';
 import type { TimeSlot } from './time-slot.js';
 import { splitSlot, type WindowSizer } from './window-sizer.js';
 
-/**
- * A fetched slot: its records (and `release`, which frees the response their bytes are views of),
- * or its two halves when the response was over the size limit.
- */
+/** A fetched slot: its records (`release`: see getRecords), or its two halves when the response was over the size limit. */
 export type SlotFetch = { records: PulledRecord[]; release?: () => void; halves?: undefined } | { halves: [TimeSlot, TimeSlot] };
 
 export class SlotFetcher {
