@@ -183,19 +183,41 @@ function rssKb(pid) {
   }
 }
 
-/** Samples VmRSS of the named pids every `periodMs`; `pids()` may change (restarts). */
+/**
+ * Private memory (USS: Private_Clean + Private_Dirty of /proc/<pid>/smaps_rollup, kB): what the
+ * process costs on top of the pages it shares with every other node process on the host (the node
+ * binary's text, ~34 MB of each VmRSS here). An MSSP running dozens of collectors pays this per
+ * process, plus the shared pages once.
+ */
+function ussKb(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const clean = /Private_Clean:\s+(\d+) kB/.exec(s);
+    const dirty = /Private_Dirty:\s+(\d+) kB/.exec(s);
+    return clean && dirty ? Number(clean[1]) + Number(dirty[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples VmRSS (key `name`) and USS (key `nameUss`) of the named pids every `periodMs`; `pids()` may change (restarts). */
 export function startRssSampler(pids, periodMs = 200) {
   const samples = [];
   const t = setInterval(() => {
     const p = pids();
     const row = { t: performance.now() };
     let total = 0;
+    let totalUss = 0;
     for (const [k, pid] of Object.entries(p)) {
       const v = pid ? rssKb(pid) : null;
+      const u = pid ? ussKb(pid) : null;
       row[k] = v;
+      row[`${k}Uss`] = u;
       if (v) total += v;
+      if (u) totalUss += u;
     }
     row.total = total;
+    row.totalUss = totalUss;
     samples.push(row);
   }, periodMs);
   return {
@@ -248,15 +270,17 @@ export function machineInfo() {
   };
 }
 
-/** VmRSS (MB) of an empty Node process after 2 s, plain and with the flags the supervisor gives its workers. */
+/** VmRSS (MB) of an empty Node process after 2 s, plain (and its USS) and with the flags the supervisor gives its workers. */
 export async function emptyNodeRss() {
   const flags = ['--expose-gc', '--max-semi-space-size=2'];
   const one = async (args, env = {}) => {
     const p = spawn(process.execPath, [...args, '-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore', env: { ...process.env, ...env } });
     await sleep(2000);
     const kb = rssKb(p.pid);
+    const uss = ussKb(p.pid);
     p.kill();
-    return kb / 1024;
+    return { rss: kb / 1024, uss: uss / 1024 };
   };
-  return { plain: await one([]), withFlags: await one(flags, { MALLOC_MMAP_THRESHOLD_: '131072' }), flags: `${flags.join(' ')}, MALLOC_MMAP_THRESHOLD_=131072` };
+  const plain = await one([]);
+  return { plain: plain.rss, plainUss: plain.uss, withFlags: (await one(flags, { MALLOC_MMAP_THRESHOLD_: '131072' })).rss, flags: `${flags.join(' ')}, MALLOC_MMAP_THRESHOLD_=131072` };
 }

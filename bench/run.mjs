@@ -115,6 +115,12 @@ if (results.throughput || results.live) {
   if (results.throughput) row(`60k-breach day (highest peak of ${results.throughput.runs} runs)`, results.throughput.rss, 'peakMB', 250);
   if (results.live) row(`quiet live tail (${results.live.perSecond}/s, after the first 10 s)`, results.live.rssSteady, 'medianMB', 150);
   out.push('', 'Per process: peak / median, (+N) = above one empty Node process (the peak at the burst, the median in the tail).');
+  // USS: the private pages only. VmRSS counts the node binary's pages in each process, but a host
+  // running many collectors holds them once: USS is what one more collector costs there.
+  const uss = (r, stat) => ['supervisor', 'input', 'output'].map((k) => (r[`${k}Uss`] ? r[`${k}Uss`][stat].toFixed(0) : 'n/a')).join(' / ');
+  const ussLine = (name, r, stat) => (r.totalUss ? `${name}: **${r.totalUss[stat].toFixed(0)} MB** (${uss(r, stat)})` : null);
+  const ussRows = [results.throughput && ussLine('60k-breach day, peak', results.throughput.rss, 'peakMB'), results.live && ussLine('quiet live tail, median', results.live.rssSteady, 'medianMB')].filter(Boolean);
+  if (ussRows.length) out.push('', `Private memory (USS, Private_Clean + Private_Dirty of smaps_rollup; supervisor / input / output), what each further collector adds on a host where the node binary's pages are shared: ${ussRows.join('; ')}. An empty Node process: ${e.plainUss.toFixed(0)} MB USS.`);
   if (results.live) {
     const l = results.live.latencyMs;
     out.push('', `Live tail, request_period_in_seconds 1, ${results.live.perSecond} new breaches/s for ${results.live.seconds} s: ${results.live.arrived}/${results.live.added} arrived; latency creationTime → receiver: **p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms**, max ${l.max} ms.`);
