@@ -23,4 +23,16 @@ export class BodyBuffer {
   bytes(): Buffer {
     return this.whole ? this.whole.subarray(0, this.size) : Buffer.concat(this.chunks, this.size);
   }
+
+  /**
+   * Frees a preallocated body now: its ArrayBuffer sits in the old generation and would die only
+   * at a mark-compact; moved out (detached), the memory goes at the next scavenge. Every view of
+   * the body reads as empty afterwards, so only once nothing can read it. A chunked body is left
+   * to the GC: its concat may share Node's buffer pool.
+   */
+  release(): void {
+    const ab = this.whole?.buffer as ArrayBuffer | undefined;
+    this.whole = null;
+    if (ab) structuredClone(ab, { transfer: [ab] });
+  }
 }

@@ -118,7 +118,7 @@ export function createDarktraceClient(opts: DarktraceClientOptions): DarktraceCl
 
   async function getRecords<T>(endpoint: string, query: Record<string, QueryValue> | undefined, o: RecordsOptions<T>): Promise<RecordsAnswer<T>> {
     const body = await pull(endpoint, query, o.signal, o as RecordsOptions<unknown>);
-    return body instanceof MappedRecords ? { records: body.records as T[] } : { body };
+    return body instanceof MappedRecords ? { records: body.records as T[], release: body.release } : { body };
   }
 
   async function pull(endpoint: string, query: Record<string, QueryValue> | undefined, signal?: AbortSignal, each?: RecordsOptions<unknown>): Promise<unknown> {

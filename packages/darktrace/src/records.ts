@@ -4,6 +4,7 @@
  * for parsed. Anything else returns null and takes the text path, so errors and non-array answers
  * are exactly those of `get`.
  */
+import type { BodyBuffer } from './body-buffer.js';
 import type { AttemptOutcome } from './outcome.js';
 import { splitJsonArray, type ElementSlice } from './json-array-split.js';
 
@@ -49,12 +50,15 @@ export interface RecordsOptions<T> {
   each: RecordMapper<T>;
 }
 
-/** A `getRecords` answer: the mapped elements, or the parsed body when it is not an array. */
-export type RecordsAnswer<T> = { records: T[] } | { body: unknown };
+/** A `getRecords` answer: the mapped elements (`release`: BodyBuffer.release), or the parsed body when it is not an array. */
+export type RecordsAnswer<T> = { records: T[]; release: () => void } | { body: unknown };
 
 /** The elements of an array answer, already mapped (an `ok` outcome's body). */
 export class MappedRecords {
-  constructor(readonly records: unknown[]) {}
+  constructor(
+    readonly records: unknown[],
+    readonly release: () => void,
+  ) {}
 }
 
 /**
@@ -62,8 +66,9 @@ export class MappedRecords {
  * parsed (whole elements when no fields are given or a projection is not possible). Null when the
  * body is anything else.
  */
-export function splitRecords(status: number, contentType: string, bytes: Buffer, o: RecordsOptions<unknown>): AttemptOutcome | null {
+export function splitRecords(status: number, contentType: string, body: BodyBuffer, o: RecordsOptions<unknown>): AttemptOutcome | null {
   if (status === 204 || /text\/html/i.test(contentType)) return null;
+  const bytes = body.bytes();
   const fields = o.fields ?? [];
   const slices = splitJsonArray(bytes, fields);
   if (!slices) return null;
@@ -86,5 +91,5 @@ export function splitRecords(status: number, contentType: string, bytes: Buffer,
   } catch {
     return null; // the scan accepted what JSON.parse refuses: let JSON.parse of the body decide
   }
-  return { kind: 'ok', status, body: new MappedRecords(records) };
+  return { kind: 'ok', status, body: new MappedRecords(records, () => body.release()) };
 }

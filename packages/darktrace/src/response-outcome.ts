@@ -37,13 +37,12 @@ export async function responseOutcome(res: Dispatcher.ResponseData, maxBytes: nu
     }
     body.push(chunk);
   }
-  const bytes = body.bytes();
   if (ok && !cut && each) {
-    const records = splitRecords(status, contentType, bytes, each);
+    const records = splitRecords(status, contentType, body, each);
     if (records) return records;
     // Not a plain array (or not valid JSON): the text path below decides, with its messages.
   }
-  const text = bytes.toString('utf8');
+  const text = body.bytes().toString('utf8');
   if (!ok) {
     const location = headerValue(res.headers['location']);
     const retryAfterMs = parseRetryAfterMs(headerValue(res.headers['retry-after']), now().getTime());

@@ -21,4 +21,20 @@ describe('BodyBuffer', () => {
       expect(b.bytes().toString()).toBe(whole.toString());
     }
   });
+
+  it('release detaches a preallocated body (its views read empty), once; a chunked body is left to the GC', () => {
+    const b = new BodyBuffer(whole.length);
+    for (const p of parts) b.push(p);
+    const view = b.bytes().subarray(2, 6);
+    expect(view.toString()).toBe('"a":');
+    b.release();
+    expect(view.buffer.byteLength).toBe(0);
+    expect(view.length).toBe(0);
+    b.release(); // a second call has nothing left to free and does not throw
+    const chunked = new BodyBuffer(-1);
+    for (const p of parts) chunked.push(p);
+    const bytes = chunked.bytes(); // a concat, maybe in Node's shared pool: never detached
+    chunked.release();
+    expect(bytes.toString()).toBe(whole.toString());
+  });
 });

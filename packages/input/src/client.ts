@@ -21,13 +21,14 @@ export interface DarktraceApi {
    * Optional fast path for array answers: each element's own JSON (`raw`, decoded on demand;
    * `compact`: no whitespace outside strings) with its parsed value (`complete`) or, given
    * `fields`, an object of just those top-level fields. Resolves `{body}` when the answer is not
-   * an array. Same errors as `get`.
+   * an array. Same errors as `get`. `release` frees the response the raw bytes are views of: call
+   * it once nothing reads them again (the window is acked and committed).
    */
   getRecords?<T>(
     endpoint: string,
     query: Query | undefined,
     opts: { signal?: AbortSignal; fields?: readonly string[]; each: (value: unknown, raw: RawText, complete: boolean) => T },
-  ): Promise<{ records: T[] } | { body: unknown }>;
+  ): Promise<{ records: T[]; release?: () => void } | { body: unknown }>;
   /** Throws SetupError(100-103) when the appliance refuses the tokens or cannot be reached. */
   checkCredentials(endpoint: string, query?: Query): Promise<void>;
   close(): Promise<void>;

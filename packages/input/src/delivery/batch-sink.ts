@@ -2,6 +2,7 @@
  * Where pullers hand their batches. `send` resolves once the batch is durable downstream (the
  * output's `batch-ack`); pullers commit cursors only after that. Rejected batches are re-sent by
  * the sink with identical content, so `send` never resolves for a batch that was not acked.
+ * `data` may be a view of a response that is freed once its window commits: a sink copies what it keeps past the ack.
  */
 import { packRecords, type BatchRecords, type EventBatch } from '@devo-collector/common';
 

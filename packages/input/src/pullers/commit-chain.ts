@@ -23,11 +23,17 @@ export class CommitChain {
     return this.failure !== null;
   }
 
-  /** Commits `slot` after every earlier slot and once `acked` resolves. */
-  add(slot: TimeSlot, maxTimeMs: number | null, acked: Promise<unknown>): void {
+  /**
+   * Commits `slot` after every earlier slot and once `acked` resolves; then `release`s its response:
+   * every batch cut from it is acked (`send` re-sends nothing after its ack), so no view is read again.
+   */
+  add(slot: TimeSlot, maxTimeMs: number | null, acked: Promise<unknown>, release?: () => void): void {
     this.chain = this.chain
       .then(() => acked)
-      .then(() => this.commit(slot, maxTimeMs))
+      .then(() => {
+        this.commit(slot, maxTimeMs);
+        release?.();
+      })
       .catch((err: unknown) => {
         // Keep the cursor where it is: nothing after this slot may be committed.
         this.fail(slot, err);

@@ -12,8 +12,8 @@ import { recordsOf, type ServiceProfile } from './service-profile.js';
 import type { TimeSlot } from './time-slot.js';
 import { splitSlot, type WindowSizer } from './window-sizer.js';
 
-/** A fetched slot: its records, or its two halves when the response was over the size limit. */
-export type SlotFetch = { records: PulledRecord[]; halves?: undefined } | { halves: [TimeSlot, TimeSlot] };
+/** A fetched slot: its records (`release`: see getRecords), or its two halves when the response was over the size limit. */
+export type SlotFetch = { records: PulledRecord[]; release?: () => void; halves?: undefined } | { halves: [TimeSlot, TimeSlot] };
 
 export class SlotFetcher {
   constructor(
@@ -50,7 +50,7 @@ export class SlotFetcher {
     }
   }
 
-  private async once(slot: TimeSlot, signal: AbortSignal): Promise<{ records: PulledRecord[] }> {
+  private async once(slot: TimeSlot, signal: AbortSignal): Promise<{ records: PulledRecord[]; release?: () => void }> {
     const svc = this.opts.service;
     const query = this.profile.windowQuery(slot.queryStartMs, slot.endMs);
     // Records are reduced to what dedup and delivery need as they arrive: no parsed window is held.
@@ -61,7 +61,7 @@ export class SlotFetcher {
       : { body: await this.opts.client.get(svc.endpoint, query, { signal }) };
     if ('records' in answer) {
       this.opts.metrics?.pullSucceeded(svc.name);
-      return { records: answer.records };
+      return answer;
     }
     const records = recordsOf(answer.body);
     if (records === null) throw unexpectedShape(svc.endpoint, answer.body);

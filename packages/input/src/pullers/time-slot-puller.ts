@@ -151,7 +151,7 @@ class TimeSlotPuller extends PullerBase {
       this.opts.metrics?.receivedRecords(this.service, records.length);
       this.opts.metrics?.removedDuplicates(this.service, dups);
       try {
-        await this.deliver(slot, fresh, maxTimeMs, signal);
+        await this.deliver(slot, fresh, maxTimeMs, signal, got.release);
       } catch {
         return; // aborted while waiting for room: the slot is not committed
       }
@@ -180,7 +180,8 @@ class TimeSlotPuller extends PullerBase {
     );
   }
 
-  private async deliver(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null, signal: AbortSignal): Promise<void> {
+  /** `release`: frees the window's response once every batch cut from it is acked and the window committed. */
+  private async deliver(slot: TimeSlot, fresh: FreshRecord[], maxTimeMs: number | null, signal: AbortSignal, release?: () => void): Promise<void> {
     this.dedup.sending(fresh);
     const batches = buildBatches(
       fresh.map((f) => f.bytes),
@@ -204,7 +205,7 @@ class TimeSlotPuller extends PullerBase {
       // window commits (later and overlapping windows dedup against them).
       acks.push(this.opts.sink.send(b).finally(() => this.gate.release(b.bytes)).then(() => this.dedup.acked(part)));
     }
-    this.commits.add(slot, maxTimeMs, Promise.all(acks));
+    this.commits.add(slot, maxTimeMs, Promise.all(acks), release);
   }
 }
 
