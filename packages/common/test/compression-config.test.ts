@@ -1,19 +1,9 @@
 /** `outputs.<name>.config.compression` (gzip | none) and the level from `globals.devo_sender_compression_level`: ids 66, 67. */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { compileConfig, InitVariablesError } from '../src/index.js';
+import type { InitVariablesError } from '../src/index.js';
+import { compileIn, configWorkspace, initError, type Dict } from './helpers.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const definitions = readFileSync(path.resolve(here, '../../darktrace/collector_definitions.yaml'), 'utf8');
-const cwd = mkdtempSync(path.join(os.tmpdir(), 'cfg-gzip-'));
-mkdirSync(path.join(cwd, 'certs'));
-for (const f of ['chain.crt', 'domain.crt', 'domain.key']) writeFileSync(path.join(cwd, 'certs', f), 'x');
-
-type Dict = Record<string, any>;
+const cwd = configWorkspace('cfg-gzip-');
 const DEVO = { address: 'collector-eu.devo.io', chain: 'chain.crt', cert: 'domain.crt', key: 'domain.key' };
 
 function compile(outputs: Dict, globals: Dict = {}) {
@@ -22,18 +12,10 @@ function compile(outputs: Dict, globals: Dict = {}) {
     outputs,
     inputs: { darktrace: { id: '12345', credentials: { public_token: 'PUB-0123456789', private_token: 'PRIV-0123456789', instance: 'dt.example.com' }, services: { status: {} } } },
   };
-  return compileConfig(cfg, parse(definitions), { cwd, configPath: 'config.yaml', definitionsPath: 'defs.yaml', mode: 'file', nowMs: Date.parse('2026-01-01T00:00:00Z'), env: {} });
+  return compileIn(cwd, cfg);
 }
 
-function error(outputs: Dict, globals: Dict = {}): InitVariablesError {
-  try {
-    compile(outputs, globals);
-  } catch (e) {
-    expect(e).toBeInstanceOf(InitVariablesError);
-    return e as InitVariablesError;
-  }
-  throw new Error('compiled');
-}
+const error = (outputs: Dict, globals: Dict = {}): InitVariablesError => initError(() => compile(outputs, globals));
 
 describe('outputs.<name>.config.compression', () => {
   it('defaults to none; gzip on devo_platform and relay (inside config or flat), level 6 or the global', () => {

@@ -2,22 +2,15 @@
  * Table test: every documented InitVariablesError id (1-19 definitions, 20-35 user config) and our
  * own ids (36+) is produced by a config or definitions file that triggers it, with its message.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { compileConfig, InitVariablesError } from '../src/index.js';
+import { bundledDefinitions, compileIn, configWorkspace, here, type Dict } from './helpers.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const definitionsText = readFileSync(path.resolve(here, '../../darktrace/collector_definitions.yaml'), 'utf8');
-const cwd = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
-mkdirSync(path.join(cwd, 'certs'));
-for (const f of ['chain.crt', 'domain.crt', 'domain.key']) writeFileSync(path.join(cwd, 'certs', f), 'x');
+const cwd = configWorkspace('cfg-');
 writeFileSync(path.join(cwd, 'empty-token'), ' \n');
-
-type Dict = Record<string, any>;
 const PUB = 'PUBLICTOKEN-abcdef0123456789';
 const PRIV = 'PRIVATETOKEN-fedcba9876543210';
 
@@ -127,13 +120,13 @@ const cases: Case[] = [
 ];
 
 function run(c: Case): unknown {
-  const defs = parse(definitionsText) as Dict;
+  const defs = bundledDefinitions();
   const cfg = baseConfig();
   c.defs?.(defs);
   c.cfg?.(cfg);
   const d = defs.__replace ? defs.__replace : defs;
   const r = cfg.__replace ? cfg.__replace : cfg;
-  return compileConfig(r, d, { cwd, configPath: 'config.yaml', definitionsPath: 'defs.yaml', mode: 'file', nowMs: Date.parse('2026-01-01T00:00:00Z'), env: c.env ?? {} });
+  return compileIn(cwd, r, { defs: d, env: c.env ?? {} });
 }
 
 describe('compileConfig error ids', () => {

@@ -3,37 +3,25 @@
  * definitions (3600 s, darktrace_devices), overrides, and the ids of a bad lookup name or period
  * (InitVariablesError 70-72), unknown keys under devices (56).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { compileConfig, InitVariablesError, type CompiledConfig } from '../src/index.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const definitionsText = readFileSync(path.resolve(here, '../../darktrace/collector_definitions.yaml'), 'utf8');
-type Dict = Record<string, any>;
+import type { CompiledConfig } from '../src/index.js';
+import { bundledDefinitions, compileIn, here, initError, type Dict } from './helpers.js';
 
 function compile(services: Dict, editDefs: (d: Dict) => void = () => undefined): CompiledConfig {
-  const defs = parse(definitionsText) as Dict;
+  const defs = bundledDefinitions();
   editDefs(defs);
   const cfg = {
     globals: { id: '1', name: 'dt', persistence: { type: 'memory' } },
     outputs: { console_1: { type: 'console' } },
     inputs: { darktrace: { id: '7', credentials: { public_token: 'p', private_token: 'q', instance: 'dt.example.com' }, services } },
   };
-  return compileConfig(cfg, defs, { cwd: here, configPath: 'config.yaml', definitionsPath: 'defs.yaml', mode: 'file', nowMs: Date.now(), env: {} });
+  return compileIn(here, cfg, { defs, nowMs: Date.now() });
 }
 
-function idOf(fn: () => unknown): { code: number; detail: string } {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InitVariablesError);
-    return { code: (e as InitVariablesError).code, detail: (e as InitVariablesError).detail };
-  }
-  throw new Error('no error');
-}
+const idOf = (fn: () => unknown): { code: number; detail: string } => {
+  const e = initError(fn);
+  return { code: e.code, detail: e.detail };
+};
 
 const devicesDefs = (d: Dict) => d.collector_inputs.darktrace.services.devices.module_properties;
 

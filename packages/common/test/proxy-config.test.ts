@@ -3,14 +3,8 @@
  * (never showing the password), curl's precedence of the variables, and NO_PROXY matching.
  */
 import { describe, expect, it } from 'vitest';
-import { compileConfig, compileProxy, InitVariablesError, maskConfig, parseProxyUrl, proxyRoute, redact } from '../src/index.js';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const definitions = parse(readFileSync(path.resolve(here, '../../darktrace/collector_definitions.yaml'), 'utf8')) as unknown;
+import { compileProxy, maskConfig, parseProxyUrl, proxyRoute, redact, type InitVariablesError } from '../src/index.js';
+import { compileIn, here, initError } from './helpers.js';
 
 function config(proxy?: unknown): Record<string, any> {
   return {
@@ -28,19 +22,13 @@ function config(proxy?: unknown): Record<string, any> {
 }
 
 function compile(raw: unknown, env: Record<string, string> = {}) {
-  return compileConfig(raw, definitions, { cwd: here, configPath: 'config.yaml', definitionsPath: 'defs.yaml', mode: 'file', env });
+  return compileIn(here, raw, { env, nowMs: Date.now() });
 }
 
 function error69(fn: () => unknown): InitVariablesError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(InitVariablesError);
-  expect((caught as InitVariablesError).code).toBe(69);
-  return caught as InitVariablesError;
+  const e = initError(fn);
+  expect(e.code).toBe(69);
+  return e;
 }
 
 describe('inputs.darktrace.proxy', () => {

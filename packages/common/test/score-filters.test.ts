@@ -2,21 +2,11 @@
  * minscore / mingroupscore: the ranges of the API guide per service (InitVariablesError 62-64),
  * what the compiled service carries, and the text persisted with the state.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { compileConfig, InitVariablesError, scoreFiltersText, type CompiledConfig } from '../src/index.js';
+import { scoreFiltersText, type CompiledConfig, type InitVariablesError } from '../src/index.js';
+import { compileIn, configWorkspace, initError, type Dict } from './helpers.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const definitionsText = readFileSync(path.resolve(here, '../../darktrace/collector_definitions.yaml'), 'utf8');
-const cwd = mkdtempSync(path.join(os.tmpdir(), 'cfg-scores-'));
-mkdirSync(path.join(cwd, 'certs'));
-for (const f of ['chain.crt', 'domain.crt', 'domain.key']) writeFileSync(path.join(cwd, 'certs', f), 'x');
-
-type Dict = Record<string, any>;
+const cwd = configWorkspace('cfg-scores-');
 
 function compile(services: Dict, env: Record<string, string> = {}): CompiledConfig {
   const cfg = {
@@ -24,18 +14,10 @@ function compile(services: Dict, env: Record<string, string> = {}): CompiledConf
     outputs: { devo_1: { type: 'devo_platform', config: { address: 'collector-eu.devo.io', port: 443, chain: 'chain.crt', cert: 'domain.crt', key: 'domain.key' } } },
     inputs: { darktrace: { id: '1', credentials: { public_token: 'PUB-0123456789', private_token: 'PRIV-0123456789', instance: 'dt.example.com' }, services } },
   };
-  return compileConfig(cfg, parse(definitionsText), { cwd, configPath: 'config.yaml', definitionsPath: 'defs.yaml', mode: 'file', nowMs: Date.parse('2026-01-01T00:00:00Z'), env });
+  return compileIn(cwd, cfg, { env });
 }
 
-function error(services: Dict): InitVariablesError {
-  try {
-    compile(services);
-  } catch (e) {
-    if (e instanceof InitVariablesError) return e;
-    throw e;
-  }
-  throw new Error('compiled without an error');
-}
+const error = (services: Dict): InitVariablesError => initError(() => compile(services));
 
 describe('score filters: accepted values', () => {
   it('carries minscore 0-1 for modelbreaches and minscore/mingroupscore 0-100 for AI Analyst events', () => {
