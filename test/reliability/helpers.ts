@@ -111,7 +111,7 @@ interface ScanResult {
  * base64 body of `keyFiles`) in every file under `roots` (except the generated certs directory
  * and the config files, which legitimately hold them) and in `texts` (e.g. /metrics scrapes).
  */
-export function secretScan(roots: string[], texts: Array<{ name: string; text: string }>, keyFiles: string[] = []): ScanResult {
+function secretScan(roots: string[], texts: Array<{ name: string; text: string }>, keyFiles: string[] = []): ScanResult {
   const needles: Array<{ what: string; s: string }> = [
     { what: 'public token', s: PUB },
     { what: 'private token', s: PRIV },

@@ -16,7 +16,7 @@ export type Dict = Record<string, any>;
 export const here = path.dirname(fileURLToPath(import.meta.url));
 const definitionsText = readFileSync(path.resolve(here, '../../darktrace/collector_definitions.yaml'), 'utf8');
 /** A start time every test can take as "now" (start times before it are valid). */
-export const FIXED_NOW_MS = Date.parse('2026-01-01T00:00:00Z');
+const FIXED_NOW_MS = Date.parse('2026-01-01T00:00:00Z');
 
 /** A fresh parse of the bundled definitions: a test may edit it. */
 export const bundledDefinitions = (): Dict => parse(definitionsText) as Dict;

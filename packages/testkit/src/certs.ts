@@ -29,7 +29,7 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
-export interface TestCertOptions {
+interface TestCertOptions {
   ca?: number;
   client?: number;
   /** Where to write the material (created if missing); a fresh temp directory otherwise. */

@@ -72,7 +72,7 @@ export function closedCleanly(c: StreamConnection, now: number): boolean {
   return c.ending && c.peerEnded && !c.error && now - c.openedAt >= PROVE_MS;
 }
 
-export interface TailPolicy {
+interface TailPolicy {
   quietMs: number;
   confirmWithinMs: number;
   idleReconnectMs: number;

@@ -15,7 +15,7 @@ import { createStreamSender } from './stream-sender.js';
 import { loadTlsMaterial } from './tls-material.js';
 import type { Sender } from './types.js';
 
-export interface SocketSenderOptions {
+interface SocketSenderOptions {
   name: string;
   output: OutputConfig;
   spool: Spool;

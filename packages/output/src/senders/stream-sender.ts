@@ -29,7 +29,7 @@ const DEFAULT_QUIET_MS = 1_000;
 const CLOSE_RESERVE_MS = 1_500;
 
 /** The keeper's options, the stall bound and the drain rule's margin (`peerReceiveBufferBytes`), as configured. */
-export type StreamSenderOptions = Omit<KeeperOptions, 'backoff' | 'signal' | 'onClosed'> &
+type StreamSenderOptions = Omit<KeeperOptions, 'backoff' | 'signal' | 'onClosed'> &
   Pick<OutputConfig, 'stallTimeoutMs' | 'peerReceiveBufferBytes'> & {
     name: string;
     spool: Spool;

@@ -7,7 +7,7 @@ import { OUTPUT_ERROR } from '../errors.js';
 import type { SpoolCoreOptions, SpoolStats, StoredFrame } from './types.js';
 
 /** An append admitted under the bound, waiting for its group's write. */
-export interface PendingAppend { payload: Buffer; messages: number; onWritten?: () => void; resolve: () => void; reject: (err: unknown) => void }
+interface PendingAppend { payload: Buffer; messages: number; onWritten?: () => void; resolve: () => void; reject: (err: unknown) => void }
 
 export class AppendQueue {
   /** Bytes held (unsent + being appended): what the byte bound applies to. */

@@ -15,7 +15,7 @@ import { listSegments, segName } from './segment-files.js';
 import type { RecoveredStore } from './types.js';
 
 /** What recovery found, the resume point it chose, the open resume file and the segments left on disk, oldest first. */
-export type RecoveredDir = RecoveredStore & ResumePoint & { resume: ResumeFile; segments: number[] };
+type RecoveredDir = RecoveredStore & ResumePoint & { resume: ResumeFile; segments: number[] };
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 /** The checkpoint's fixed temp name: recovery removes a crash's leftover. */

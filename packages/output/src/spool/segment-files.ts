@@ -44,7 +44,7 @@ export function spoolWriteError(dir: string, err: unknown, what: string): Error 
 }
 
 /** The segment being appended to: its number, handle and size in bytes. */
-export interface ActiveSegment { n: number; handle: fs.FileHandle; size: number }
+interface ActiveSegment { n: number; handle: fs.FileHandle; size: number }
 
 export class SegmentFiles {
   /** null between a failed roll and the next write (which opens the next segment). */
